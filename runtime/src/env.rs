@@ -1,0 +1,469 @@
+//! Loading an environment: a parsed spec becomes a template database, compiled tools and compiled tasks, with
+//! every problem reported at once and located (file, line, tool/task, step/check).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use rusqlite::hooks::{AuthContext, Authorization};
+
+use crate::clock;
+use crate::error::{EngineResult, SpecError, SpecErrors};
+use crate::spec::{self, EnvSpec, PartialRule, SourceText, TaskSpec};
+use crate::store::{self, Template, describe_action, split_statements, tool_authorizer};
+use crate::tools::{Tool, is_identifier, sql_message};
+use crate::verify::{Check, Verifier};
+
+/// A table of the environment's schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableInfo {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Indexes into `columns` of the primary key, in key order.
+    pub primary_key: Vec<usize>,
+    pub rows: usize,
+}
+
+/// A compiled task.
+#[derive(Debug)]
+pub struct Task {
+    pub spec: TaskSpec,
+    /// Scored checks followed by the `unchanged` comparisons.
+    pub(crate) checks: Vec<Check>,
+    pub rule: PartialRule,
+    /// Resolved `unchanged` tables (`*` expanded).
+    pub unchanged: Vec<String>,
+}
+
+impl Task {
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+}
+
+/// A loaded environment: shared (behind `Arc`) by all of its episodes.
+pub struct Environment {
+    pub spec: EnvSpec,
+    pub source: SourceText,
+    template: Template,
+    clock_ms: i64,
+    tools: Vec<Tool>,
+    tool_index: HashMap<String, usize>,
+    tasks: Vec<Task>,
+    task_index: HashMap<String, usize>,
+    tables: Vec<TableInfo>,
+    verifiers: Mutex<Vec<Verifier>>,
+    spec_hash: String,
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment").field("name", &self.spec.env.name).finish_non_exhaustive()
+    }
+}
+
+impl Environment {
+    /// Loads and compiles a spec file.
+    ///
+    /// ```no_run
+    /// let env = agentworld_runtime::Environment::load(std::path::Path::new("envspecs/shop.toml")).unwrap();
+    /// println!("{}: {} tools, {} tasks", env.name(), env.tools().len(), env.tasks().len());
+    /// ```
+    pub fn load(path: &Path) -> Result<Environment, SpecErrors> {
+        let (spec, source) = spec::parse_file(path)?;
+        Environment::compile(spec, source)
+    }
+
+    /// Loads every spec under `path` (a file or a folder). Each entry is the file and its result.
+    pub fn load_all(path: &Path) -> std::io::Result<Vec<(std::path::PathBuf, Result<Environment, SpecErrors>)>> {
+        Ok(spec::spec_files(path)?.into_iter().map(|p| {
+            let r = Environment::load(&p);
+            (p, r)
+        }).collect())
+    }
+
+    /// Compiles a parsed spec.
+    pub fn compile(spec: EnvSpec, source: SourceText) -> Result<Environment, SpecErrors> {
+        let mut errors = Vec::new();
+        let file = source.path.clone();
+        let mut err = |line: Option<usize>, context: String, message: String| {
+            errors.push(SpecError::new(&file, line, context, message));
+        };
+        let name = &spec.env.name;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
+            err(source.line_of("name"), "env".into(), format!("name '{name}' must match [a-z0-9_-]+"));
+        }
+        let clock_ms = match clock::parse_rfc3339(&spec.env.clock) {
+            Ok(ms) => ms,
+            Err(m) => {
+                err(source.line_of("clock"), "env.clock".into(), m);
+                0
+            }
+        };
+        if spec.tools.is_empty() {
+            err(None, "tools".into(), "an environment needs at least one tool".into());
+        }
+        if spec.tasks.is_empty() {
+            err(None, "tasks".into(), "an environment needs at least one task".into());
+        }
+        // 1. Template.
+        let built = build_template(&spec, &source, clock_ms, &mut err);
+        let Some((template, tables)) = built else {
+            drop(err);
+            return Err(SpecErrors(errors));
+        };
+        // 2. Tools.
+        let denied = Arc::new(Mutex::new(Vec::new()));
+        let compile_conn = match tool_compile_connection(&template, &denied) {
+            Ok(c) => c,
+            Err(e) => {
+                err(None, "engine".into(), e.to_string());
+                drop(err);
+                return Err(SpecErrors(errors));
+            }
+        };
+        let mut tools = Vec::new();
+        let mut tool_index = HashMap::new();
+        for t in &spec.tools {
+            let line = source.line_of_item("name", &t.name);
+            let ctx = format!("tool \"{}\"", t.name);
+            if !is_identifier(&t.name) {
+                err(line, ctx.clone(), "name must match [A-Za-z_][A-Za-z0-9_]*".into());
+            }
+            if tool_index.contains_key(&t.name) {
+                err(line, ctx.clone(), "defined twice".into());
+                continue;
+            }
+            if t.description.trim().is_empty() {
+                err(line, ctx.clone(), "needs a description (agents choose tools by it)".into());
+            }
+            match Tool::compile(t, &compile_conn, &denied) {
+                Ok(tool) => {
+                    tool_index.insert(t.name.clone(), tools.len());
+                    tools.push(tool);
+                }
+                Err(problems) => {
+                    for p in problems {
+                        let line = p.sql.as_deref().and_then(|s| source.line_of_sql(s)).or(line);
+                        let ctx = match p.step {
+                            Some(n) => format!("{ctx} step {n}"),
+                            None => ctx.clone(),
+                        };
+                        err(line, ctx, p.message);
+                    }
+                }
+            }
+        }
+        // 3. Tasks.
+        let verifier = match Verifier::new(template.image_arc()) {
+            Ok(v) => v,
+            Err(e) => {
+                err(None, "engine".into(), e.to_string());
+                drop(err);
+                return Err(SpecErrors(errors));
+            }
+        };
+        let table_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        let mut tasks = Vec::new();
+        let mut task_index = HashMap::new();
+        for t in &spec.tasks {
+            let line = source.line_of_item("id", &t.id);
+            let ctx = format!("task \"{}\"", t.id);
+            if t.id.is_empty() || !t.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                err(line, ctx.clone(), "id must match [A-Za-z0-9_-]+".into());
+            }
+            if task_index.contains_key(&t.id) {
+                err(line, ctx.clone(), "defined twice".into());
+                continue;
+            }
+            if t.instruction.trim().is_empty() {
+                err(line, ctx.clone(), "instruction is empty".into());
+            }
+            if t.verify.is_empty() {
+                err(line, ctx.clone(), "`verify` needs at least one check".into());
+            }
+            let mut checks = Vec::new();
+            let mut finals = Vec::new();
+            let mut ok = true;
+            for (i, c) in t.verify.iter().enumerate() {
+                let name = c.name().map(str::to_string).unwrap_or_else(|| format!("check {}", i + 1));
+                match verifier.compile(name.clone(), c.sql()) {
+                    Ok((check, reads)) => {
+                        finals.extend(reads);
+                        checks.push(check);
+                    }
+                    Err(m) => {
+                        ok = false;
+                        err(source.line_of_sql(c.sql()).or(line), format!("{ctx} {name}"), m);
+                    }
+                }
+            }
+            let mut unchanged = Vec::new();
+            for u in &t.unchanged {
+                if u == "*" {
+                    for tn in &table_names {
+                        if !finals.iter().any(|f| f == tn) && !unchanged.iter().any(|x| x == tn) {
+                            unchanged.push(tn.to_string());
+                        }
+                    }
+                } else if table_names.contains(&u.as_str()) {
+                    if !unchanged.contains(u) {
+                        unchanged.push(u.clone());
+                    }
+                } else {
+                    ok = false;
+                    err(line, ctx.clone(), format!("unchanged: no table '{u}'; tables: {}", table_names.join(", ")));
+                }
+            }
+            for u in &unchanged {
+                checks.push(Verifier::unchanged_check(u));
+            }
+            for (i, call) in t.solution.iter().enumerate() {
+                let cctx = format!("{ctx} solution call {} ({})", i + 1, call.tool);
+                match tool_index.get(&call.tool) {
+                    None => {
+                        ok = false;
+                        err(line, cctx, format!("no tool '{}'", call.tool));
+                    }
+                    Some(&ti) => {
+                        if let Err(e) = tools[ti].validate(&call.args, &spec.limits) {
+                            ok = false;
+                            err(line, cctx, e.to_string());
+                        }
+                    }
+                }
+            }
+            if ok {
+                task_index.insert(t.id.clone(), tasks.len());
+                tasks.push(Task { spec: t.clone(), checks, rule: t.partial_rule.unwrap_or(spec.reward.partial_rule), unchanged });
+            }
+        }
+        drop(err);
+        if !errors.is_empty() {
+            return Err(SpecErrors(errors));
+        }
+        let spec_hash = format!("{:016x}", fnv1a(source.text.as_bytes()));
+        Ok(Environment {
+            spec,
+            source,
+            template,
+            clock_ms,
+            tools,
+            tool_index,
+            tasks,
+            task_index,
+            tables,
+            verifiers: Mutex::new(vec![verifier]),
+            spec_hash,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.env.name
+    }
+
+    pub fn template(&self) -> &Template {
+        &self.template
+    }
+
+    /// Virtual time (Unix ms) at which the template was built.
+    pub fn clock_ms(&self) -> i64 {
+        self.clock_ms
+    }
+
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&Tool> {
+        self.tool_index.get(name).map(|&i| &self.tools[i])
+    }
+
+    pub fn tasks(&self) -> &[Task] {
+        &self.tasks
+    }
+
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.task_index.get(id).map(|&i| &self.tasks[i])
+    }
+
+    pub(crate) fn task_position(&self, id: &str) -> Option<usize> {
+        self.task_index.get(id).copied()
+    }
+
+    pub fn tables(&self) -> &[TableInfo] {
+        &self.tables
+    }
+
+    pub fn table(&self, name: &str) -> Option<&TableInfo> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Hash of the spec file's text (identifies the exact environment version in the record).
+    pub fn spec_hash(&self) -> &str {
+        &self.spec_hash
+    }
+
+    /// Borrows a verifier connection from the pool (creating one when all are busy) and runs `f`.
+    pub(crate) fn with_verifier<T>(&self, f: impl FnOnce(&mut Verifier) -> EngineResult<T>) -> EngineResult<T> {
+        let pooled = self.verifiers.lock().ok().and_then(|mut v| v.pop());
+        let mut verifier = match pooled {
+            Some(v) => v,
+            None => Verifier::new(self.template.image_arc())?,
+        };
+        let out = f(&mut verifier);
+        if let Ok(mut pool) = self.verifiers.lock()
+            && pool.len() < 64
+        {
+            pool.push(verifier);
+        }
+        out
+    }
+}
+
+/// A fork of the template whose authorizer records what it refuses, to explain refusals in spec errors.
+fn tool_compile_connection(template: &Template, denied: &Arc<Mutex<Vec<String>>>) -> EngineResult<Connection> {
+    let mut conn = template.open_readonly()?;
+    let d = denied.clone();
+    conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+        let description = describe_action(&ctx.action);
+        let verdict = tool_authorizer(ctx);
+        if verdict == Authorization::Deny
+            && let Ok(mut d) = d.lock()
+        {
+            d.push(description);
+        }
+        verdict
+    }))?;
+    Ok(conn)
+}
+
+type ErrSink<'a> = dyn FnMut(Option<usize>, String, String) + 'a;
+
+fn build_template(
+    spec: &EnvSpec,
+    source: &SourceText,
+    clock_ms: i64,
+    err: &mut ErrSink<'_>,
+) -> Option<(Template, Vec<TableInfo>)> {
+    let conn = match store::open_memory() {
+        Ok(c) => c,
+        Err(e) => {
+            err(None, "engine".into(), e.to_string());
+            return None;
+        }
+    };
+    let mut failed = false;
+    clock::at(clock_ms, || {
+        let blocks = [("schema", Some(&spec.schema)), ("seed", spec.seed.as_ref())];
+        for (what, block) in blocks {
+            let Some(block) = block else { continue };
+            if failed {
+                break;
+            }
+            let base = source.line_of_sql(&block.sql);
+            for (offset, stmt) in split_statements(&block.sql) {
+                if let Err(e) = conn.execute_batch(&stmt) {
+                    failed = true;
+                    let line = source.line_of_sql(&stmt).or(base.map(|b| b + offset));
+                    let head: String = stmt.chars().take(60).collect();
+                    err(line, what.into(), format!("{} (in: {head}...)", sql_message(&e)));
+                }
+            }
+        }
+    });
+    if failed {
+        return None;
+    }
+    let tables = match table_infos(&conn) {
+        Ok(t) => t,
+        Err(e) => {
+            err(None, "schema".into(), e.to_string());
+            return None;
+        }
+    };
+    if tables.is_empty() {
+        err(source.line_of("[schema]"), "schema".into(), "defines no tables".into());
+        return None;
+    }
+    for t in &tables {
+        if t.primary_key.is_empty() {
+            err(
+                source.line_of(&format!("TABLE {}", t.name)).or_else(|| source.line_of(&t.name)),
+                "schema".into(),
+                format!("table '{}' has no PRIMARY KEY (changesets and row-for-row comparisons need one)", t.name),
+            );
+            failed = true;
+        }
+    }
+    match fk_violations(&conn) {
+        Ok(v) if !v.is_empty() => {
+            err(None, "seed".into(), format!("foreign keys do not hold: {}", v.join("; ")));
+            failed = true;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            err(None, "seed".into(), e.to_string());
+            failed = true;
+        }
+    }
+    if failed {
+        return None;
+    }
+    match store::image_of(&conn, "main") {
+        // SAFETY: `conn` is alive and not written while the image is copied.
+        Ok(image) => Some((Template::from_image(unsafe { image.as_slice() }.to_vec()), tables)),
+        Err(e) => {
+            err(None, "engine".into(), e.to_string());
+            None
+        }
+    }
+}
+
+fn table_infos(conn: &Connection) -> rusqlite::Result<Vec<TableInfo>> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for name in names {
+        let mut columns = Vec::new();
+        let mut pk: Vec<(i64, usize)> = Vec::new();
+        let mut stmt = conn.prepare("SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid")?;
+        let mut rows = stmt.query([&name])?;
+        while let Some(r) = rows.next()? {
+            let c: String = r.get(0)?;
+            let k: i64 = r.get(1)?;
+            if k > 0 {
+                pk.push((k, columns.len()));
+            }
+            columns.push(c);
+        }
+        pk.sort();
+        let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", crate::verify::quote_ident(&name)), [], |r| r.get(0))?;
+        out.push(TableInfo { name, columns, primary_key: pk.into_iter().map(|(_, i)| i).collect(), rows: rows as usize });
+    }
+    Ok(out)
+}
+
+fn fk_violations(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")?;
+    let rows = stmt.query_map([], |r| {
+        let t: String = r.get(0)?;
+        let id: Option<i64> = r.get(1)?;
+        let p: String = r.get(2)?;
+        Ok(format!("{t} row {} references a missing {p}", id.map_or("?".into(), |i| i.to_string())))
+    })?;
+    rows.take(10).collect()
+}
+
+/// FNV-1a, 64-bit: a stable hash for spec text and state digests.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}

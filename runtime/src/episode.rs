@@ -1,0 +1,235 @@
+//! An episode: reset (fork) -> step* (tool calls) -> finish (answer + verification), with its trajectory.
+//!
+//! The episode owns its database; nothing else can see its writes. Every step records the tool, the arguments,
+//! the result or error observation, the wall duration, the virtual time and the row-level changeset of its writes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::clock;
+use crate::env::Environment;
+use crate::error::{EngineError, EngineResult, ToolError};
+use crate::store::EpisodeDb;
+use crate::verify::{Verdict, score};
+
+/// Identifies an episode in a process and in the record.
+pub type EpisodeId = u64;
+
+/// A fresh episode id: unique across restarts (wall-clock milliseconds in the high bits, a counter below).
+pub fn next_episode_id() -> EpisodeId {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    if NEXT.load(Ordering::Relaxed) == 0 {
+        let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(1);
+        let _ = NEXT.compare_exchange(0, ms << 20, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One tool call in the trajectory.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// 1-based position in the episode.
+    pub index: usize,
+    pub tool: String,
+    pub args: Value,
+    pub result: Result<Value, ToolError>,
+    pub truncated: bool,
+    pub duration_us: u64,
+    /// Virtual time of the call, Unix milliseconds.
+    pub virtual_time_ms: i64,
+    /// Row-level changes (an SQLite changeset), for writes that changed something.
+    #[serde(skip)]
+    pub changeset: Option<Vec<u8>>,
+}
+
+impl Step {
+    pub fn is_ok(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
+/// Where a branched episode came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Lineage {
+    pub parent: EpisodeId,
+    /// Number of the parent's steps the branch starts from.
+    pub at_step: usize,
+}
+
+/// A live episode of one environment, optionally for one task.
+pub struct Episode {
+    id: EpisodeId,
+    env: Arc<Environment>,
+    task: Option<usize>,
+    db: EpisodeDb,
+    steps: Vec<Step>,
+    answer: Option<String>,
+    verdict: Option<Verdict>,
+    lineage: Option<Lineage>,
+}
+
+impl Episode {
+    /// Opens an episode on a fresh copy of the environment's initial state.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use agentworld_runtime::{Environment, Episode};
+    /// let env = Arc::new(Environment::load("envspecs/shop.toml".as_ref()).unwrap());
+    /// let mut ep = Episode::open(env, Some("order-dune")).unwrap();
+    /// let step = ep.call("search_products", &serde_json::json!({"query": "Dune"}));
+    /// println!("{:?}", step.result);
+    /// let verdict = ep.finish("Done.").unwrap();
+    /// println!("reward {}", verdict.reward);
+    /// ```
+    pub fn open(env: Arc<Environment>, task: Option<&str>) -> EngineResult<Episode> {
+        let task = match task {
+            Some(id) => Some(env.task_position(id).ok_or_else(|| EngineError::UnknownTask {
+                env: env.name().to_string(),
+                task: id.to_string(),
+            })?),
+            None => None,
+        };
+        let db = env.template().fork()?;
+        Ok(Episode { id: next_episode_id(), env, task, db, steps: Vec::new(), answer: None, verdict: None, lineage: None })
+    }
+
+    /// Opens `g` episodes of one task from one snapshot (the template): a GRPO group.
+    pub fn open_group(env: &Arc<Environment>, task: &str, g: usize) -> EngineResult<Vec<Episode>> {
+        (0..g).map(|_| Episode::open(env.clone(), Some(task))).collect()
+    }
+
+    pub fn id(&self) -> EpisodeId {
+        self.id
+    }
+
+    pub fn env(&self) -> &Arc<Environment> {
+        &self.env
+    }
+
+    pub fn task_id(&self) -> Option<&str> {
+        self.task.map(|i| self.env.tasks()[i].id())
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    pub fn lineage(&self) -> Option<Lineage> {
+        self.lineage
+    }
+
+    pub fn answer(&self) -> Option<&str> {
+        self.answer.as_deref()
+    }
+
+    pub fn verdict(&self) -> Option<&Verdict> {
+        self.verdict.as_ref()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.answer.is_some()
+    }
+
+    /// The episode's database (reads only: the tool authorizer is installed).
+    pub fn db(&self) -> &EpisodeDb {
+        &self.db
+    }
+
+    /// Virtual time now: the clock plus one tick per step taken.
+    pub fn now_ms(&self) -> i64 {
+        self.env.clock_ms() + self.steps.len() as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000
+    }
+
+    /// Calls a tool. Failures (unknown tool, bad arguments, guards, SQL errors, timeouts) are recorded as steps
+    /// and returned as error observations; the database is unchanged by a failed call.
+    pub fn call(&mut self, tool: &str, args: &Value) -> &Step {
+        let started = Instant::now();
+        let index = self.steps.len() + 1;
+        let time = self.env.clock_ms() + index as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000;
+        let empty = Map::new();
+        let outcome = if self.answer.is_some() {
+            Err(ToolError::EpisodeFinished)
+        } else {
+            match (self.env.tool(tool), args) {
+                (None, _) => Err(ToolError::UnknownTool { tool: tool.to_string() }),
+                (Some(t), Value::Object(map)) => self.run(t, map, time),
+                (Some(t), Value::Null) => self.run(t, &empty, time),
+                (Some(t), other) => Err(ToolError::InvalidArguments {
+                    tool: t.name().to_string(),
+                    argument: None,
+                    message: format!("arguments must be a JSON object, got {}", crate::args::describe(other)),
+                }),
+            }
+        };
+        let (result, truncated, changeset) = match outcome {
+            Ok(out) => (Ok(out.result), out.truncated, out.changeset),
+            Err(e) => (Err(e), false, None),
+        };
+        self.steps.push(Step {
+            index,
+            tool: tool.to_string(),
+            args: args.clone(),
+            result,
+            truncated,
+            duration_us: started.elapsed().as_micros() as u64,
+            virtual_time_ms: time,
+            changeset,
+        });
+        &self.steps[index - 1]
+    }
+
+    fn run(&self, tool: &crate::tools::Tool, args: &Map<String, Value>, time: i64) -> Result<crate::tools::CallOutput, ToolError> {
+        let limits = &self.env.spec.limits;
+        let bound = tool.validate(args, limits)?;
+        clock::at(time, || tool.execute(&self.db, bound, limits))
+    }
+
+    /// Ends the episode with the agent's final answer and verifies it against the task.
+    pub fn finish(&mut self, answer: &str) -> EngineResult<&Verdict> {
+        if self.answer.is_none() {
+            self.answer = Some(answer.to_string());
+        }
+        let verdict = self.verify()?;
+        self.verdict = Some(verdict);
+        self.verdict.as_ref().ok_or(EngineError::NoTask)
+    }
+
+    /// Verifies the current state and answer without ending the episode (a dry run for the answer "").
+    pub fn verify(&self) -> EngineResult<Verdict> {
+        let task_pos = self.task.ok_or(EngineError::NoTask)?;
+        let task = &self.env.tasks()[task_pos];
+        let answer = self.answer.as_deref().unwrap_or("");
+        let (checks, collateral) = clock::at(self.now_ms(), || {
+            self.db.with_image(|image| self.env.with_verifier(|v| v.verify(image, answer, &task.checks, task.id())))
+        })??;
+        Ok(score(checks, collateral, &self.env.spec.reward, task.rule))
+    }
+
+    /// A new episode continuing from this one's current state (same task, own database, shared history).
+    pub fn branch(&self) -> EngineResult<Episode> {
+        Ok(Episode {
+            id: next_episode_id(),
+            env: self.env.clone(),
+            task: self.task,
+            db: self.db.branch()?,
+            steps: self.steps.clone(),
+            answer: None,
+            verdict: None,
+            lineage: Some(Lineage { parent: self.id, at_step: self.steps.len() }),
+        })
+    }
+
+    /// A digest of the logical state (every row of every table, in key order).
+    pub fn state_digest(&self) -> EngineResult<String> {
+        crate::changes::state_digest(self.db.connection(), self.env.tables())
+    }
+
+    /// A copy of the database image.
+    pub fn snapshot(&self) -> EngineResult<Vec<u8>> {
+        self.db.snapshot()
+    }
+}

@@ -1,0 +1,514 @@
+//! Tools: a spec's SQL steps compiled once (parameters resolved to slots, statements checked by SQLite's
+//! authorizer), then executed per call: validated arguments bound as parameters, all steps in one savepoint, the
+//! row-level changeset of a write captured with the session extension, the result shaped as JSON within limits.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{Connection, ErrorCode};
+use serde_json::{Map, Value};
+
+use crate::args::{self, ArgError};
+use crate::error::ToolError;
+use crate::spec::{Expect, Limits, ParamSpec, ResultShape, ToolSpec};
+use crate::store::{CALL_SAVEPOINT, EpisodeDb};
+
+/// A compiled tool, ready to run on any episode of its environment.
+#[derive(Debug)]
+pub struct Tool {
+    pub spec: ToolSpec,
+    params: Vec<(String, ParamSpec)>,
+    steps: Vec<CompiledStep>,
+    slots: usize,
+    output_step: usize,
+}
+
+#[derive(Debug)]
+struct CompiledStep {
+    sql: String,
+    is_guard: bool,
+    /// (1-based SQLite parameter index, scope slot)
+    binds: Vec<(usize, usize)>,
+    expect: Expect,
+    message: Option<Vec<Piece>>,
+    /// (column, scope slot) captured from the row of an `expect = "one"/"optional"` step.
+    captures: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(String),
+    Slot(usize),
+}
+
+/// The result of a successful call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallOutput {
+    pub result: Value,
+    /// More rows matched than the limit allows; `result` holds the first `max_rows`.
+    pub truncated: bool,
+    /// Row-level changes of this call as an SQLite changeset (writes only; `None` when nothing changed).
+    pub changeset: Option<Vec<u8>>,
+}
+
+/// A problem found while compiling a tool: the step it concerns (1-based) and what is wrong.
+#[derive(Debug, Clone)]
+pub(crate) struct CompileProblem {
+    pub step: Option<usize>,
+    pub sql: Option<String>,
+    pub message: String,
+}
+
+impl Tool {
+    /// Compiles `spec` against `conn` (a fork of the template whose authorizer records denials into `denied`).
+    pub(crate) fn compile(
+        spec: &ToolSpec,
+        conn: &Connection,
+        denied: &Arc<Mutex<Vec<String>>>,
+    ) -> Result<Tool, Vec<CompileProblem>> {
+        let mut problems = Vec::new();
+        let problem = |step: Option<usize>, sql: Option<&str>, message: String| CompileProblem {
+            step,
+            sql: sql.map(str::to_string),
+            message,
+        };
+        let params: Vec<(String, ParamSpec)> = spec.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (name, p) in &params {
+            if !is_identifier(name) {
+                problems.push(problem(None, None, format!("parameter '{name}': name must be [A-Za-z_][A-Za-z0-9_]*")));
+            }
+            if p.required && p.default.is_some() {
+                problems.push(problem(None, None, format!("parameter '{name}': both required and a default")));
+            }
+            if let Some(d) = &p.default
+                && let Err(e) = args::check_value(name, p, d)
+            {
+                problems.push(problem(None, None, format!("parameter '{name}': default: {}", e.message)));
+            }
+            if let Some(allowed) = &p.allowed {
+                for a in allowed {
+                    let mut unrestricted = p.clone();
+                    unrestricted.allowed = None;
+                    if let Err(e) = args::check_value(name, &unrestricted, a) {
+                        problems.push(problem(None, None, format!("parameter '{name}': enum value: {}", e.message)));
+                    }
+                }
+            }
+            if let (Some(lo), Some(hi)) = (p.minimum, p.maximum)
+                && lo > hi
+            {
+                problems.push(problem(None, None, format!("parameter '{name}': minimum {lo} > maximum {hi}")));
+            }
+        }
+        let step_specs = match (&spec.sql, &spec.steps) {
+            (Some(sql), None) => vec![crate::spec::StepSpec {
+                sql: Some(sql.clone()),
+                guard: None,
+                expect: Expect::Any,
+                error: None,
+                output: false,
+            }],
+            (None, Some(steps)) if !steps.is_empty() => steps.clone(),
+            (None, Some(_)) => return Err(vec![problem(None, None, "`steps` is empty".into())]),
+            (Some(_), Some(_)) => return Err(vec![problem(None, None, "has both `sql` and `steps`; use one".into())]),
+            (None, None) => return Err(vec![problem(None, None, "has neither `sql` nor `steps`".into())]),
+        };
+        // Scope: names visible to `$name` and `{name}`, latest binding wins.
+        let mut names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
+        let mut steps = Vec::new();
+        let mut any_write = false;
+        let outputs: Vec<usize> = step_specs.iter().enumerate().filter(|(_, s)| s.output).map(|(i, _)| i).collect();
+        let last_sql = step_specs.iter().rposition(|s| s.sql.is_some());
+        let output_step = match (outputs.as_slice(), last_sql) {
+            ([], Some(i)) => i,
+            ([i], _) if step_specs[*i].sql.is_some() => *i,
+            ([i], _) => {
+                problems.push(problem(Some(i + 1), None, "`output` must mark a `sql` step".into()));
+                *i
+            }
+            (many, _) if many.len() > 1 => {
+                problems.push(problem(None, None, "more than one step has `output = true`".into()));
+                many[0]
+            }
+            _ => {
+                problems.push(problem(None, None, "has no `sql` step".into()));
+                0
+            }
+        };
+        for (i, s) in step_specs.iter().enumerate() {
+            let n = i + 1;
+            let (sql, is_guard, shown) = match (&s.sql, &s.guard) {
+                (Some(sql), None) => (sql.trim().to_string(), false, sql.as_str()),
+                (None, Some(g)) => (format!("SELECT ({})", g.trim()), true, g.as_str()),
+                _ => {
+                    problems.push(problem(Some(n), None, "a step needs exactly one of `sql` or `guard`".into()));
+                    continue;
+                }
+            };
+            if is_guard && (s.expect != Expect::Any || s.output) {
+                problems.push(problem(Some(n), Some(shown), "a guard takes no `expect` or `output`".into()));
+            }
+            let first_word = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            if first_word == "VACUUM" {
+                problems.push(problem(Some(n), Some(shown), "VACUUM is not allowed in tool SQL".into()));
+                continue;
+            }
+            if let Ok(mut d) = denied.lock() {
+                d.clear();
+            }
+            let stmt = match conn.prepare(&sql) {
+                Ok(stmt) => stmt,
+                Err(e) => {
+                    let denials = denied.lock().map(|d| d.clone()).unwrap_or_default();
+                    let message = if denials.is_empty() {
+                        sql_message(&e)
+                    } else {
+                        format!("{} is not allowed in tool SQL", denials.join(", "))
+                    };
+                    problems.push(problem(Some(n), Some(shown), message));
+                    continue;
+                }
+            };
+            if !stmt.readonly() {
+                any_write = true;
+                if !spec.writes {
+                    problems.push(problem(
+                        Some(n),
+                        Some(shown),
+                        "this statement writes but the tool is not declared `writes = true`".into(),
+                    ));
+                }
+            }
+            let mut binds = Vec::new();
+            for idx in 1..=stmt.parameter_count() {
+                let Some(raw) = stmt.parameter_name(idx) else {
+                    problems.push(problem(Some(n), Some(shown), "positional `?` parameters are not allowed; use $name".into()));
+                    continue;
+                };
+                let name = &raw[1..];
+                match names.iter().rposition(|x| x == name) {
+                    Some(slot) => binds.push((idx, slot)),
+                    None => problems.push(problem(
+                        Some(n),
+                        Some(shown),
+                        format!("unknown parameter {raw}; in scope: {}", list_or_none(&names)),
+                    )),
+                }
+            }
+            let message = match &s.error {
+                Some(text) => match parse_message(text, &names) {
+                    Ok(pieces) => Some(pieces),
+                    Err(m) => {
+                        problems.push(problem(Some(n), Some(shown), m));
+                        None
+                    }
+                },
+                None => None,
+            };
+            let mut captures = Vec::new();
+            if matches!(s.expect, Expect::One | Expect::Optional) {
+                for (col, cname) in stmt.column_names().iter().enumerate() {
+                    names.push(cname.to_string());
+                    captures.push((col, names.len() - 1));
+                }
+                if captures.is_empty() {
+                    problems.push(problem(Some(n), Some(shown), "`expect = \"one\"` needs a statement that returns columns".into()));
+                }
+            }
+            steps.push(CompiledStep { sql, is_guard, binds, expect: s.expect, message, captures });
+        }
+        if spec.writes && !any_write && problems.is_empty() {
+            problems.push(problem(None, None, "declared `writes = true` but no statement writes".into()));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Tool { spec: spec.clone(), params, steps, slots: names.len(), output_step })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// Declared parameters, in order.
+    pub fn params(&self) -> &[(String, ParamSpec)] {
+        &self.params
+    }
+
+    /// Validates arguments (the error says which argument, what was expected and what came).
+    pub fn validate(&self, args: &Map<String, Value>, limits: &Limits) -> Result<Vec<SqlValue>, ToolError> {
+        let size: usize = args.iter().map(|(k, v)| k.len() + 4 + args::approx_size(v)).sum();
+        if size > limits.max_arg_bytes {
+            return Err(ToolError::InvalidArguments {
+                tool: self.spec.name.clone(),
+                argument: None,
+                message: format!("arguments are about {size} bytes; the limit is {}", limits.max_arg_bytes),
+            });
+        }
+        args::validate_args(&self.params, args).map_err(|ArgError { argument, message }| ToolError::InvalidArguments {
+            tool: self.spec.name.clone(),
+            argument,
+            message,
+        })
+    }
+
+    /// Runs the tool on `db` with validated arguments, atomically. The virtual time must already be set.
+    pub fn execute(&self, db: &EpisodeDb, bound: Vec<SqlValue>, limits: &Limits) -> Result<CallOutput, ToolError> {
+        db.deadline.set(Duration::from_millis(limits.deadline_ms));
+        let result = if self.spec.writes { self.execute_write(db, bound, limits) } else { self.run_steps(&db.conn, bound, limits) };
+        db.deadline.clear();
+        result.map_err(|e| match e {
+            StepError::Tool(t) => t,
+            StepError::Sql(step, e) => self.sql_error(step, &e, limits),
+        })
+    }
+
+    fn execute_write(&self, db: &EpisodeDb, bound: Vec<SqlValue>, limits: &Limits) -> Result<CallOutput, StepError> {
+        let conn = &db.conn;
+        conn.prepare_cached(SAVEPOINT_SQL).and_then(|mut s| s.execute([])).map_err(|e| StepError::Sql(0, e))?;
+        let mut session = match rusqlite::session::Session::new(conn).and_then(|mut s| s.attach(None::<&str>).map(|_| s)) {
+            Ok(s) => s,
+            Err(e) => {
+                rollback(conn);
+                return Err(StepError::Sql(0, e));
+            }
+        };
+        match self.run_steps(conn, bound, limits) {
+            Ok(mut out) => {
+                let mut bytes = Vec::new();
+                let captured = if session.is_empty() { Ok(()) } else { session.changeset_strm(&mut bytes) };
+                drop(session);
+                if let Err(e) = captured {
+                    rollback(conn);
+                    return Err(StepError::Sql(0, e));
+                }
+                conn.prepare_cached(RELEASE_SQL).and_then(|mut s| s.execute([])).map_err(|e| {
+                    rollback(conn);
+                    StepError::Sql(0, e)
+                })?;
+                out.changeset = (!bytes.is_empty()).then_some(bytes);
+                Ok(out)
+            }
+            Err(e) => {
+                drop(session);
+                rollback(conn);
+                Err(e)
+            }
+        }
+    }
+
+    fn run_steps(&self, conn: &Connection, mut scope: Vec<SqlValue>, limits: &Limits) -> Result<CallOutput, StepError> {
+        scope.resize(self.slots, SqlValue::Null);
+        let mut output = CallOutput { result: Value::Null, truncated: false, changeset: None };
+        for (i, step) in self.steps.iter().enumerate() {
+            let n = i + 1;
+            let mut stmt = conn.prepare_cached(&step.sql).map_err(|e| StepError::Sql(n, e))?;
+            for &(idx, slot) in &step.binds {
+                stmt.raw_bind_parameter(idx, &scope[slot]).map_err(|e| StepError::Sql(n, e))?;
+            }
+            if step.is_guard {
+                let mut rows = stmt.raw_query();
+                let ok = match rows.next().map_err(|e| StepError::Sql(n, e))? {
+                    Some(row) => truthy(row.get_ref(0).map_err(|e| StepError::Sql(n, e))?),
+                    None => false,
+                };
+                if !ok {
+                    return Err(self.rejected(n, step, &scope, "the request was refused"));
+                }
+                continue;
+            }
+            let is_output = i == self.output_step;
+            let columns: Vec<String> =
+                if is_output { stmt.column_names().iter().map(|c| c.to_string()).collect() } else { Vec::new() };
+            let mut rows = stmt.raw_query();
+            let mut count = 0usize;
+            let mut json_rows = Vec::new();
+            let mut bytes = 0usize;
+            while let Some(row) = rows.next().map_err(|e| StepError::Sql(n, e))? {
+                count += 1;
+                if count == 1 {
+                    for &(col, slot) in &step.captures {
+                        scope[slot] = row.get::<_, SqlValue>(col).map_err(|e| StepError::Sql(n, e))?;
+                    }
+                }
+                if is_output {
+                    if json_rows.len() < limits.max_rows {
+                        let mut obj = Map::with_capacity(columns.len());
+                        for (c, name) in columns.iter().enumerate() {
+                            let v = to_json(row.get_ref(c).map_err(|e| StepError::Sql(n, e))?);
+                            bytes += name.len() + 4 + value_size(&v);
+                            obj.insert(name.clone(), v);
+                        }
+                        if bytes > limits.max_result_bytes {
+                            return Err(StepError::Tool(ToolError::TooLarge {
+                                tool: self.spec.name.clone(),
+                                bytes,
+                                limit: limits.max_result_bytes,
+                            }));
+                        }
+                        json_rows.push(Value::Object(obj));
+                    } else {
+                        output.truncated = true;
+                        break;
+                    }
+                } else if !matches!(step.expect, Expect::One | Expect::Optional | Expect::None) || count > 1 {
+                    break;
+                }
+            }
+            drop(rows);
+            let changed = conn.changes();
+            let failed = match step.expect {
+                Expect::Any => false,
+                Expect::One => count != 1,
+                Expect::Optional => count > 1,
+                Expect::Some => count == 0,
+                Expect::None => count != 0,
+                Expect::Changed => changed == 0,
+            };
+            if failed {
+                let default = match step.expect {
+                    Expect::One => "expected exactly one matching row",
+                    Expect::Optional => "expected at most one matching row",
+                    Expect::Some => "nothing matched",
+                    Expect::None => "a conflicting record already exists",
+                    _ => "nothing was changed",
+                };
+                return Err(self.rejected(n, step, &scope, default));
+            }
+            if is_output {
+                output.result = match self.spec.result {
+                    ResultShape::Rows => Value::Array(json_rows),
+                    ResultShape::Row => json_rows.into_iter().next().unwrap_or(Value::Null),
+                    ResultShape::Value => json_rows
+                        .into_iter()
+                        .next()
+                        .and_then(|r| match r {
+                            Value::Object(o) => o.into_iter().next().map(|(_, v)| v),
+                            _ => None,
+                        })
+                        .unwrap_or(Value::Null),
+                    ResultShape::Changes => serde_json::json!({ "changes": changed }),
+                };
+            }
+        }
+        Ok(output)
+    }
+
+    fn rejected(&self, n: usize, step: &CompiledStep, scope: &[SqlValue], default: &str) -> StepError {
+        let message = match &step.message {
+            Some(pieces) => pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(t) => t.clone(),
+                    Piece::Slot(s) => display_value(&scope[*s]),
+                })
+                .collect(),
+            None => default.to_string(),
+        };
+        StepError::Tool(ToolError::Rejected { tool: self.spec.name.clone(), step: n, message })
+    }
+
+    fn sql_error(&self, step: usize, e: &rusqlite::Error, limits: &Limits) -> ToolError {
+        if let rusqlite::Error::SqliteFailure(f, _) = e
+            && f.code == ErrorCode::OperationInterrupted
+        {
+            return ToolError::Timeout { tool: self.spec.name.clone(), deadline_ms: limits.deadline_ms };
+        }
+        ToolError::Sql { tool: self.spec.name.clone(), step, message: sql_message(e) }
+    }
+}
+
+enum StepError {
+    Tool(ToolError),
+    Sql(usize, rusqlite::Error),
+}
+
+const SAVEPOINT_SQL: &str = "SAVEPOINT aw_call";
+const RELEASE_SQL: &str = "RELEASE aw_call";
+
+fn rollback(conn: &Connection) {
+    debug_assert_eq!(CALL_SAVEPOINT, "aw_call");
+    // Errors here mean the savepoint is already gone (SQLite rolled back on its own); nothing more to undo.
+    let _ = conn.prepare_cached("ROLLBACK TO aw_call").and_then(|mut s| s.execute([]));
+    let _ = conn.prepare_cached(RELEASE_SQL).and_then(|mut s| s.execute([]));
+}
+
+/// The message of an SQLite error without rusqlite's wrapping.
+pub(crate) fn sql_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// SQLite's truth: a non-zero number.
+pub(crate) fn truthy(v: ValueRef<'_>) -> bool {
+    match v {
+        ValueRef::Integer(i) => i != 0,
+        ValueRef::Real(f) => f != 0.0,
+        ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|s| s.trim().parse::<f64>().ok()).is_some_and(|f| f != 0.0),
+        ValueRef::Null | ValueRef::Blob(_) => false,
+    }
+}
+
+/// An SQLite value as JSON (blobs as lower-case hex).
+pub fn to_json(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::String(b.iter().map(|x| format!("{x:02x}")).collect()),
+    }
+}
+
+fn value_size(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len() + 2,
+        _ => 8,
+    }
+}
+
+fn display_value(v: &SqlValue) -> String {
+    match v {
+        SqlValue::Null => "null".into(),
+        SqlValue::Integer(i) => i.to_string(),
+        SqlValue::Real(f) => f.to_string(),
+        SqlValue::Text(t) => t.clone(),
+        SqlValue::Blob(b) => format!("<{} bytes>", b.len()),
+    }
+}
+
+fn parse_message(text: &str, names: &[String]) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else { break };
+        let name = &rest[open + 1..open + close];
+        if !is_identifier(name) {
+            pieces.push(Piece::Text(rest[..open + close + 1].to_string()));
+            rest = &rest[open + close + 1..];
+            continue;
+        }
+        pieces.push(Piece::Text(rest[..open].to_string()));
+        match names.iter().rposition(|x| x == name) {
+            Some(slot) => pieces.push(Piece::Slot(slot)),
+            None => return Err(format!("error message refers to {{{name}}}, which is not in scope; in scope: {}", list_or_none(names))),
+        }
+        rest = &rest[open + close + 1..];
+    }
+    pieces.push(Piece::Text(rest.to_string()));
+    Ok(pieces)
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() { "nothing".into() } else { names.join(", ") }
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`
+pub(crate) fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

@@ -1,0 +1,373 @@
+//! Verification: SQL checks over `initial` (the template) and `final` (the episode's state), both attached
+//! read-only to a verifier connection, plus the agent's final answer as `$answer`.
+//!
+//! Both states are borrowed images (no copy): the template image lives as long as the environment, and the
+//! episode's image is borrowed for the duration of [`Verifier::verify`]. A verifier connection can therefore never
+//! change either state, and its authorizer refuses anything but reads.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, EngineResult};
+use crate::spec::{PartialRule, RewardSpec};
+use crate::store::{self, open_memory};
+use crate::tools::{sql_message, truthy};
+
+/// A compiled task check.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub sql: String,
+    /// SQLite parameter index of `$answer`, if the check uses it.
+    answer_param: Option<usize>,
+    /// `unchanged` comparison of this table (collateral damage), not a scored check.
+    pub unchanged_table: Option<String>,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckOutcome {
+    pub name: String,
+    pub passed: bool,
+}
+
+/// The verdict's category.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Complete,
+    Partial,
+    None,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Complete => "complete",
+            Outcome::Partial => "partial",
+            Outcome::None => "none",
+        }
+    }
+}
+
+/// The result of verifying an episode.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub reward: f64,
+    /// Every scored check, in spec order.
+    pub checks: Vec<CheckOutcome>,
+    /// Tables the task declared unchanged that the episode changed.
+    pub collateral: Vec<String>,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> usize {
+        self.checks.iter().filter(|c| c.passed).count()
+    }
+}
+
+/// Maps check outcomes to a verdict with the configured reward rule.
+pub fn score(checks: Vec<CheckOutcome>, collateral: Vec<String>, reward: &RewardSpec, rule: PartialRule) -> Verdict {
+    let total = checks.len();
+    let passed = checks.iter().filter(|c| c.passed).count();
+    let outcome = if passed == total && collateral.is_empty() && total > 0 {
+        Outcome::Complete
+    } else if passed > 0 && rule != PartialRule::None {
+        Outcome::Partial
+    } else {
+        Outcome::None
+    };
+    let reward = match outcome {
+        Outcome::Complete => reward.complete,
+        Outcome::Partial => match rule {
+            PartialRule::Fraction => reward.partial * passed as f64 / total as f64,
+            _ => reward.partial,
+        },
+        Outcome::None => reward.none,
+    };
+    Verdict { outcome, reward, checks, collateral }
+}
+
+/// A connection with the template attached as `initial` and a slot `final` for the episode under verification.
+pub(crate) struct Verifier {
+    conn: Connection,
+    answer: Arc<Mutex<String>>,
+    template: Arc<[u8]>,
+    auth: Arc<AuthState>,
+}
+
+/// What the verifier's authorizer allows and records.
+#[derive(Default)]
+struct AuthState {
+    /// Set only around our own `sqlite3_deserialize` calls, which ATTACH internally.
+    allow_attach: AtomicBool,
+    /// Set while compiling checks: (database, table) of every read, to learn which `final` tables a check uses.
+    recording: AtomicBool,
+    reads: Mutex<Vec<(String, String)>>,
+}
+
+impl Verifier {
+    pub(crate) fn new(template: Arc<[u8]>) -> EngineResult<Verifier> {
+        let mut conn = open_memory()?;
+        conn.execute_batch("ATTACH ':memory:' AS initial; ATTACH ':memory:' AS final;")?;
+        // SAFETY: `template` is kept in `self` for as long as the connection lives.
+        unsafe {
+            store::deserialize_borrowed(&conn, "initial", &template)?;
+            store::deserialize_borrowed(&conn, "final", &template)?;
+        }
+        let answer = Arc::new(Mutex::new(String::new()));
+        register_answer_functions(&conn, &answer)?;
+        let auth = Arc::new(AuthState::default());
+        let a = auth.clone();
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| verifier_authorizer(ctx, &a)))?;
+        conn.set_prepared_statement_cache_capacity(128);
+        Ok(Verifier { conn, answer, template, auth })
+    }
+
+    /// Compiles a check: one read-only statement whose only parameter may be `$answer`.
+    pub(crate) fn compile(&self, name: String, sql: &str) -> Result<(Check, Vec<String>), String> {
+        if let Ok(mut r) = self.auth.reads.lock() {
+            r.clear();
+        }
+        self.auth.recording.store(true, Ordering::Relaxed);
+        let prepared = self.conn.prepare(sql.trim());
+        self.auth.recording.store(false, Ordering::Relaxed);
+        let stmt = prepared.map_err(|e| sql_message(&e))?;
+        if !stmt.readonly() {
+            return Err("a check must only read".into());
+        }
+        if stmt.column_count() == 0 {
+            return Err("a check must return a value".into());
+        }
+        let mut answer_param = None;
+        for idx in 1..=stmt.parameter_count() {
+            match stmt.parameter_name(idx) {
+                Some("$answer") | Some(":answer") | Some("@answer") => answer_param = Some(idx),
+                Some(other) => return Err(format!("unknown parameter {other}; checks can use $answer only")),
+                None => return Err("positional `?` parameters are not allowed; use $answer".into()),
+            }
+        }
+        let finals: Vec<String> = self
+            .auth
+            .reads
+            .lock()
+            .map(|r| r.iter().filter(|(db, _)| db == "final").map(|(_, t)| t.clone()).collect())
+            .unwrap_or_default();
+        Ok((Check { name, sql: sql.trim().to_string(), answer_param, unchanged_table: None }, finals))
+    }
+
+    /// The comparison behind `unchanged = [table]`.
+    pub(crate) fn unchanged_check(table: &str) -> Check {
+        let t = quote_ident(table);
+        let sql = format!(
+            "SELECT NOT EXISTS (SELECT * FROM initial.{t} EXCEPT SELECT * FROM final.{t}) \
+             AND NOT EXISTS (SELECT * FROM final.{t} EXCEPT SELECT * FROM initial.{t}) \
+             AND (SELECT count(*) FROM initial.{t}) = (SELECT count(*) FROM final.{t})"
+        );
+        Check { name: format!("unchanged:{table}"), sql, answer_param: None, unchanged_table: Some(table.to_string()) }
+    }
+
+    /// Runs `checks` with `final` = `image` and the given answer. Returns (scored outcomes, collateral tables).
+    pub(crate) fn verify(
+        &mut self,
+        image: &[u8],
+        answer: &str,
+        checks: &[Check],
+        task: &str,
+    ) -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
+        // SAFETY: `image` is borrowed for this call, and `final` is pointed back at the template before returning.
+        unsafe { self.point_final(image)? };
+        let result = self.run_checks(answer, checks, task);
+        // SAFETY: the template outlives the connection.
+        let template = self.template.clone();
+        let reset = unsafe { self.point_final(&template) };
+        let out = result?;
+        reset?;
+        Ok(out)
+    }
+
+    /// # Safety
+    /// `image` must outlive its use as `final` (until the next call).
+    unsafe fn point_final(&self, image: &[u8]) -> EngineResult<()> {
+        self.auth.allow_attach.store(true, Ordering::Relaxed);
+        // SAFETY: forwarded to the caller.
+        let r = unsafe { store::deserialize_borrowed(&self.conn, "final", image) };
+        self.auth.allow_attach.store(false, Ordering::Relaxed);
+        r
+    }
+
+    fn run_checks(&self, answer: &str, checks: &[Check], task: &str) -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
+        if let Ok(mut a) = self.answer.lock() {
+            a.clear();
+            a.push_str(answer);
+        }
+        let mut outcomes = Vec::with_capacity(checks.len());
+        let mut collateral = Vec::new();
+        for check in checks {
+            let fail = |e: rusqlite::Error| EngineError::Verify {
+                task: task.to_string(),
+                check: check.name.clone(),
+                message: sql_message(&e),
+            };
+            let mut stmt = self.conn.prepare_cached(&check.sql).map_err(fail)?;
+            if let Some(idx) = check.answer_param {
+                stmt.raw_bind_parameter(idx, answer).map_err(fail)?;
+            }
+            let mut rows = stmt.raw_query();
+            let passed = match rows.next().map_err(fail)? {
+                Some(row) => truthy(row.get_ref(0).map_err(fail)?),
+                None => false,
+            };
+            match &check.unchanged_table {
+                Some(table) if !passed => collateral.push(table.clone()),
+                Some(_) => {}
+                None => outcomes.push(CheckOutcome { name: check.name.clone(), passed }),
+            }
+        }
+        Ok((outcomes, collateral))
+    }
+
+    /// Names of the template's tables.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn verifier_authorizer(ctx: AuthContext<'_>, auth: &AuthState) -> Authorization {
+    match ctx.action {
+        AuthAction::Read { table_name, .. } => {
+            if auth.recording.load(Ordering::Relaxed)
+                && let (Some(db), Ok(mut r)) = (ctx.database_name, auth.reads.lock())
+            {
+                r.push((db.to_string(), table_name.to_string()));
+            }
+            Authorization::Allow
+        }
+        AuthAction::Attach { .. } if auth.allow_attach.load(Ordering::Relaxed) => Authorization::Allow,
+        AuthAction::Select | AuthAction::Recursive => Authorization::Allow,
+        AuthAction::Function { function_name } => {
+            if store::DENIED_FUNCTIONS.iter().any(|f| function_name.eq_ignore_ascii_case(f)) {
+                Authorization::Deny
+            } else {
+                Authorization::Allow
+            }
+        }
+        _ => Authorization::Deny,
+    }
+}
+
+fn register_answer_functions(conn: &Connection, answer: &Arc<Mutex<String>>) -> EngineResult<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    let a = answer.clone();
+    conn.create_scalar_function("answer_contains", 1, flags, move |ctx| {
+        let needle: Option<String> = ctx.get(0)?;
+        let answer = a.lock().map(|s| s.clone()).unwrap_or_default();
+        Ok(needle.is_some_and(|n| answer_contains(&answer, &n)))
+    })?;
+    let a = answer.clone();
+    conn.create_scalar_function("answer_has_number", 1, flags, move |ctx| {
+        let x: Option<f64> = ctx.get(0)?;
+        let answer = a.lock().map(|s| s.clone()).unwrap_or_default();
+        Ok(x.is_some_and(|x| answer_has_number(&answer, x)))
+    })?;
+    Ok(())
+}
+
+fn normalize(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// Whether `answer` contains `needle`, ignoring case and runs of white space. An empty needle never matches.
+pub fn answer_contains(answer: &str, needle: &str) -> bool {
+    let needle = normalize(needle);
+    !needle.is_empty() && normalize(answer).contains(&needle)
+}
+
+/// Whether a number in `answer` equals `x` within 0.005 (`$1,234.50`, `-3`, `2.5e3` are read as numbers).
+pub fn answer_has_number(answer: &str, x: f64) -> bool {
+    numbers_in(answer).iter().any(|n| (n - x).abs() < 0.005)
+}
+
+/// Every number written in `text`, tolerating thousands separators and currency signs.
+pub fn numbers_in(text: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit()
+            || (chars[i] == '-' && i + 1 < chars.len() && chars[i + 1].is_ascii_digit()
+                && (i == 0 || !chars[i - 1].is_ascii_alphanumeric()));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut s = String::new();
+        if chars[i] == '-' {
+            s.push('-');
+            i += 1;
+        }
+        while i < chars.len() {
+            let c = chars[i];
+            if c.is_ascii_digit() {
+                s.push(c);
+            } else if c == ',' && i + 3 < chars.len() + 1 && chars[i + 1..].iter().take(3).all(|d| d.is_ascii_digit())
+                && chars.get(i + 4).is_none_or(|d| !d.is_ascii_digit())
+            {
+                // thousands separator
+            } else if c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) && !s.contains('.') {
+                s.push('.');
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        if let Ok(f) = s.parse::<f64>() {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// Double-quotes an SQL identifier.
+pub(crate) fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_found_in_prose() {
+        assert_eq!(numbers_in("Total: $1,234.50 for 3 items, -2 left, v2 id-7"), vec![1234.5, 3.0, -2.0, 2.0, 7.0]);
+        assert!(answer_has_number("It costs 9.99 dollars.", 9.99));
+        assert!(!answer_has_number("It costs 9.98 dollars.", 9.99));
+        assert!(answer_has_number("balance is 12,000", 12000.0));
+        assert!(!answer_has_number("", 0.0));
+    }
+
+    #[test]
+    fn contains_ignores_case_and_spacing() {
+        assert!(answer_contains("The  Order is\nSHIPPED", "order is shipped"));
+        assert!(!answer_contains("anything", ""));
+        assert!(!answer_contains("", "x"));
+    }
+
+    #[test]
+    fn scoring_follows_the_rules() {
+        let c = |p: &[bool]| p.iter().enumerate().map(|(i, &passed)| CheckOutcome { name: i.to_string(), passed }).collect();
+        let r = RewardSpec::default();
+        assert_eq!(score(c(&[true, true]), vec![], &r, PartialRule::Any).reward, 1.0);
+        assert_eq!(score(c(&[true, false]), vec![], &r, PartialRule::Any).reward, 0.1);
+        assert_eq!(score(c(&[true, true]), vec!["t".into()], &r, PartialRule::Any).outcome, Outcome::Partial);
+        assert_eq!(score(c(&[false, false]), vec![], &r, PartialRule::Any).reward, 0.0);
+        assert_eq!(score(c(&[true, false]), vec![], &r, PartialRule::None).reward, 0.0);
+        assert!((score(c(&[true, false, false, true]), vec![], &r, PartialRule::Fraction).reward - 0.05).abs() < 1e-12);
+    }
+}

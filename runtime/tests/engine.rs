@@ -1,0 +1,279 @@
+//! Engine behaviour on the `bookstore` fixture: isolation, tools, arguments, guards, limits, deadlines, the
+//! virtual clock, verification, determinism and changeset replay.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use agentworld_runtime::changes::{ChangeOp, decode, replay, state_digest};
+use agentworld_runtime::verify::Outcome;
+use agentworld_runtime::{Environment, Episode, ToolError};
+use serde_json::{Value, json};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bookstore.toml")
+}
+
+fn env() -> Arc<Environment> {
+    Arc::new(Environment::load(&fixture()).unwrap_or_else(|e| panic!("fixture must load: {e}")))
+}
+
+fn count(ep: &Episode, sql: &str) -> i64 {
+    ep.db().connection().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn fixture_loads_with_its_counts() {
+    let env = env();
+    assert_eq!(env.name(), "bookstore");
+    assert_eq!(env.tables().len(), 4);
+    assert_eq!(env.tools().len(), 7);
+    assert_eq!(env.tasks().len(), 4);
+    let orders = env.table("orders").unwrap();
+    assert_eq!(orders.rows, 3);
+    assert_eq!(orders.primary_key, vec![0]);
+}
+
+#[test]
+fn concurrent_episodes_never_see_each_others_writes() {
+    let env = env();
+    let mut group = Episode::open_group(&env, "order-dune", 4).unwrap();
+    assert!(group[0].call("order_book", &json!({"book_id": 1, "quantity": 2})).is_ok());
+    assert_eq!(count(&group[0], "SELECT stock FROM books WHERE id = 1"), 10);
+    for other in &group[1..] {
+        assert_eq!(count(other, "SELECT stock FROM books WHERE id = 1"), 12);
+        assert_eq!(count(other, "SELECT count(*) FROM orders"), 3);
+    }
+    // Episodes on other threads, each writing its own order.
+    let handles: Vec<_> = group
+        .drain(1..)
+        .enumerate()
+        .map(|(i, mut ep)| {
+            std::thread::spawn(move || {
+                for _ in 0..=i {
+                    assert!(ep.call("order_book", &json!({"book_id": 3, "quantity": 1})).is_ok());
+                }
+                count(&ep, "SELECT count(*) FROM orders")
+            })
+        })
+        .collect();
+    let counts: Vec<i64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(counts, vec![4, 5, 6]);
+    assert_eq!(count(&group[0], "SELECT count(*) FROM orders"), 4);
+}
+
+#[test]
+fn branches_are_independent_of_their_parent() {
+    let env = env();
+    let mut parent = Episode::open(env, Some("order-dune")).unwrap();
+    assert!(parent.call("order_book", &json!({"book_id": 1, "quantity": 1})).is_ok());
+    let mut child = parent.branch().unwrap();
+    assert_eq!(child.lineage().unwrap().parent, parent.id());
+    assert_eq!(child.steps().len(), 1);
+    assert!(child.call("order_book", &json!({"book_id": 1, "quantity": 1})).is_ok());
+    assert!(parent.call("cancel_order", &json!({"order_id": 2})).is_ok());
+    assert_eq!(count(&parent, "SELECT stock FROM books WHERE id = 1"), 11);
+    assert_eq!(count(&child, "SELECT stock FROM books WHERE id = 1"), 10);
+    assert_eq!(count(&child, "SELECT count(*) FROM orders WHERE status = 'cancelled'"), 0);
+    assert_eq!(count(&parent, "SELECT count(*) FROM orders WHERE status = 'cancelled'"), 1);
+}
+
+#[test]
+fn argument_errors_say_which_argument_what_was_expected_and_what_came() {
+    let mut ep = Episode::open(env(), None).unwrap();
+    let err = |ep: &mut Episode, tool: &str, args: Value| ep.call(tool, &args).result.clone().unwrap_err();
+    match err(&mut ep, "order_book", json!({"book_id": "one", "quantity": 1})) {
+        ToolError::InvalidArguments { tool, argument, message } => {
+            assert_eq!(tool, "order_book");
+            assert_eq!(argument.as_deref(), Some("book_id"));
+            assert_eq!(message, "argument 'book_id' must be an integer, got string \"one\"");
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = err(&mut ep, "order_book", json!({"book_id": 1}));
+    assert!(e.to_string().contains("missing required argument 'quantity' (integer)"), "{e}");
+    let e = err(&mut ep, "order_book", json!({"book_id": 1, "quantity": 11}));
+    assert!(e.to_string().contains("argument 'quantity' must be <= 10, got 11"), "{e}");
+    let e = err(&mut ep, "list_orders", json!({"status": "lost"}));
+    assert!(e.to_string().contains("must be one of \"placed\", \"shipped\", \"cancelled\""), "{e}");
+    let e = err(&mut ep, "search_books", json!({"query": "x", "colour": "red"}));
+    assert!(e.to_string().contains("unexpected argument 'colour'"), "{e}");
+    let e = err(&mut ep, "search_books", json!(["Dune"]));
+    assert!(e.to_string().contains("arguments must be a JSON object"), "{e}");
+    let e = err(&mut ep, "no_such_tool", json!({}));
+    assert_eq!(e, ToolError::UnknownTool { tool: "no_such_tool".into() });
+    let big = "x".repeat(20_000);
+    let e = err(&mut ep, "search_books", json!({ "query": big }));
+    assert!(e.to_string().contains("the limit is 16384"), "{e}");
+    assert_eq!(ep.steps().len(), 8, "failed calls are steps of the trajectory too");
+}
+
+#[test]
+fn guards_refuse_with_the_spec_message_and_roll_everything_back() {
+    let mut ep = Episode::open(env(), None).unwrap();
+    let before = ep.state_digest().unwrap();
+    let e = ep.call("order_book", &json!({"book_id": 4, "quantity": 3})).result.clone().unwrap_err();
+    assert_eq!(e.to_string(), "order_book: only 2 copies of Middlemarch in stock");
+    let e = ep.call("order_book", &json!({"book_id": 99, "quantity": 1})).result.clone().unwrap_err();
+    assert_eq!(e.to_string(), "order_book: no book with id 99");
+    let e = ep.call("cancel_order", &json!({"order_id": 1})).result.clone().unwrap_err();
+    assert_eq!(e.to_string(), "cancel_order: order 1 is shipped and cannot be cancelled");
+    // A constraint failing in the last step undoes the earlier steps of the same call.
+    let e = ep.call("review_book", &json!({"book_id": 42, "stars": 5})).result.clone().unwrap_err();
+    assert!(matches!(e, ToolError::Sql { .. }), "{e:?}");
+    assert!(e.to_string().contains("FOREIGN KEY constraint failed"), "{e}");
+    assert_eq!(ep.state_digest().unwrap(), before);
+    assert!(ep.steps().iter().all(|s| s.changeset.is_none()));
+}
+
+#[test]
+fn string_arguments_are_bound_never_spliced() {
+    let mut ep = Episode::open(env(), None).unwrap();
+    let evil = "x'); DROP TABLE books; --";
+    let step = ep.call("order_book", &json!({"book_id": 1, "quantity": 1, "note": evil}));
+    assert_eq!(step.result.as_ref().unwrap()["note"], json!(evil));
+    assert_eq!(count(&ep, "SELECT count(*) FROM books"), 5);
+    let found = ep.call("search_books", &json!({"query": "' OR 1=1 --"}));
+    assert_eq!(found.result.as_ref().unwrap(), &json!([]));
+}
+
+#[test]
+fn results_are_json_rows_within_limits() {
+    let mut ep = Episode::open(env(), None).unwrap();
+    let step = ep.call("search_books", &json!({"query": "e"}));
+    assert!(step.truncated, "5 books match, max_rows is 3");
+    let rows = step.result.as_ref().unwrap().as_array().unwrap().clone();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0], json!({"id": 5, "title": "Persuasion", "author": "Jane Austen", "price": 6.25, "stock": 8}));
+    let step = ep.call("get_book", &json!({"book_id": 2}));
+    assert_eq!(step.result.as_ref().unwrap()["title"], "Emma");
+    let step = ep.call("review_book", &json!({"book_id": 2, "stars": 4}));
+    assert_eq!(step.result.as_ref().unwrap(), &json!({"changes": 1}));
+}
+
+#[test]
+fn the_deadline_interrupts_a_runaway_statement() {
+    let mut ep = Episode::open(env(), None).unwrap();
+    let started = std::time::Instant::now();
+    let e = ep.call("count_forever", &json!({})).result.clone().unwrap_err();
+    assert_eq!(e, ToolError::Timeout { tool: "count_forever".into(), deadline_ms: 200 });
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(ep.call("get_book", &json!({"book_id": 1})).is_ok(), "the episode works after a timeout");
+}
+
+#[test]
+fn sqlite_now_is_the_virtual_clock() {
+    let env = env();
+    let mut ep = Episode::open(env.clone(), None).unwrap();
+    ep.call("search_books", &json!({"query": "Dune"}));
+    let step = ep.call("order_book", &json!({"book_id": 1, "quantity": 1}));
+    // clock 12:00:00, 60 s per call, second call.
+    assert_eq!(step.result.as_ref().unwrap()["created_at"], "2026-01-15 12:02:00");
+    let seeded: String = ep.db().connection().query_row("SELECT created_at FROM orders WHERE id = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(seeded, "2026-01-12 12:00:00");
+}
+
+#[test]
+fn verdicts_complete_partial_none_and_collateral_damage() {
+    let env = env();
+    let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    ep.call("order_book", &json!({"book_id": 1, "quantity": 2}));
+    let v = ep.finish("done").unwrap().clone();
+    assert_eq!((v.outcome, v.reward), (Outcome::Complete, 1.0));
+    assert!(v.checks.iter().all(|c| c.passed) && v.collateral.is_empty());
+
+    let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    ep.call("order_book", &json!({"book_id": 1, "quantity": 1}));
+    ep.call("order_book", &json!({"book_id": 1, "quantity": 1}));
+    let v = ep.finish("done").unwrap().clone();
+    assert_eq!((v.outcome, v.reward), (Outcome::Partial, 0.1), "{v:?}");
+    assert_eq!(v.checks.iter().map(|c| c.passed).collect::<Vec<_>>(), vec![false, true]);
+
+    let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    let v = ep.finish("").unwrap().clone();
+    assert_eq!((v.outcome, v.reward), (Outcome::None, 0.0));
+
+    let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    ep.call("order_book", &json!({"book_id": 1, "quantity": 2}));
+    ep.call("review_book", &json!({"book_id": 1, "stars": 1}));
+    let v = ep.finish("done").unwrap().clone();
+    assert_eq!(v.collateral, vec!["reviews".to_string()]);
+    assert_eq!(v.outcome, Outcome::Partial, "collateral damage is never complete");
+
+    // Verification reads both states without changing either.
+    let after = ep.state_digest().unwrap();
+    let again = ep.verify().unwrap();
+    assert_eq!(again, v);
+    assert_eq!(ep.state_digest().unwrap(), after);
+    assert_eq!(state_digest(&env.template().open_readonly().unwrap(), env.tables()).unwrap(),
+        Episode::open(env.clone(), None).unwrap().state_digest().unwrap());
+    // No more calls after the answer.
+    assert_eq!(ep.call("get_book", &json!({"book_id": 1})).result.clone().unwrap_err(), ToolError::EpisodeFinished);
+}
+
+#[test]
+fn answers_are_checked_by_text_and_number() {
+    let env = env();
+    let score = |answer: &str| {
+        let mut ep = Episode::open(env.clone(), Some("cheapest-austen")).unwrap();
+        ep.finish(answer).unwrap().reward
+    };
+    assert_eq!(score("Persuasion costs $6.25"), 1.0);
+    assert_eq!(score("Persuasion costs 6.50"), 0.0);
+    assert_eq!(score(""), 0.0);
+}
+
+fn play(env: &Arc<Environment>) -> Episode {
+    let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    ep.call("search_books", &json!({"query": "Dune"}));
+    ep.call("order_book", &json!({"book_id": 1, "quantity": 2, "note": "gift"}));
+    ep.call("review_book", &json!({"book_id": 3, "stars": 5, "body": "great"}));
+    ep.call("cancel_order", &json!({"order_id": 2}));
+    ep.call("order_book", &json!({"book_id": 4, "quantity": 5}));
+    ep
+}
+
+#[test]
+fn same_actions_give_byte_identical_state_and_the_same_reward() {
+    let env = env();
+    let mut a = play(&env);
+    let mut b = play(&env);
+    assert_eq!(a.snapshot().unwrap(), b.snapshot().unwrap());
+    let results = |ep: &Episode| ep.steps().iter().map(|s| (s.result.clone(), s.changeset.clone())).collect::<Vec<_>>();
+    assert_eq!(results(&a), results(&b));
+    let (va, vb) = (a.finish("ok").unwrap().clone(), b.finish("ok").unwrap().clone());
+    assert_eq!(va, vb);
+    // A fresh environment load builds the same template bytes.
+    assert_eq!(env.template().image(), Environment::load(&fixture()).unwrap().template().image());
+}
+
+#[test]
+fn replaying_changesets_on_the_template_reproduces_the_final_state() {
+    let env = env();
+    let ep = play(&env);
+    let changesets: Vec<&[u8]> = ep.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
+    assert_eq!(changesets.len(), 3, "two orders and a cancel changed rows; the failed order did not");
+    let rebuilt = replay(env.template(), changesets.iter().copied()).unwrap();
+    assert_eq!(state_digest(rebuilt.connection(), env.tables()).unwrap(), ep.state_digest().unwrap());
+    assert_ne!(ep.state_digest().unwrap(), Episode::open(env.clone(), None).unwrap().state_digest().unwrap());
+
+    let order = decode(changesets[0], env.tables()).unwrap();
+    let ops: Vec<(String, ChangeOp)> = order.iter().map(|c| (c.table.clone(), c.op)).collect();
+    assert!(ops.contains(&("books".into(), ChangeOp::Update)));
+    assert!(ops.contains(&("orders".into(), ChangeOp::Insert)));
+    let stock = order.iter().find(|c| c.table == "books").unwrap();
+    assert_eq!(stock.key, vec![json!(1)]);
+    assert_eq!(stock.before.as_ref().unwrap()["stock"], json!(12));
+    assert_eq!(stock.after.as_ref().unwrap()["stock"], json!(10));
+}
+
+#[test]
+fn the_fixture_validates() {
+    let env = env();
+    let results = agentworld_runtime::validate::validate_env(&env, None).unwrap();
+    for r in &results {
+        assert!(r.ok(), "{}: {:?}", r.task, r.problems);
+        assert_eq!(r.reference, Some(1.0));
+        assert_eq!(r.nothing, Some(0.0));
+        assert!(r.perturbed.as_ref().unwrap().1 < 1.0);
+    }
+}

@@ -1,0 +1,105 @@
+//! The DuckDB record: what an episode writes there, that changesets read back from it rebuild the state, and
+//! that the report answers cross-episode questions.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use agentworld_runtime::changes::{replay, state_digest};
+use agentworld_runtime::{Environment, Episode, Journal, report};
+use serde_json::json;
+
+fn env() -> Arc<Environment> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bookstore.toml");
+    Arc::new(Environment::load(&path).unwrap())
+}
+
+#[test]
+fn episodes_steps_changes_and_verdicts_are_recorded_and_replayable() {
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("record.duckdb");
+    let journal = Journal::open(&path).unwrap();
+    journal.record_environment(&env).unwrap();
+
+    let mut good = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    journal.record_opened(&good, Some(7)).unwrap();
+    for (tool, args) in [
+        ("search_books", json!({"query": "Dune"})),
+        ("order_book", json!({"book_id": 1, "quantity": 2})),
+        ("order_book", json!({"book_id": 2, "quantity": 1})),
+    ] {
+        let step = good.call(tool, &args).clone();
+        journal.record_step(&good, &step).unwrap();
+    }
+    good.finish("Ordered.").unwrap();
+    journal.record_verdict(&good).unwrap();
+
+    let mut careless = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    careless.call("order_book", &json!({"book_id": 1, "quantity": 2}));
+    careless.call("review_book", &json!({"book_id": 1, "stars": 2, "body": "meh"}));
+    careless.finish("Ordered.").unwrap();
+    journal.record_episode(&careless, Some(7)).unwrap();
+    journal.flush().unwrap();
+    drop(journal);
+
+    let conn = duckdb::Connection::open(&path).unwrap();
+    let q = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(q("SELECT count(*) FROM environments"), 1);
+    assert_eq!(q("SELECT count(*) FROM episodes WHERE group_id = 7"), 2);
+    assert_eq!(q(&format!("SELECT count(*) FROM steps WHERE episode_id = {}", good.id())), 3);
+    assert_eq!(q(&format!("SELECT count(*) FROM steps WHERE episode_id = {} AND status = 'tool_error'", good.id())), 1);
+    let error: String = conn
+        .query_row(&format!("SELECT error FROM steps WHERE episode_id = {} AND step = 3", good.id()), [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(error, "order_book: only 0 copies of Emma in stock");
+    let after: String = conn
+        .query_row(
+            &format!("SELECT after FROM changes WHERE episode_id = {} AND table_name = 'books'", good.id()),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&after).unwrap(), json!({"id": 1, "stock": 10}));
+    let reward: f64 = conn
+        .query_row(&format!("SELECT reward FROM verdicts WHERE episode_id = {}", careless.id()), [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(reward, 0.1);
+
+    // The record alone rebuilds the final state: template image + changesets in step order.
+    let mut stmt = conn
+        .prepare(&format!("SELECT changeset FROM changesets WHERE episode_id = {} ORDER BY step", careless.id()))
+        .unwrap();
+    let changesets: Vec<Vec<u8>> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(changesets.len(), 2);
+    let rebuilt = replay(env.template(), changesets.iter().map(Vec::as_slice)).unwrap();
+    assert_eq!(state_digest(rebuilt.connection(), env.tables()).unwrap(), careless.state_digest().unwrap());
+    drop(stmt);
+    drop(conn);
+
+    let sections = report::report(&path).unwrap();
+    let find = |title: &str| sections.iter().find(|s| s.title.starts_with(title)).unwrap().clone();
+    let per_task = find("pass rate per task");
+    assert_eq!(per_task.rows, vec![vec!["bookstore", "order-dune", "2", "0.5", "0.55", "1"]]);
+    let collateral = find("collateral damage");
+    assert_eq!(collateral.rows, vec![vec!["bookstore", "order-dune", "reviews", "1", "1"]]);
+    let text = report::render_text(&sections);
+    assert!(text.contains("== tables changed =="), "{text}");
+}
+
+#[test]
+fn recording_keeps_up_with_many_episodes() {
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("r.duckdb")).unwrap();
+    journal.record_environment(&env).unwrap();
+    for i in 0..200 {
+        let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+        ep.call("order_book", &json!({"book_id": 1 + i % 5, "quantity": 1}));
+        ep.call("list_orders", &json!({}));
+        ep.finish("ok").unwrap();
+        journal.record_episode(&ep, None).unwrap();
+    }
+    journal.flush().unwrap();
+    // 1 environment + 200 x (open + 2 steps + verdict)
+    assert_eq!(journal.written(), 1 + 200 * 4);
+}

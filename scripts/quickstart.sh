@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job as it exists so far: build, list the bundled environments, validate every one of them (each task's
+# reference solution, doing nothing, and a perturbed solution run in fresh episodes, all recorded in DuckDB), then
+# answer cross-episode questions from that record.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+cargo build --bin agentworld
+bin="$CARGO_TARGET_DIR/debug/agentworld"
+record="${1:-$CARGO_TARGET_DIR/quickstart.duckdb}"
+rm -f "$record" "$record.wal"
+"$bin" envs list envspecs
+"$bin" validate envspecs --record "$record"
+"$bin" report "$record"
+echo "next: $bin play shop --task <id>   (an interactive episode; 'help' lists commands)"

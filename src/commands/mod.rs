@@ -1,0 +1,17 @@
+//! One module per subcommand.
+
+pub mod envs;
+pub mod play;
+pub mod report;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+/// The bundled environments folder: `envspecs/` in the working directory, else beside the source tree.
+pub fn default_envs() -> PathBuf {
+    let local = PathBuf::from("envspecs");
+    if local.is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("envspecs")
+}

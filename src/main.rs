@@ -1,0 +1,86 @@
+//! The `agentworld` command line.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Synthetic, database-backed tool-use environments for RL of LLM agents.
+#[derive(Parser)]
+#[command(name = "agentworld", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check environment specs end to end: parse, build, prepare, and run every task three ways
+    /// (reference solution = complete, doing nothing = none, perturbed solution < complete).
+    Validate {
+        /// Spec files or folders (default: the bundled envspecs/).
+        paths: Vec<PathBuf>,
+        /// Also write every validation episode to this DuckDB record.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Environments.
+    Envs {
+        #[command(subcommand)]
+        command: EnvsCommand,
+    },
+    /// Play an episode in the terminal: list tools, call them with JSON arguments, answer, see the verdict.
+    Play {
+        /// Environment name (looked up under --envs) or a spec file.
+        env: String,
+        /// Task id (default: the first task).
+        #[arg(long)]
+        task: Option<String>,
+        /// Where to look environments up.
+        #[arg(long, default_value = "envspecs")]
+        envs: PathBuf,
+        /// Record the episode in this DuckDB file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
+    /// Answer cross-episode questions about a DuckDB record.
+    Report {
+        record: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum EnvsCommand {
+    /// List environments with their table, tool and task counts.
+    List {
+        /// A spec file or folder (default: envspecs/).
+        path: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { paths, record, json } => commands::validate::run(paths, record, json),
+        Command::Envs { command: EnvsCommand::List { path, json } } => commands::envs::list(path, json),
+        Command::Play { env, task, envs, record } => commands::play::run(&env, task.as_deref(), &envs, record),
+        Command::Report { record, json } => commands::report::run(&record, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

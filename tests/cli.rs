@@ -1,0 +1,126 @@
+//! The `agentworld` binary end to end: validate, envs list, play, report.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_agentworld"))
+}
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("runtime/tests/fixtures/bookstore.toml")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn validate_passes_a_good_spec_and_records_its_episodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("v.duckdb");
+    let out = bin().arg("validate").arg(fixture()).arg("--record").arg(&record).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ok   bookstore"), "{stdout}");
+    assert!(stdout.contains("1 environment(s) valid, 0 problem(s)"), "{stdout}");
+    let report = bin().arg("report").arg(&record).output().unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "{text}");
+    assert!(text.contains("== pass rate per task =="), "{text}");
+    assert!(text.contains("cheapest-austen"), "{text}");
+}
+
+#[test]
+fn validate_fails_on_a_bad_spec_with_file_line_and_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(fixture()).unwrap().replace("$stock >= $quantity", "$stock >= $qty");
+    std::fs::write(&bad, text).unwrap();
+    let out = bin().arg("validate").arg(&bad).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("bad.toml:"), "{stdout}");
+    assert!(stdout.contains("tool \"order_book\" step 2: unknown parameter $qty"), "{stdout}");
+}
+
+#[test]
+fn validate_fails_when_a_verifier_does_not_discriminate() {
+    let dir = tempfile::tempdir().unwrap();
+    let weak = dir.path().join("weak.toml");
+    // The checks no longer pin which book: the validator's perturbed solution still scores 1.0.
+    let text = std::fs::read_to_string(fixture())
+        .unwrap()
+        .replace("(2, 'Emma', 'Jane Austen', 7.50, 0)", "(2, 'Emma', 'Jane Austen', 7.50, 5)")
+        .replace("AND book_id = 1 AND quantity = 2", "AND quantity = 2")
+        .replace(
+            "SELECT stock = 10 FROM final.books WHERE id = 1",
+            "SELECT (SELECT sum(stock) FROM final.books) = (SELECT sum(stock) FROM initial.books) - 2",
+        );
+    std::fs::write(&weak, text).unwrap();
+    let out = bin().arg("validate").arg(&weak).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("task \"order-dune\": perturbed solution"), "{stdout}");
+}
+
+#[test]
+fn envs_list_counts_tables_tools_and_tasks() {
+    let out = bin().args(["envs", "list"]).arg(fixture()).arg("--json").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["name"], "bookstore");
+    assert_eq!((v[0]["tables"].as_u64(), v[0]["tools"].as_u64(), v[0]["tasks"].as_u64()), (Some(4), Some(7), Some(4)));
+}
+
+#[test]
+fn play_runs_an_episode_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("p.duckdb");
+    let mut child = bin()
+        .arg("play")
+        .arg(fixture())
+        .args(["--task", "order-dune", "--record"])
+        .arg(&record)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = "tools\nsearch_books {\"query\": \"Dune\"}\ncall order_book {\"book_id\": 1, \"quantity\": 2}\norder_book {bad json\nanswer Ordered two copies.\n";
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("task: Order two copies of Dune for me."), "{stdout}");
+    assert!(stdout.contains("order_book (writes): Order copies of a book"), "{stdout}");
+    assert!(stdout.contains("\"title\": \"Dune Messiah\""), "{stdout}");
+    assert!(stdout.contains("error: arguments are not valid JSON"), "{stdout}");
+    assert!(stdout.contains("verdict: complete (reward 1)"), "{stdout}");
+    let report = bin().arg("report").arg(&record).arg("--json").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(v[0]["rows"][0][2], "2", "two steps recorded: {v}");
+}
+
+#[test]
+fn the_bundled_environments_validate() {
+    let out = bin().current_dir(root()).args(["validate", "envspecs"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let envs = bin().current_dir(root()).args(["envs", "list", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&envs.stdout).unwrap();
+    let list = v.as_array().unwrap();
+    assert!(list.len() >= 5, "{v}");
+    for e in list {
+        assert!(e["tables"].as_u64().unwrap() >= 10, "{e}");
+        assert!(e["tools"].as_u64().unwrap() >= 25, "{e}");
+        assert!(e["tasks"].as_u64().unwrap() >= 10, "{e}");
+    }
+}
+
+#[test]
+fn report_on_a_missing_record_is_a_clear_error() {
+    let out = bin().args(["report", "/nonexistent/record.duckdb"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no record at /nonexistent/record.duckdb"));
+}
