@@ -1,9 +1,12 @@
 //! Row-level changes: decoding SQLite session changesets into (table, key, before, after), replaying them on
 //! the template, and a logical digest of a database's state.
 
+use std::sync::{Arc, Mutex};
+
 use rusqlite::Connection;
 use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
-use rusqlite::session::{Action, ChangesetIter, ConflictAction, ConflictType};
+use rusqlite::hooks::Action;
+use rusqlite::session::{ChangesetIter, ConflictAction, ConflictType};
 use rusqlite::types::ValueRef;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -33,7 +36,8 @@ impl ChangeOp {
     }
 }
 
-/// One changed row. For updates, `before`/`after` hold the primary key and the columns that changed.
+/// One changed row. Inserts carry `after`, deletes `before` (whole rows); updates carry the old values of the
+/// primary key and the changed columns in `before`, and the new values of the changed columns in `after`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RowChange {
     pub table: String,
@@ -63,17 +67,26 @@ pub fn decode(changeset: &[u8], tables: &[TableInfo]) -> EngineResult<Vec<RowCha
         let info = tables.iter().find(|t| t.name == table);
         let col_name = |i: usize| info.and_then(|t| t.columns.get(i).cloned()).unwrap_or_else(|| format!("col{i}"));
         let pk_flags = item.pk()?.to_vec();
-        let collect = |get: &dyn Fn(usize) -> rusqlite::Result<ValueRef<'_>>| -> Map<String, Value> {
+        let mut before = None;
+        let mut after = None;
+        if kind != ChangeOp::Insert {
             let mut m = Map::new();
             for i in 0..ncols {
-                if let Ok(v) = get(i) {
+                if let Ok(v) = item.old_value(i) {
                     m.insert(col_name(i), to_json(v));
                 }
             }
-            m
-        };
-        let before = (kind != ChangeOp::Insert).then(|| collect(&|i| item.old_value(i)));
-        let after = (kind != ChangeOp::Delete).then(|| collect(&|i| item.new_value(i)));
+            before = Some(m);
+        }
+        if kind != ChangeOp::Delete {
+            let mut m = Map::new();
+            for i in 0..ncols {
+                if let Ok(v) = item.new_value(i) {
+                    m.insert(col_name(i), to_json(v));
+                }
+            }
+            after = Some(m);
+        }
         let key_source = before.as_ref().or(after.as_ref());
         let key = (0..ncols)
             .filter(|&i| pk_flags.get(i).is_some_and(|f| *f != 0))
@@ -88,20 +101,20 @@ pub fn decode(changeset: &[u8], tables: &[TableInfo]) -> EngineResult<Vec<RowCha
 /// that does not apply exactly) is an error: replay must reproduce the recorded state, not approximate it.
 pub fn replay<'a>(template: &Template, changesets: impl IntoIterator<Item = &'a [u8]>) -> EngineResult<EpisodeDb> {
     let conn = template.open_readonly()?;
-    for cs in changesets {
+    for (i, cs) in changesets.into_iter().enumerate() {
         let mut input: &[u8] = cs;
-        let mut conflict = None;
-        conn.apply_strm(
-            &mut input,
-            None::<fn(&str) -> bool>,
-            |kind: ConflictType, _item| {
-                conflict = Some(format!("{kind:?}"));
-                ConflictAction::SQLITE_CHANGESET_ABORT
-            },
-        )?;
-        if let Some(kind) = conflict {
-            return Err(EngineError::Other(format!("changeset replay conflict: {kind}")));
+        let conflict = Arc::new(Mutex::new(None::<String>));
+        let seen = conflict.clone();
+        let applied = conn.apply_strm(&mut input, None::<fn(&str) -> bool>, move |kind: ConflictType, _item| {
+            if let Ok(mut c) = seen.lock() {
+                *c = Some(format!("{kind:?}"));
+            }
+            ConflictAction::SQLITE_CHANGESET_ABORT
+        });
+        if let Some(kind) = conflict.lock().ok().and_then(|c| c.clone()) {
+            return Err(EngineError::Other(format!("changeset {} does not apply exactly ({kind})", i + 1)));
         }
+        applied?;
     }
     let image = crate::store::image_of(&conn, "main")?;
     // SAFETY: `conn` is not written while the image is copied.

@@ -81,12 +81,10 @@ pub fn report(path: &Path) -> EngineResult<Vec<Section>> {
 /// Runs one query and renders every value as text.
 pub fn query(conn: &duckdb::Connection, title: &str, sql: &str) -> EngineResult<Section> {
     let mut stmt = conn.prepare(sql)?;
+    let ncols = stmt.column_count();
     let mut rows_out = Vec::new();
     let mut rows = stmt.query([])?;
-    let mut ncols = 0;
     while let Some(row) = rows.next()? {
-        let stmt_ref = row.as_ref();
-        ncols = stmt_ref.column_count();
         let mut cells = Vec::with_capacity(ncols);
         for i in 0..ncols {
             cells.push(render(row.get::<_, Value>(i)?));
@@ -95,7 +93,6 @@ pub fn query(conn: &duckdb::Connection, title: &str, sql: &str) -> EngineResult<
     }
     drop(rows);
     let columns = stmt.column_names();
-    let _ = ncols;
     Ok(Section { title: title.to_string(), columns, rows: rows_out })
 }
 

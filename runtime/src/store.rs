@@ -127,8 +127,9 @@ impl ImageRef {
     }
 }
 
-/// What tool SQL may do. Everything else (ATTACH, DETACH, PRAGMA, DDL, transactions, extension loading,
-/// `random()`) is refused when the statement is prepared, so it can never run.
+/// What tool SQL may do. Everything else (ATTACH, DETACH, PRAGMA other than the read-only `table_info` and
+/// `table_xinfo`, DDL, transactions, extension loading, `random()`) is refused when the statement is prepared, so it
+/// can never run.
 pub(crate) fn tool_authorizer(ctx: AuthContext<'_>) -> Authorization {
     match ctx.action {
         AuthAction::Select
@@ -137,7 +138,20 @@ pub(crate) fn tool_authorizer(ctx: AuthContext<'_>) -> Authorization {
         | AuthAction::Update { .. }
         | AuthAction::Delete { .. }
         | AuthAction::Recursive => Authorization::Allow,
-        AuthAction::Savepoint { savepoint_name, .. } if savepoint_name == CALL_SAVEPOINT => Authorization::Allow,
+        // Our own per-call savepoint, and the one the session extension takes while it writes a changeset. Tool
+        // SQL cannot use either: the spec loader refuses transaction-control statements by keyword.
+        AuthAction::Savepoint { savepoint_name, .. }
+            if savepoint_name == CALL_SAVEPOINT || savepoint_name == "changeset" =>
+        {
+            Authorization::Allow
+        }
+        // Read-only schema introspection: the session extension runs `PRAGMA table_xinfo` to learn a table's
+        // columns the first time a call changes it.
+        AuthAction::Pragma { pragma_name, .. }
+            if pragma_name.eq_ignore_ascii_case("table_xinfo") || pragma_name.eq_ignore_ascii_case("table_info") =>
+        {
+            Authorization::Allow
+        }
         AuthAction::Function { function_name } => {
             if DENIED_FUNCTIONS.iter().any(|f| function_name.eq_ignore_ascii_case(f)) {
                 Authorization::Deny
@@ -325,7 +339,9 @@ pub fn split_statements(sql: &str) -> Vec<(usize, String)> {
             }
         }
     }
-    if !current.trim().is_empty() {
+    // A remainder of only comments is not a statement.
+    let has_code = current.lines().map(str::trim).any(|l| !l.is_empty() && !l.starts_with("--"));
+    if has_code {
         out.push((start_line, current.trim().to_string()));
     }
     out

@@ -150,8 +150,9 @@ impl Tool {
                 problems.push(problem(Some(n), Some(shown), "a guard takes no `expect` or `output`".into()));
             }
             let first_word = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-            if first_word == "VACUUM" {
-                problems.push(problem(Some(n), Some(shown), "VACUUM is not allowed in tool SQL".into()));
+            if matches!(first_word.as_str(), "VACUUM" | "SAVEPOINT" | "RELEASE" | "ROLLBACK" | "BEGIN" | "COMMIT" | "END") {
+                let what = if first_word == "VACUUM" { "VACUUM".to_string() } else { format!("transaction control ({first_word})") };
+                problems.push(problem(Some(n), Some(shown), format!("{what} is not allowed in tool SQL")));
                 continue;
             }
             if let Ok(mut d) = denied.lock() {
@@ -208,7 +209,7 @@ impl Tool {
             };
             let mut captures = Vec::new();
             if matches!(s.expect, Expect::One | Expect::Optional) {
-                for (col, cname) in stmt.column_names().iter().enumerate() {
+                for (col, cname) in stmt.column_names().enumerate() {
                     names.push(cname.to_string());
                     captures.push((col, names.len() - 1));
                 }
@@ -320,7 +321,7 @@ impl Tool {
             }
             let is_output = i == self.output_step;
             let columns: Vec<String> =
-                if is_output { stmt.column_names().iter().map(|c| c.to_string()).collect() } else { Vec::new() };
+                if is_output { stmt.column_names().map(|c| c.to_string()).collect() } else { Vec::new() };
             let mut rows = stmt.raw_query();
             let mut count = 0usize;
             let mut json_rows = Vec::new();

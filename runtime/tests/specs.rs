@@ -59,9 +59,9 @@ fn schema_and_seed_errors_point_at_the_statement() {
     assert!(err.contains("spec.toml:31:"), "{err}");
     rejects("(3, 2, 1, 1, 'placed'", "(3, 9, 1, 1, 'placed'", &["seed", "FOREIGN KEY constraint failed"]);
     rejects(
-        "CREATE TABLE customers (id INTEGER PRIMARY KEY,",
-        "CREATE TABLE customers (id INTEGER,",
-        &["table 'customers' has no PRIMARY KEY"],
+        "CREATE TABLE reviews (id INTEGER PRIMARY KEY,",
+        "CREATE TABLE reviews (id INTEGER,",
+        &["spec.toml:25:", "table 'reviews' has no PRIMARY KEY"],
     );
     rejects("clock = \"2026-01-15T12:00:00Z\"", "clock = \"next tuesday\"", &["env.clock", "not an RFC 3339 UTC time"]);
     rejects("name = \"bookstore\"", "name = \"Book Store\"", &["name 'Book Store' must match [a-z0-9_-]+"]);
@@ -79,6 +79,7 @@ fn tool_sql_that_escapes_the_episode_is_refused_at_load() {
         ("SELECT load_extension('evil')", "function load_extension() is not allowed"),
         ("SELECT random() AS r", "function random() is not allowed"),
         ("BEGIN", "transaction control"),
+        ("SAVEPOINT changeset", "transaction control (SAVEPOINT)"),
     ] {
         let err = rejects(target, &format!("{sql}\", expect"), &["tool \"get_book\" step 1", what]);
         assert!(err.contains("spec.toml:"), "{err}");
