@@ -173,7 +173,9 @@ fn main() {
     results.push(time("fork (deserialize template image)", n, || env.template().fork().unwrap()));
     let source_conn = env.template().open_readonly().unwrap();
     results.push(time("fork (backup API, for comparison)", n, || env.template().fork_by_backup(&source_conn).unwrap()));
-    results.push(time("open episode (fork + bookkeeping)", n, || Episode::open(env.clone(), Some("update-and-create")).unwrap()));
+    results.push(time("open episode (fork + bookkeeping)", n, || {
+        Episode::open(env.clone(), Some("update-and-create")).unwrap()
+    }));
 
     // Tool calls on one warm episode (statements cached after the first call, as in a real episode).
     let mut ep = Episode::open(env.clone(), Some("update-and-create")).unwrap();
@@ -216,7 +218,8 @@ fn main() {
     let started = Instant::now();
     let workers: Vec<_> = (0..2)
         .map(|w| {
-            let (env, journal, stop, calls, episodes) = (env.clone(), journal.clone(), stop.clone(), calls.clone(), episodes.clone());
+            let (env, journal, stop, calls, episodes) =
+                (env.clone(), journal.clone(), stop.clone(), calls.clone(), episodes.clone());
             std::thread::spawn(move || {
                 let mut k = 0u64;
                 while !stop.load(Ordering::Relaxed) {

@@ -51,10 +51,7 @@ pub fn validate_args(params: &[(String, ParamSpec)], args: &Map<String, Value>) 
             Some(Value::Null) | None => match (&spec.default, spec.required) {
                 (Some(d), _) => d,
                 (None, true) => {
-                    return Err(fail(
-                        name,
-                        format!("missing required argument '{name}' ({})", spec.ty.as_str()),
-                    ));
+                    return Err(fail(name, format!("missing required argument '{name}' ({})", spec.ty.as_str())));
                 }
                 (None, false) => {
                     out.push(SqlValue::Null);
@@ -87,9 +84,9 @@ pub fn check_value(name: &str, spec: &ParamSpec, value: &Value) -> Result<SqlVal
         },
         ParamType::Integer => {
             let i = match value {
-                Value::Number(n) => n.as_i64().or_else(|| {
-                    n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)
-                }),
+                Value::Number(n) => {
+                    n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+                }
                 _ => None,
             };
             let i = i.ok_or_else(|| expected("an integer"))?;
@@ -111,10 +108,16 @@ pub fn check_value(name: &str, spec: &ParamSpec, value: &Value) -> Result<SqlVal
         ParamType::Array => match value {
             Value::Array(items) => {
                 if let Some(min) = spec.min_length.filter(|m| items.len() < *m) {
-                    return Err(fail(name, format!("argument '{name}' must have at least {min} items, got {}", items.len())));
+                    return Err(fail(
+                        name,
+                        format!("argument '{name}' must have at least {min} items, got {}", items.len()),
+                    ));
                 }
                 if let Some(max) = spec.max_length.filter(|m| items.len() > *m) {
-                    return Err(fail(name, format!("argument '{name}' must have at most {max} items, got {}", items.len())));
+                    return Err(fail(
+                        name,
+                        format!("argument '{name}' must have at most {max} items, got {}", items.len()),
+                    ));
                 }
                 SqlValue::Text(value.to_string())
             }
@@ -125,7 +128,10 @@ pub fn check_value(name: &str, spec: &ParamSpec, value: &Value) -> Result<SqlVal
         let ok = allowed.iter().any(|a| a == value || (a.as_f64().is_some() && a.as_f64() == value.as_f64()));
         if !ok {
             let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
-            return Err(fail(name, format!("argument '{name}' must be one of {}, got {}", list.join(", "), describe(value))));
+            return Err(fail(
+                name,
+                format!("argument '{name}' must be one of {}, got {}", list.join(", "), describe(value)),
+            ));
         }
     }
     Ok(sql)
@@ -211,7 +217,10 @@ mod tests {
             err(json!({"qty": 1, "status": "pending"})).message,
             "argument 'status' must be one of \"open\", \"closed\", got string \"pending\""
         );
-        assert_eq!(err(json!({"qty": 1, "name": "abcd"})).message, "argument 'name' must be at most 3 characters, got 4");
+        assert_eq!(
+            err(json!({"qty": 1, "name": "abcd"})).message,
+            "argument 'name' must be at most 3 characters, got 4"
+        );
         let e = err(json!({"qty": 1, "colour": "red"}));
         assert_eq!(e.argument.as_deref(), Some("colour"));
         assert!(e.message.contains("this tool takes: qty, status, limit, name"), "{}", e.message);

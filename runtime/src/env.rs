@@ -77,10 +77,13 @@ impl Environment {
 
     /// Loads every spec under `path` (a file or a folder). Each entry is the file and its result.
     pub fn load_all(path: &Path) -> std::io::Result<Vec<(std::path::PathBuf, Result<Environment, SpecErrors>)>> {
-        Ok(spec::spec_files(path)?.into_iter().map(|p| {
-            let r = Environment::load(&p);
-            (p, r)
-        }).collect())
+        Ok(spec::spec_files(path)?
+            .into_iter()
+            .map(|p| {
+                let r = Environment::load(&p);
+                (p, r)
+            })
+            .collect())
     }
 
     /// Compiles a parsed spec.
@@ -91,7 +94,9 @@ impl Environment {
             errors.push(SpecError::new(&file, line, context, message));
         };
         let name = &spec.env.name;
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        {
             err(source.line_of("name"), "env".into(), format!("name '{name}' must match [a-z0-9_-]+"));
         }
         let clock_ms = match clock::parse_rfc3339(&spec.env.clock) {
@@ -236,7 +241,12 @@ impl Environment {
             }
             if ok {
                 task_index.insert(t.id.clone(), tasks.len());
-                tasks.push(Task { spec: t.clone(), checks, rule: t.partial_rule.unwrap_or(spec.reward.partial_rule), unchanged });
+                tasks.push(Task {
+                    spec: t.clone(),
+                    checks,
+                    rule: t.partial_rule.unwrap_or(spec.reward.partial_rule),
+                    unchanged,
+                });
             }
         }
         drop(err);
@@ -447,8 +457,14 @@ fn table_infos(conn: &Connection) -> rusqlite::Result<Vec<TableInfo>> {
             columns.push(c);
         }
         pk.sort();
-        let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", crate::verify::quote_ident(&name)), [], |r| r.get(0))?;
-        out.push(TableInfo { name, columns, primary_key: pk.into_iter().map(|(_, i)| i).collect(), rows: rows as usize });
+        let rows: i64 =
+            conn.query_row(&format!("SELECT count(*) FROM {}", crate::verify::quote_ident(&name)), [], |r| r.get(0))?;
+        out.push(TableInfo {
+            name,
+            columns,
+            primary_key: pk.into_iter().map(|(_, i)| i).collect(),
+            rows: rows as usize,
+        });
     }
     Ok(out)
 }

@@ -23,7 +23,10 @@ pub type EpisodeId = u64;
 pub fn next_episode_id() -> EpisodeId {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     if NEXT.load(Ordering::Relaxed) == 0 {
-        let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(1);
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(1);
         let _ = NEXT.compare_exchange(0, ms << 20, Ordering::Relaxed, Ordering::Relaxed);
     }
     NEXT.fetch_add(1, Ordering::Relaxed)
@@ -87,14 +90,23 @@ impl Episode {
     /// ```
     pub fn open(env: Arc<Environment>, task: Option<&str>) -> EngineResult<Episode> {
         let task = match task {
-            Some(id) => Some(env.task_position(id).ok_or_else(|| EngineError::UnknownTask {
-                env: env.name().to_string(),
-                task: id.to_string(),
-            })?),
+            Some(id) => Some(
+                env.task_position(id)
+                    .ok_or_else(|| EngineError::UnknownTask { env: env.name().to_string(), task: id.to_string() })?,
+            ),
             None => None,
         };
         let db = env.template().fork()?;
-        Ok(Episode { id: next_episode_id(), env, task, db, steps: Vec::new(), answer: None, verdict: None, lineage: None })
+        Ok(Episode {
+            id: next_episode_id(),
+            env,
+            task,
+            db,
+            steps: Vec::new(),
+            answer: None,
+            verdict: None,
+            lineage: None,
+        })
     }
 
     /// Opens `g` episodes of one task from one snapshot (the template): a GRPO group.
@@ -182,7 +194,12 @@ impl Episode {
         &self.steps[index - 1]
     }
 
-    fn run(&self, tool: &crate::tools::Tool, args: &Map<String, Value>, time: i64) -> Result<crate::tools::CallOutput, ToolError> {
+    fn run(
+        &self,
+        tool: &crate::tools::Tool,
+        args: &Map<String, Value>,
+        time: i64,
+    ) -> Result<crate::tools::CallOutput, ToolError> {
         let limits = &self.env.spec.limits;
         let bound = tool.validate(args, limits)?;
         clock::at(time, || tool.execute(&self.db, bound, limits))
@@ -221,6 +238,12 @@ impl Episode {
             verdict: None,
             lineage: Some(Lineage { parent: self.id, at_step: self.steps.len() }),
         })
+    }
+
+    /// `g` independent episodes continuing from this one's current state: a GRPO group from a mid-episode
+    /// snapshot.
+    pub fn branch_group(&self, g: usize) -> EngineResult<Vec<Episode>> {
+        (0..g).map(|_| self.branch()).collect()
     }
 
     /// A digest of the logical state (every row of every table, in key order).

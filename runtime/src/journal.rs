@@ -103,9 +103,8 @@ impl Journal {
         let written = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(std::sync::Mutex::new(None));
         let (w, f) = (written.clone(), failed.clone());
-        let worker = std::thread::Builder::new()
-            .name("agentworld-journal".into())
-            .spawn(move || writer_loop(conn, rx, w, f))?;
+        let worker =
+            std::thread::Builder::new().name("agentworld-journal".into()).spawn(move || writer_loop(conn, rx, w, f))?;
         Ok(Journal {
             inner: Arc::new(Inner { tx: Some(tx), worker: Some(worker), path: path.to_path_buf(), written, failed }),
         })
@@ -144,7 +143,11 @@ impl Journal {
     /// Records a whole episode: its opening, every step and, if finished, its verdict.
     pub fn record_episode(&self, ep: &Episode, group: Option<u64>) -> EngineResult<()> {
         let mut recs = vec![opened(ep, group)];
-        recs.extend(ep.steps().iter().map(|s| Record::Step { episode: ep.id(), env: ep.env().clone(), step: Box::new(s.clone()) }));
+        recs.extend(ep.steps().iter().map(|s| Record::Step {
+            episode: ep.id(),
+            env: ep.env().clone(),
+            step: Box::new(s.clone()),
+        }));
         if let (Some(v), Some(a)) = (ep.verdict(), ep.answer()) {
             recs.push(Record::Verdict { episode: ep.id(), verdict: v.clone(), answer: a.to_string() });
         }
@@ -161,7 +164,9 @@ impl Journal {
 
     pub fn record_verdict(&self, ep: &Episode) -> EngineResult<()> {
         match (ep.verdict(), ep.answer()) {
-            (Some(v), Some(a)) => self.record(vec![Record::Verdict { episode: ep.id(), verdict: v.clone(), answer: a.to_string() }]),
+            (Some(v), Some(a)) => {
+                self.record(vec![Record::Verdict { episode: ep.id(), verdict: v.clone(), answer: a.to_string() }])
+            }
             _ => Ok(()),
         }
     }
@@ -264,7 +269,9 @@ fn write_batch(conn: &duckdb::Connection, batch: Vec<Record>) -> Result<(), Stri
                             ])
                             .map_err(e)?;
                         for u in &t.unchanged {
-                            unchanged.append_row(params![env.name(), env.spec_hash(), t.id(), u.as_str()]).map_err(e)?;
+                            unchanged
+                                .append_row(params![env.name(), env.spec_hash(), t.id(), u.as_str()])
+                                .map_err(e)?;
                         }
                     }
                 }
@@ -341,7 +348,16 @@ fn write_batch(conn: &duckdb::Connection, batch: Vec<Record>) -> Result<(), Stri
                 }
             }
         }
-        for app in [&mut envs, &mut tasks, &mut unchanged, &mut episodes, &mut steps, &mut changes_app, &mut changesets, &mut verdicts] {
+        for app in [
+            &mut envs,
+            &mut tasks,
+            &mut unchanged,
+            &mut episodes,
+            &mut steps,
+            &mut changes_app,
+            &mut changesets,
+            &mut verdicts,
+        ] {
             app.flush().map_err(e)?;
         }
         Ok(())

@@ -70,10 +70,8 @@ pub const QUERIES: &[(&str, &str)] = &[
 
 /// Runs every report query against the record at `path` (opened read-only).
 pub fn report(path: &Path) -> EngineResult<Vec<Section>> {
-    let config = duckdb::Config::default()
-        .access_mode(duckdb::AccessMode::ReadOnly)?
-        .threads(1)?
-        .with("async_threads", "0")?;
+    let config =
+        duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?.threads(1)?.with("async_threads", "0")?;
     let conn = duckdb::Connection::open_with_flags(path, config)?;
     QUERIES.iter().map(|(title, sql)| query(&conn, title, sql)).collect()
 }
@@ -138,7 +136,11 @@ pub fn render_table(columns: &[String], rows: &[Vec<String>]) -> String {
         }
     }
     let line = |cells: &[String]| -> String {
-        let parts: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{:<w$}", c, w = widths.get(i).copied().unwrap_or(0))).collect();
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{:<w$}", c, w = widths.get(i).copied().unwrap_or(0)))
+            .collect();
         format!("{}\n", parts.join("  ").trim_end())
     };
     let mut out = line(columns);

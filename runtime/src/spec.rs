@@ -295,9 +295,8 @@ impl SourceText {
 
 /// Reads and parses a spec file (`.toml` or `.json`). Errors carry the file and line.
 pub fn parse_file(path: &Path) -> Result<(EnvSpec, SourceText), SpecErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        SpecErrors::one(SpecError::new(path, None, "file", format!("cannot read: {e}")))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SpecErrors::one(SpecError::new(path, None, "file", format!("cannot read: {e}"))))?;
     let source = SourceText { path: path.to_path_buf(), text };
     let spec = parse_source(&source)?;
     Ok((spec, source))
@@ -307,9 +306,8 @@ pub fn parse_file(path: &Path) -> Result<(EnvSpec, SourceText), SpecErrors> {
 pub fn parse_source(source: &SourceText) -> Result<EnvSpec, SpecErrors> {
     let is_json = source.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
-        serde_json::from_str(&source.text).map_err(|e| {
-            SpecErrors::one(SpecError::new(&source.path, Some(e.line()), "syntax", e.to_string()))
-        })
+        serde_json::from_str(&source.text)
+            .map_err(|e| SpecErrors::one(SpecError::new(&source.path, Some(e.line()), "syntax", e.to_string())))
     } else {
         toml::from_str(&source.text).map_err(|e| {
             let line = e.span().map(|s| source.text[..s.start.min(source.text.len())].matches('\n').count() + 1);

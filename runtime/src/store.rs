@@ -327,7 +327,9 @@ pub fn split_statements(sql: &str) -> Vec<(usize, String)> {
         current.push_str(line);
         // A line may end several statements: cut at every `;` that completes one.
         loop {
-            let Some(cut) = first_complete_prefix(&current) else { break };
+            let Some(cut) = first_complete_prefix(&current) else {
+                break;
+            };
             let (stmt, rest) = current.split_at(cut);
             if !stmt.trim().is_empty() {
                 out.push((start_line, stmt.trim().to_string()));

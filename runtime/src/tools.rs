@@ -111,8 +111,12 @@ impl Tool {
             }],
             (None, Some(steps)) if !steps.is_empty() => steps.clone(),
             (None, Some(_)) => return Err(vec![problem(None, None, "`steps` is empty".into())]),
-            (Some(_), Some(_)) => return Err(vec![problem(None, None, "has both `sql` and `steps`; use one".into())]),
-            (None, None) => return Err(vec![problem(None, None, "has neither `sql` nor `steps`".into())]),
+            (Some(_), Some(_)) => {
+                return Err(vec![problem(None, None, "has both `sql` and `steps`; use one".into())]);
+            }
+            (None, None) => {
+                return Err(vec![problem(None, None, "has neither `sql` nor `steps`".into())]);
+            }
         };
         // Scope: names visible to `$name` and `{name}`, latest binding wins.
         let mut names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
@@ -150,8 +154,15 @@ impl Tool {
                 problems.push(problem(Some(n), Some(shown), "a guard takes no `expect` or `output`".into()));
             }
             let first_word = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-            if matches!(first_word.as_str(), "VACUUM" | "SAVEPOINT" | "RELEASE" | "ROLLBACK" | "BEGIN" | "COMMIT" | "END") {
-                let what = if first_word == "VACUUM" { "VACUUM".to_string() } else { format!("transaction control ({first_word})") };
+            if matches!(
+                first_word.as_str(),
+                "VACUUM" | "SAVEPOINT" | "RELEASE" | "ROLLBACK" | "BEGIN" | "COMMIT" | "END"
+            ) {
+                let what = if first_word == "VACUUM" {
+                    "VACUUM".to_string()
+                } else {
+                    format!("transaction control ({first_word})")
+                };
                 problems.push(problem(Some(n), Some(shown), format!("{what} is not allowed in tool SQL")));
                 continue;
             }
@@ -184,7 +195,11 @@ impl Tool {
             let mut binds = Vec::new();
             for idx in 1..=stmt.parameter_count() {
                 let Some(raw) = stmt.parameter_name(idx) else {
-                    problems.push(problem(Some(n), Some(shown), "positional `?` parameters are not allowed; use $name".into()));
+                    problems.push(problem(
+                        Some(n),
+                        Some(shown),
+                        "positional `?` parameters are not allowed; use $name".into(),
+                    ));
                     continue;
                 };
                 let name = &raw[1..];
@@ -214,7 +229,11 @@ impl Tool {
                     captures.push((col, names.len() - 1));
                 }
                 if captures.is_empty() {
-                    problems.push(problem(Some(n), Some(shown), "`expect = \"one\"` needs a statement that returns columns".into()));
+                    problems.push(problem(
+                        Some(n),
+                        Some(shown),
+                        "`expect = \"one\"` needs a statement that returns columns".into(),
+                    ));
                 }
             }
             steps.push(CompiledStep { sql, is_guard, binds, expect: s.expect, message, captures });
@@ -257,7 +276,11 @@ impl Tool {
     /// Runs the tool on `db` with validated arguments, atomically. The virtual time must already be set.
     pub fn execute(&self, db: &EpisodeDb, bound: Vec<SqlValue>, limits: &Limits) -> Result<CallOutput, ToolError> {
         db.deadline.set(Duration::from_millis(limits.deadline_ms));
-        let result = if self.spec.writes { self.execute_write(db, bound, limits) } else { self.run_steps(&db.conn, bound, limits) };
+        let result = if self.spec.writes {
+            self.execute_write(db, bound, limits)
+        } else {
+            self.run_steps(&db.conn, bound, limits)
+        };
         db.deadline.clear();
         result.map_err(|e| match e {
             StepError::Tool(t) => t,
@@ -268,13 +291,14 @@ impl Tool {
     fn execute_write(&self, db: &EpisodeDb, bound: Vec<SqlValue>, limits: &Limits) -> Result<CallOutput, StepError> {
         let conn = &db.conn;
         conn.prepare_cached(SAVEPOINT_SQL).and_then(|mut s| s.execute([])).map_err(|e| StepError::Sql(0, e))?;
-        let mut session = match rusqlite::session::Session::new(conn).and_then(|mut s| s.attach(None::<&str>).map(|_| s)) {
-            Ok(s) => s,
-            Err(e) => {
-                rollback(conn);
-                return Err(StepError::Sql(0, e));
-            }
-        };
+        let mut session =
+            match rusqlite::session::Session::new(conn).and_then(|mut s| s.attach(None::<&str>).map(|_| s)) {
+                Ok(s) => s,
+                Err(e) => {
+                    rollback(conn);
+                    return Err(StepError::Sql(0, e));
+                }
+            };
         match self.run_steps(conn, bound, limits) {
             Ok(mut out) => {
                 let mut bytes = Vec::new();
@@ -449,7 +473,9 @@ pub(crate) fn truthy(v: ValueRef<'_>) -> bool {
     match v {
         ValueRef::Integer(i) => i != 0,
         ValueRef::Real(f) => f != 0.0,
-        ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|s| s.trim().parse::<f64>().ok()).is_some_and(|f| f != 0.0),
+        ValueRef::Text(t) => {
+            std::str::from_utf8(t).ok().and_then(|s| s.trim().parse::<f64>().ok()).is_some_and(|f| f != 0.0)
+        }
         ValueRef::Null | ValueRef::Blob(_) => false,
     }
 }
@@ -486,7 +512,9 @@ fn parse_message(text: &str, names: &[String]) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else { break };
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
         let name = &rest[open + 1..open + close];
         if !is_identifier(name) {
             pieces.push(Piece::Text(rest[..open + close + 1].to_string()));
@@ -496,7 +524,12 @@ fn parse_message(text: &str, names: &[String]) -> Result<Vec<Piece>, String> {
         pieces.push(Piece::Text(rest[..open].to_string()));
         match names.iter().rposition(|x| x == name) {
             Some(slot) => pieces.push(Piece::Slot(slot)),
-            None => return Err(format!("error message refers to {{{name}}}, which is not in scope; in scope: {}", list_or_none(names))),
+            None => {
+                return Err(format!(
+                    "error message refers to {{{name}}}, which is not in scope; in scope: {}",
+                    list_or_none(names)
+                ));
+            }
         }
         rest = &rest[open + close + 1..];
     }
@@ -511,5 +544,6 @@ fn list_or_none(names: &[String]) -> String {
 /// `[A-Za-z_][A-Za-z0-9_]*`
 pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

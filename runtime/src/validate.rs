@@ -50,7 +50,13 @@ pub fn validate_env(env: &Arc<Environment>, journal: Option<&Journal>) -> Engine
     Ok(out)
 }
 
-fn run(env: &Arc<Environment>, task: &str, calls: &[CallSpec], answer: &str, journal: Option<&Journal>) -> EngineResult<Episode> {
+fn run(
+    env: &Arc<Environment>,
+    task: &str,
+    calls: &[CallSpec],
+    answer: &str,
+    journal: Option<&Journal>,
+) -> EngineResult<Episode> {
     let mut ep = Episode::open(env.clone(), Some(task))?;
     for c in calls {
         ep.call(&c.tool, &Value::Object(c.args.clone()));
@@ -119,7 +125,10 @@ fn validate_task(env: &Arc<Environment>, task: &Task, journal: Option<&Journal>)
         let r = ep.verdict().map_or(reward.none, |v| v.reward);
         v.perturbed = Some((p.description.clone(), r));
         if r >= reward.complete {
-            v.problems.push(format!("perturbed solution ({}) still scored {r}: the checks do not pin the outcome", p.description));
+            v.problems.push(format!(
+                "perturbed solution ({}) still scored {r}: the checks do not pin the outcome",
+                p.description
+            ));
         }
         found = true;
         break;
@@ -136,12 +145,16 @@ fn perturbations(env: &Environment, calls: &[CallSpec], answer: &str) -> Vec<Per
     let mut ids = Vec::new();
     let mut values = Vec::new();
     for (ci, call) in calls.iter().enumerate().rev() {
-        let Some(tool) = env.tool(&call.tool) else { continue };
+        let Some(tool) = env.tool(&call.tool) else {
+            continue;
+        };
         if !tool.spec.writes {
             continue;
         }
         for (name, param) in tool.params() {
-            let Some(current) = call.args.get(name) else { continue };
+            let Some(current) = call.args.get(name) else {
+                continue;
+            };
             for alt in alternatives(param, current) {
                 let mut calls2 = calls.to_vec();
                 let mut args: Map<String, Value> = call.args.clone();
@@ -160,7 +173,11 @@ fn perturbations(env: &Environment, calls: &[CallSpec], answer: &str) -> Vec<Per
     out.extend(values);
     if !answer.trim().is_empty() {
         let wrong = wrong_answer(answer);
-        out.push(Perturbation { description: format!("answer \"{}\"", shorten(&wrong)), calls: calls.to_vec(), answer: wrong });
+        out.push(Perturbation {
+            description: format!("answer \"{}\"", shorten(&wrong)),
+            calls: calls.to_vec(),
+            answer: wrong,
+        });
     }
     out
 }
@@ -169,24 +186,22 @@ fn shorten(s: &str) -> String {
     if s.chars().count() <= 40 { s.to_string() } else { format!("{}...", s.chars().take(37).collect::<String>()) }
 }
 
-/// The answer with every number changed, or a non-answer when it has none.
+/// The answer with every number changed (a 7 put in front of it), or a non-answer when it has none.
 fn wrong_answer(answer: &str) -> String {
     if numbers_in(answer).is_empty() {
         return "I could not find that.".to_string();
     }
-    let mut out = String::new();
-    let mut in_number = false;
-    for c in answer.chars() {
-        if c.is_ascii_digit() {
-            if !in_number {
-                out.push('7');
-                in_number = true;
-            }
-            out.push(c);
-        } else {
-            in_number = false;
-            out.push(c);
+    let chars: Vec<char> = answer.chars().collect();
+    let mut out = String::with_capacity(answer.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
+        // A number starts at a digit that does not continue one (after a digit, or a separator after a digit).
+        let continues = i > 0
+            && (chars[i - 1].is_ascii_digit()
+                || (matches!(chars[i - 1], ',' | '.') && i > 1 && chars[i - 2].is_ascii_digit()));
+        if c.is_ascii_digit() && !continues {
+            out.push('7');
         }
+        out.push(c);
     }
     out
 }
@@ -241,7 +256,7 @@ mod tests {
 
     #[test]
     fn wrong_answer_changes_every_number() {
-        assert_eq!(wrong_answer("Order 12 costs 9.99"), "Order 712 costs 79.799");
+        assert_eq!(wrong_answer("Order 12 costs $1,009.99"), "Order 712 costs $71,009.99");
         assert_eq!(wrong_answer("It is Dune"), "I could not find that.");
     }
 }

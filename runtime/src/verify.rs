@@ -149,7 +149,9 @@ impl Verifier {
         for idx in 1..=stmt.parameter_count() {
             match stmt.parameter_name(idx) {
                 Some("$answer") | Some(":answer") | Some("@answer") => answer_param = Some(idx),
-                Some(other) => return Err(format!("unknown parameter {other}; checks can use $answer only")),
+                Some(other) => {
+                    return Err(format!("unknown parameter {other}; checks can use $answer only"));
+                }
                 None => return Err("positional `?` parameters are not allowed; use $answer".into()),
             }
         }
@@ -232,7 +234,6 @@ impl Verifier {
         }
         Ok((outcomes, collateral))
     }
-
 }
 
 fn verifier_authorizer(ctx: AuthContext<'_>, auth: &AuthState) -> Authorization {
@@ -298,7 +299,9 @@ pub fn numbers_in(text: &str) -> Vec<f64> {
     let mut i = 0;
     while i < chars.len() {
         let starts = chars[i].is_ascii_digit()
-            || (chars[i] == '-' && i + 1 < chars.len() && chars[i + 1].is_ascii_digit()
+            || (chars[i] == '-'
+                && i + 1 < chars.len()
+                && chars[i + 1].is_ascii_digit()
                 && (i == 0 || !chars[i - 1].is_ascii_alphanumeric()));
         if !starts {
             i += 1;
@@ -313,7 +316,9 @@ pub fn numbers_in(text: &str) -> Vec<f64> {
             let c = chars[i];
             if c.is_ascii_digit() {
                 s.push(c);
-            } else if c == ',' && i + 3 < chars.len() + 1 && chars[i + 1..].iter().take(3).all(|d| d.is_ascii_digit())
+            } else if c == ','
+                && i + 3 < chars.len() + 1
+                && chars[i + 1..].iter().take(3).all(|d| d.is_ascii_digit())
                 && chars.get(i + 4).is_none_or(|d| !d.is_ascii_digit())
             {
                 // thousands separator
@@ -358,7 +363,9 @@ mod tests {
 
     #[test]
     fn scoring_follows_the_rules() {
-        let c = |p: &[bool]| p.iter().enumerate().map(|(i, &passed)| CheckOutcome { name: i.to_string(), passed }).collect();
+        let c = |p: &[bool]| {
+            p.iter().enumerate().map(|(i, &passed)| CheckOutcome { name: i.to_string(), passed }).collect()
+        };
         let r = RewardSpec::default();
         assert_eq!(score(c(&[true, true]), vec![], &r, PartialRule::Any).reward, 1.0);
         assert_eq!(score(c(&[true, false]), vec![], &r, PartialRule::Any).reward, 0.1);

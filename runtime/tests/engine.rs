@@ -75,6 +75,15 @@ fn branches_are_independent_of_their_parent() {
     assert_eq!(count(&child, "SELECT stock FROM books WHERE id = 1"), 10);
     assert_eq!(count(&child, "SELECT count(*) FROM orders WHERE status = 'cancelled'"), 0);
     assert_eq!(count(&parent, "SELECT count(*) FROM orders WHERE status = 'cancelled'"), 1);
+
+    // A group branched from one mid-episode snapshot: same starting state, independent afterwards.
+    let mut group = parent.branch_group(3).unwrap();
+    let start = parent.state_digest().unwrap();
+    assert!(group.iter().all(|ep| ep.state_digest().unwrap() == start));
+    assert!(group[1].call("review_book", &json!({"book_id": 2, "stars": 3})).is_ok());
+    assert_eq!(group[0].state_digest().unwrap(), start);
+    assert_eq!(group[2].state_digest().unwrap(), start);
+    assert_ne!(group[1].state_digest().unwrap(), start);
 }
 
 #[test]
@@ -168,7 +177,8 @@ fn sqlite_now_is_the_virtual_clock() {
     let step = ep.call("order_book", &json!({"book_id": 1, "quantity": 1}));
     // clock 12:00:00, 60 s per call, second call.
     assert_eq!(step.result.as_ref().unwrap()["created_at"], "2026-01-15 12:02:00");
-    let seeded: String = ep.db().connection().query_row("SELECT created_at FROM orders WHERE id = 1", [], |r| r.get(0)).unwrap();
+    let seeded: String =
+        ep.db().connection().query_row("SELECT created_at FROM orders WHERE id = 1", [], |r| r.get(0)).unwrap();
     assert_eq!(seeded, "2026-01-12 12:00:00");
 }
 
@@ -204,8 +214,10 @@ fn verdicts_complete_partial_none_and_collateral_damage() {
     let again = ep.verify().unwrap();
     assert_eq!(again, v);
     assert_eq!(ep.state_digest().unwrap(), after);
-    assert_eq!(state_digest(&env.template().open_readonly().unwrap(), env.tables()).unwrap(),
-        Episode::open(env.clone(), None).unwrap().state_digest().unwrap());
+    assert_eq!(
+        state_digest(&env.template().open_readonly().unwrap(), env.tables()).unwrap(),
+        Episode::open(env.clone(), None).unwrap().state_digest().unwrap()
+    );
     // No more calls after the answer.
     assert_eq!(ep.call("get_book", &json!({"book_id": 1})).result.clone().unwrap_err(), ToolError::EpisodeFinished);
 }

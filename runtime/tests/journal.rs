@@ -59,7 +59,11 @@ fn episodes_steps_changes_and_verdicts_are_recorded_and_replayable() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&after).unwrap(), json!({"stock": 10}), "an update records the new values of the changed columns");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&after).unwrap(),
+        json!({"stock": 10}),
+        "an update records the new values of the changed columns"
+    );
     let reward: f64 = conn
         .query_row(&format!("SELECT reward FROM verdicts WHERE episode_id = {}", careless.id()), [], |r| r.get(0))
         .unwrap();

@@ -38,7 +38,11 @@ fn syntax_errors_name_file_and_line() {
     let err = rejects("tick_seconds = 60", "tick_seconds = ", &["DIR/spec.toml:6:", "syntax"]);
     assert!(!err.contains('\n'), "{err}");
     rejects("tick_seconds = 60", "tick_seconds = 60\nflavour = 'x'", &["unknown field `flavour`"]);
-    rejects("params.book_id = { type = \"integer\", required = true }\nsteps", "params.book_id = { type = \"int\", required = true }\nsteps", &["unknown variant `int`"]);
+    rejects(
+        "params.book_id = { type = \"integer\", required = true }\nsteps",
+        "params.book_id = { type = \"int\", required = true }\nsteps",
+        &["unknown variant `int`"],
+    );
 }
 
 #[test]
@@ -55,7 +59,11 @@ fn json_specs_load_and_report_lines() {
 fn schema_and_seed_errors_point_at_the_statement() {
     let err = rejects("CREATE TABLE reviews", "CREATE TABLEE reviews", &["schema", "syntax error"]);
     assert!(err.contains("spec.toml:25:"), "{err}");
-    let err = rejects("(2, 'Emma', 'Jane Austen', 7.50, 0)", "(2, 'Emma', 'Jane Austen', 7.50, -1)", &["seed", "CHECK constraint failed"]);
+    let err = rejects(
+        "(2, 'Emma', 'Jane Austen', 7.50, 0)",
+        "(2, 'Emma', 'Jane Austen', 7.50, -1)",
+        &["seed", "CHECK constraint failed"],
+    );
     assert!(err.contains("spec.toml:31:"), "{err}");
     rejects("(3, 2, 1, 1, 'placed'", "(3, 9, 1, 1, 'placed'", &["seed", "FOREIGN KEY constraint failed"]);
     rejects(
@@ -88,34 +96,84 @@ fn tool_sql_that_escapes_the_episode_is_refused_at_load() {
 
 #[test]
 fn tool_definitions_are_checked() {
-    rejects("WHERE id = $book_id\", expect", "WHERE id = $bookid\", expect", &["tool \"get_book\" step 1", "unknown parameter $bookid; in scope: book_id"]);
+    rejects(
+        "WHERE id = $book_id\", expect",
+        "WHERE id = $bookid\", expect",
+        &["tool \"get_book\" step 1", "unknown parameter $bookid; in scope: book_id"],
+    );
     rejects("WHERE id = $book_id\", expect", "WHERE id = ?\", expect", &["positional `?` parameters are not allowed"]);
     rejects("error = \"only {stock} copies", "error = \"only {stok} copies", &["error message refers to {stok}"]);
-    rejects("name = \"review_book\"\ndescription = \"Write a review (1-5 stars).\"\nwrites = true", "name = \"review_book\"\ndescription = \"Write a review (1-5 stars).\"", &["tool \"review_book\" step 1", "not declared `writes = true`"]);
-    rejects("name = \"get_book\"\ndescription = \"Get one book by id.\"", "name = \"get_book\"\ndescription = \"Get one book by id.\"\nwrites = true", &["declared `writes = true` but no statement writes"]);
+    rejects(
+        "name = \"review_book\"\ndescription = \"Write a review (1-5 stars).\"\nwrites = true",
+        "name = \"review_book\"\ndescription = \"Write a review (1-5 stars).\"",
+        &["tool \"review_book\" step 1", "not declared `writes = true`"],
+    );
+    rejects(
+        "name = \"get_book\"\ndescription = \"Get one book by id.\"",
+        "name = \"get_book\"\ndescription = \"Get one book by id.\"\nwrites = true",
+        &["declared `writes = true` but no statement writes"],
+    );
     rejects("name = \"get_book\"", "name = \"search_books\"", &["tool \"search_books\"", "defined twice"]);
-    rejects("params.limit = { type = \"integer\", default = 10,", "params.limit = { type = \"integer\", default = \"ten\",", &["parameter 'limit': default: argument 'limit' must be an integer"]);
+    rejects(
+        "params.limit = { type = \"integer\", default = 10,",
+        "params.limit = { type = \"integer\", default = \"ten\",",
+        &["parameter 'limit': default: argument 'limit' must be an integer"],
+    );
     rejects("minimum = 1, maximum = 10 }", "minimum = 11, maximum = 10 }", &["minimum 11 > maximum 10"]);
-    rejects("result = \"changes\"\nparams.book_id = { type = \"integer\", required = true }\nparams.stars", "result = \"changes\"\nsteps = [{ sql = \"SELECT 1\" }]\nparams.book_id = { type = \"integer\", required = true }\nparams.stars", &["has both `sql` and `steps`"]);
-    rejects("{ guard = \"$stock >= $quantity\",", "{ sql = \"SELECT 1\", guard = \"$stock >= $quantity\",", &["exactly one of `sql` or `guard`"]);
+    rejects(
+        "result = \"changes\"\nparams.book_id = { type = \"integer\", required = true }\nparams.stars",
+        "result = \"changes\"\nsteps = [{ sql = \"SELECT 1\" }]\nparams.book_id = { type = \"integer\", required = true }\nparams.stars",
+        &["has both `sql` and `steps`"],
+    );
+    rejects(
+        "{ guard = \"$stock >= $quantity\",",
+        "{ sql = \"SELECT 1\", guard = \"$stock >= $quantity\",",
+        &["exactly one of `sql` or `guard`"],
+    );
 }
 
 #[test]
 fn task_definitions_are_checked() {
-    rejects("FROM final.books WHERE id = 1\" }", "FROM final.bookz WHERE id = 1\" }", &["task \"order-dune\" stock-reduced", "no such table: final.bookz"]);
-    rejects("\"SELECT answer_has_number(6.25)\"", "\"SELECT answer_has_number($price)\"", &["unknown parameter $price; checks can use $answer only"]);
-    rejects("unchanged = [\"customers\", \"reviews\"]\nsolution = [\n  { tool = \"search_books\"", "unchanged = [\"customer\", \"reviews\"]\nsolution = [\n  { tool = \"search_books\"", &["unchanged: no table 'customer'"]);
-    rejects("{ tool = \"order_book\", args = { book_id = 1, quantity = 2 } }", "{ tool = \"order_books\", args = { book_id = 1, quantity = 2 } }", &["solution call 2 (order_books)", "no tool 'order_books'"]);
-    rejects("{ tool = \"order_book\", args = { book_id = 1, quantity = 2 } }", "{ tool = \"order_book\", args = { book_id = 1, quantity = \"2\" } }", &["solution call 2 (order_book)", "argument 'quantity' must be an integer, got string \"2\""]);
+    rejects(
+        "FROM final.books WHERE id = 1\" }",
+        "FROM final.bookz WHERE id = 1\" }",
+        &["task \"order-dune\" stock-reduced", "no such table: final.bookz"],
+    );
+    rejects(
+        "\"SELECT answer_has_number(6.25)\"",
+        "\"SELECT answer_has_number($price)\"",
+        &["unknown parameter $price; checks can use $answer only"],
+    );
+    rejects(
+        "unchanged = [\"customers\", \"reviews\"]\nsolution = [\n  { tool = \"search_books\"",
+        "unchanged = [\"customer\", \"reviews\"]\nsolution = [\n  { tool = \"search_books\"",
+        &["unchanged: no table 'customer'"],
+    );
+    rejects(
+        "{ tool = \"order_book\", args = { book_id = 1, quantity = 2 } }",
+        "{ tool = \"order_books\", args = { book_id = 1, quantity = 2 } }",
+        &["solution call 2 (order_books)", "no tool 'order_books'"],
+    );
+    rejects(
+        "{ tool = \"order_book\", args = { book_id = 1, quantity = 2 } }",
+        "{ tool = \"order_book\", args = { book_id = 1, quantity = \"2\" } }",
+        &["solution call 2 (order_book)", "argument 'quantity' must be an integer, got string \"2\""],
+    );
     rejects("id = \"cheapest-austen\"", "id = \"order-dune\"", &["task \"order-dune\"", "defined twice"]);
-    rejects("verify = [ \"SELECT answer_has_number(6.25)\" ]", "verify = [ \"UPDATE final.books SET stock = 0\" ]", &["task \"cheapest-austen\""]);
+    rejects(
+        "verify = [ \"SELECT answer_has_number(6.25)\" ]",
+        "verify = [ \"UPDATE final.books SET stock = 0\" ]",
+        &["task \"cheapest-austen\""],
+    );
 }
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let text = FIXTURE
-        .replacen("WHERE id = $book_id\", expect", "WHERE id = $bookid\", expect", 1)
-        .replacen("FROM final.books WHERE id = 1\" }", "FROM final.bookz WHERE id = 1\" }", 1);
+    let text = FIXTURE.replacen("WHERE id = $book_id\", expect", "WHERE id = $bookid\", expect", 1).replacen(
+        "FROM final.books WHERE id = 1\" }",
+        "FROM final.bookz WHERE id = 1\" }",
+        1,
+    );
     let err = load_text("spec.toml", &text).err().unwrap();
     assert_eq!(err.lines().count(), 2, "{err}");
 }

@@ -55,10 +55,19 @@ pub fn run(env_name: &str, task: Option<&str>, envs: &Path, record: Option<PathB
         let (cmd, rest) = line.split_once(char::is_whitespace).map_or((line, ""), |(a, b)| (a, b.trim()));
         match cmd {
             "" => {}
-            "help" => writeln!(out, "tools | task | call TOOL {{json args}} | TOOL {{json args}} | steps | answer TEXT | quit")?,
+            "help" => writeln!(
+                out,
+                "tools | task | call TOOL {{json args}} | TOOL {{json args}} | steps | answer TEXT | quit"
+            )?,
             "tools" => {
                 for t in env.tools() {
-                    writeln!(out, "{}{}: {}", t.name(), if t.spec.writes { " (writes)" } else { "" }, t.spec.description)?;
+                    writeln!(
+                        out,
+                        "{}{}: {}",
+                        t.name(),
+                        if t.spec.writes { " (writes)" } else { "" },
+                        t.spec.description
+                    )?;
                     for (name, p) in t.params() {
                         let req = if p.required { "required" } else { "optional" };
                         writeln!(out, "    {name}: {} ({req}) {}", p.ty.as_str(), p.description)?;
@@ -103,7 +112,12 @@ pub fn run(env_name: &str, task: Option<&str>, envs: &Path, record: Option<PathB
                 };
                 let step = ep.call(tool, &args);
                 match &step.result {
-                    Ok(v) => writeln!(out, "{}{}", serde_json::to_string_pretty(v)?, if step.truncated { "\n(truncated)" } else { "" })?,
+                    Ok(v) => writeln!(
+                        out,
+                        "{}{}",
+                        serde_json::to_string_pretty(v)?,
+                        if step.truncated { "\n(truncated)" } else { "" }
+                    )?,
                     Err(e) => writeln!(out, "error: {e}")?,
                 }
             }

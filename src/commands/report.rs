@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use agentworld_runtime::report;
+use anyhow::Context;
 
 pub fn run(record: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if !record.exists() {

@@ -71,7 +71,12 @@ pub fn run(paths: Vec<PathBuf>, record: Option<PathBuf>, as_json: bool) -> anyho
             print!("{}", render_table(&cols, &rows));
             for r in results.iter().filter(|r| !r.ok()) {
                 for p in &r.problems {
-                    println!("  {}:{}: task \"{}\": {p}", file.display(), env.source.line_of_item("id", &r.task).unwrap_or(0), r.task);
+                    println!(
+                        "  {}:{}: task \"{}\": {p}",
+                        file.display(),
+                        env.source.line_of_item("id", &r.task).unwrap_or(0),
+                        r.task
+                    );
                 }
             }
             println!();
