@@ -5,10 +5,9 @@
 //!
 //! - [`runtime`]: the engine (specs, per-episode SQLite state, SQL tools, verifiers, the DuckDB record);
 //! - [`actors`]: supervised actors around the engine;
-//! - [`kernels`]: numeric kernels for the RL loop.
+//! - `agentworld-kernels`: numeric kernels for the RL loop (not yet re-exported here).
 //!
 //! The `agentworld` binary (`src/main.rs`) is the command-line edge over the same crates.
 
 pub use agentworld_actors as actors;
-pub use agentworld_kernels as kernels;
 pub use agentworld_runtime as runtime;

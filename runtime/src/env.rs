@@ -13,7 +13,7 @@ use crate::error::{EngineResult, SpecError, SpecErrors};
 use crate::spec::{self, EnvSpec, PartialRule, SourceText, TaskSpec};
 use crate::store::{self, Template, describe_action, split_statements, tool_authorizer};
 use crate::tools::{Tool, is_identifier, sql_message};
-use crate::verify::{Check, Verifier};
+use crate::verify::{Check, CheckCompiler, unchanged_check};
 
 /// A table of the environment's schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,9 @@ pub struct Environment {
     tasks: Vec<Task>,
     task_index: HashMap<String, usize>,
     tables: Vec<TableInfo>,
-    verifiers: Mutex<Vec<Verifier>>,
+    /// Keeps the shared-cache copy of the initial state that verification attaches as `initial`.
+    initial: Mutex<Connection>,
+    initial_uri: String,
     spec_hash: String,
 }
 
@@ -161,7 +163,7 @@ impl Environment {
             }
         }
         // 3. Tasks.
-        let verifier = match Verifier::new(template.image_arc()) {
+        let verifier = match CheckCompiler::new(template.image_arc()) {
             Ok(v) => v,
             Err(e) => {
                 err(None, "engine".into(), e.to_string());
@@ -222,7 +224,7 @@ impl Environment {
                 }
             }
             for u in &unchanged {
-                checks.push(Verifier::unchanged_check(u));
+                checks.push(unchanged_check(u));
             }
             for (i, call) in t.solution.iter().enumerate() {
                 let cctx = format!("{ctx} solution call {} ({})", i + 1, call.tool);
@@ -249,11 +251,15 @@ impl Environment {
                 });
             }
         }
+        drop(verifier);
         drop(err);
         if !errors.is_empty() {
             return Err(SpecErrors(errors));
         }
         let spec_hash = format!("{:016x}", fnv1a(source.text.as_bytes()));
+        let (initial, initial_uri) = shared_initial(&template, &spec_hash).map_err(|e| {
+            SpecErrors::one(SpecError::new(&file, None, "engine", format!("cannot share the initial state: {e}")))
+        })?;
         Ok(Environment {
             spec,
             source,
@@ -264,7 +270,8 @@ impl Environment {
             tasks,
             task_index,
             tables,
-            verifiers: Mutex::new(vec![verifier]),
+            initial: Mutex::new(initial),
+            initial_uri,
             spec_hash,
         })
     }
@@ -315,21 +322,37 @@ impl Environment {
         &self.spec_hash
     }
 
-    /// Borrows a verifier connection from the pool (creating one when all are busy) and runs `f`.
-    pub(crate) fn with_verifier<T>(&self, f: impl FnOnce(&mut Verifier) -> EngineResult<T>) -> EngineResult<T> {
-        let pooled = self.verifiers.lock().ok().and_then(|mut v| v.pop());
-        let mut verifier = match pooled {
-            Some(v) => v,
-            None => Verifier::new(self.template.image_arc())?,
-        };
-        let out = f(&mut verifier);
-        if let Ok(mut pool) = self.verifiers.lock()
-            && pool.len() < 64
-        {
-            pool.push(verifier);
-        }
-        out
+    /// URI of the shared-cache in-memory copy of the initial state (attached as `initial` to verify).
+    pub(crate) fn initial_uri(&self) -> &str {
+        &self.initial_uri
     }
+
+    /// Whether the shared copy of the initial state is still the template (nothing may write it).
+    pub fn initial_is_intact(&self) -> EngineResult<bool> {
+        let conn = self.initial.lock().map_err(|_| crate::error::EngineError::Other("poisoned".into()))?;
+        let digest = crate::changes::state_digest(&conn, &self.tables)?;
+        let fresh = self.template.open_readonly()?;
+        Ok(digest == crate::changes::state_digest(&fresh, &self.tables)?)
+    }
+}
+
+/// Opens a shared-cache in-memory database holding the template, named uniquely for this environment instance.
+/// Connections that ATTACH its URI share its pages and its parsed schema.
+fn shared_initial(template: &Template, spec_hash: &str) -> EngineResult<(Connection, String)> {
+    static INSTANCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = INSTANCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let uri = format!("file:agentworld-initial-{spec_hash}-{}-{n}?mode=memory&cache=shared", std::process::id());
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+        | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI
+        | rusqlite::OpenFlags::SQLITE_OPEN_SHARED_CACHE;
+    // Shared caches are matched by name *and* VFS: open it on the clock VFS every engine connection uses.
+    let mut keeper = Connection::open_with_flags_and_vfs(&uri, flags, clock::VFS_NAME)?;
+    let source = template.open_readonly()?;
+    rusqlite::backup::Backup::new(&source, &mut keeper)?.step(-1)?;
+    // Parse the schema now, once, for every connection that will attach it.
+    keeper.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
+    Ok((keeper, uri))
 }
 
 /// A fork of the template whose authorizer records what it refuses, to explain refusals in spec errors.

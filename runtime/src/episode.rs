@@ -221,8 +221,9 @@ impl Episode {
         let task = &self.env.tasks()[task_pos];
         let answer = self.answer.as_deref().unwrap_or("");
         let (checks, collateral) = clock::at(self.now_ms(), || {
-            self.db.with_image(|image| self.env.with_verifier(|v| v.verify(image, answer, &task.checks, task.id())))
-        })??;
+            crate::verify::run_checks(&self.db, self.env.initial_uri(), answer, &task.checks, task.id())
+        })?;
+
         Ok(score(checks, collateral, &self.env.spec.reward, task.rule))
     }
 

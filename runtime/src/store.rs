@@ -9,7 +9,7 @@
 
 use std::ffi::{CString, c_int};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
@@ -262,6 +262,42 @@ impl Template {
 pub struct EpisodeDb {
     pub(crate) conn: Connection,
     pub(crate) deadline: Deadline,
+    auth: Arc<EpisodeAuth>,
+    /// The answer the verification functions read; registered on first verification.
+    answer: std::cell::OnceCell<Arc<std::sync::Mutex<String>>>,
+}
+
+/// Per-connection authorizer state.
+#[derive(Default)]
+struct EpisodeAuth {
+    /// While verifying: attaching `initial` is allowed and every write is refused.
+    verifying: AtomicBool,
+}
+
+fn episode_authorizer(ctx: AuthContext<'_>, auth: &EpisodeAuth) -> Authorization {
+    if auth.verifying.load(Ordering::Relaxed) {
+        match ctx.action {
+            // An ATTACH whose file name is a bound parameter reaches the authorizer without it (as `Unknown`).
+            AuthAction::Attach { .. } | AuthAction::Detach { .. } => return Authorization::Allow,
+            AuthAction::Unknown { code, .. } if code == ffi::SQLITE_ATTACH || code == ffi::SQLITE_DETACH => {
+                return Authorization::Allow;
+            }
+            AuthAction::Insert { .. } | AuthAction::Update { .. } | AuthAction::Delete { .. } => {
+                return Authorization::Deny;
+            }
+            _ => {}
+        }
+    }
+    tool_authorizer(ctx)
+}
+
+/// Puts an episode database in verification mode until dropped.
+pub(crate) struct Verifying<'a>(&'a EpisodeAuth);
+
+impl Drop for Verifying<'_> {
+    fn drop(&mut self) {
+        self.0.verifying.store(false, Ordering::Relaxed);
+    }
 }
 
 impl EpisodeDb {
@@ -273,11 +309,33 @@ impl EpisodeDb {
 
     fn configure(mut conn: Connection) -> EngineResult<EpisodeDb> {
         conn.set_prepared_statement_cache_capacity(256);
-        conn.authorizer(Some(tool_authorizer))?;
+        let auth = Arc::new(EpisodeAuth::default());
+        let a = auth.clone();
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| episode_authorizer(ctx, &a)))?;
         let deadline = Deadline::default();
         let d = deadline.clone();
         conn.progress_handler(1000, Some(move || d.expired()))?;
-        Ok(EpisodeDb { conn, deadline })
+        Ok(EpisodeDb { conn, deadline, auth, answer: std::cell::OnceCell::new() })
+    }
+
+    /// Verification mode (writes refused, `initial` attachable) until the guard drops.
+    pub(crate) fn verifying(&self) -> Verifying<'_> {
+        self.auth.verifying.store(true, Ordering::Relaxed);
+        Verifying(&self.auth)
+    }
+
+    /// The answer slot of the verification functions, registering them on first use.
+    pub(crate) fn answer_slot(
+        &self,
+        register: fn(&Connection, &Arc<std::sync::Mutex<String>>) -> rusqlite::Result<()>,
+    ) -> EngineResult<Arc<std::sync::Mutex<String>>> {
+        if let Some(slot) = self.answer.get() {
+            return Ok(slot.clone());
+        }
+        let slot = Arc::new(std::sync::Mutex::new(String::new()));
+        register(&self.conn, &slot)?;
+        let _ = self.answer.set(slot.clone());
+        Ok(slot)
     }
 
     /// An independent copy of this database as it is now.
@@ -293,13 +351,6 @@ impl EpisodeDb {
         let image = image_of(&self.conn, "main")?;
         // SAFETY: as in `branch`.
         Ok(unsafe { image.as_slice() }.to_vec())
-    }
-
-    /// Runs `f` with the zero-copy current image.
-    pub(crate) fn with_image<T>(&self, f: impl FnOnce(&[u8]) -> T) -> EngineResult<T> {
-        let image = image_of(&self.conn, "main")?;
-        // SAFETY: `self` is borrowed for the duration of `f`, so the database cannot change underneath it.
-        Ok(f(unsafe { image.as_slice() }))
     }
 
     /// A handle that can interrupt a running statement from another thread.

@@ -1,11 +1,17 @@
-//! Verification: SQL checks over `initial` (the template) and `final` (the episode's state), both attached
-//! read-only to a verifier connection, plus the agent's final answer as `$answer`.
+//! Verification: SQL checks over `initial` (the environment's initial state) and `final` (the episode's state),
+//! plus the agent's final answer as `$answer`.
 //!
-//! Both states are borrowed images (no copy): the template image lives as long as the environment, and the
-//! episode's image is borrowed for the duration of [`Verifier::verify`]. A verifier connection can therefore never
-//! change either state, and its authorizer refuses anything but reads.
+//! Checks run on the episode's own connection, where the episode's state is `main` (each check's `final.` is
+//! rewritten to `main.` once, when the spec loads) and the initial state is attached as `initial` for the duration
+//! of the verification. `initial` is an in-memory database in SQLite's shared-cache mode, kept open by the
+//! environment: attaching it shares its already-parsed schema, so a verification costs neither a copy of either
+//! state nor a schema parse. While verifying, the connection's authorizer refuses every write, so verification
+//! cannot change either state.
+//!
+//! [`CheckCompiler`] is the load-time side: it prepares every check against a connection holding the template as
+//! `main`, `initial` and `final`, to reject bad SQL, unqualified table names and anything but reads, and to learn
+//! which `final` tables a check looks at.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
@@ -15,14 +21,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, EngineResult};
 use crate::spec::{PartialRule, RewardSpec};
-use crate::store::{self, open_memory};
+use crate::store::{self, EpisodeDb, open_memory};
 use crate::tools::{sql_message, truthy};
 
 /// A compiled task check.
 #[derive(Debug, Clone)]
 pub struct Check {
     pub name: String,
+    /// As written in the spec.
     pub sql: String,
+    /// As run on the episode's connection (`final.` -> `main.`).
+    run_sql: String,
     /// SQLite parameter index of `$answer`, if the check uses it.
     answer_param: Option<usize>,
     /// `unchanged` comparison of this table (collateral damage), not a scored check.
@@ -94,51 +103,44 @@ pub fn score(checks: Vec<CheckOutcome>, collateral: Vec<String>, reward: &Reward
     Verdict { outcome, reward, checks, collateral }
 }
 
-/// A connection with the template attached as `initial` and a slot `final` for the episode under verification.
-pub(crate) struct Verifier {
+/// Load-time check compiler: the template as `main`, `initial` and `final`, all read-only.
+pub(crate) struct CheckCompiler {
     conn: Connection,
-    answer: Arc<Mutex<String>>,
-    template: Arc<[u8]>,
+    _template: Arc<[u8]>,
     auth: Arc<AuthState>,
 }
 
-/// What the verifier's authorizer allows and records.
+/// What the compiler's authorizer records.
 #[derive(Default)]
 struct AuthState {
-    /// Set only around our own `sqlite3_deserialize` calls, which ATTACH internally.
-    allow_attach: AtomicBool,
-    /// Set while compiling checks: (database, table) of every read, to learn which `final` tables a check uses.
-    recording: AtomicBool,
+    /// (database, table) of every read while a check is prepared.
     reads: Mutex<Vec<(String, String)>>,
 }
 
-impl Verifier {
-    pub(crate) fn new(template: Arc<[u8]>) -> EngineResult<Verifier> {
+impl CheckCompiler {
+    pub(crate) fn new(template: Arc<[u8]>) -> EngineResult<CheckCompiler> {
         let mut conn = open_memory()?;
         conn.execute_batch("ATTACH ':memory:' AS initial; ATTACH ':memory:' AS final;")?;
         // SAFETY: `template` is kept in `self` for as long as the connection lives.
         unsafe {
+            store::deserialize_borrowed(&conn, "main", &template)?;
             store::deserialize_borrowed(&conn, "initial", &template)?;
             store::deserialize_borrowed(&conn, "final", &template)?;
         }
-        let answer = Arc::new(Mutex::new(String::new()));
-        register_answer_functions(&conn, &answer)?;
+        register_answer_functions(&conn, &Arc::new(Mutex::new(String::new())))?;
         let auth = Arc::new(AuthState::default());
         let a = auth.clone();
-        conn.authorizer(Some(move |ctx: AuthContext<'_>| verifier_authorizer(ctx, &a)))?;
-        conn.set_prepared_statement_cache_capacity(128);
-        Ok(Verifier { conn, answer, template, auth })
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| compiler_authorizer(ctx, &a)))?;
+        Ok(CheckCompiler { conn, _template: template, auth })
     }
 
-    /// Compiles a check: one read-only statement whose only parameter may be `$answer`.
+    /// Compiles a check: one read-only statement over `initial.*`/`final.*` whose only parameter may be
+    /// `$answer`. Returns the check and the `final` tables it reads.
     pub(crate) fn compile(&self, name: String, sql: &str) -> Result<(Check, Vec<String>), String> {
         if let Ok(mut r) = self.auth.reads.lock() {
             r.clear();
         }
-        self.auth.recording.store(true, Ordering::Relaxed);
-        let prepared = self.conn.prepare(sql.trim());
-        self.auth.recording.store(false, Ordering::Relaxed);
-        let stmt = prepared.map_err(|e| sql_message(&e))?;
+        let stmt = self.conn.prepare(sql.trim()).map_err(|e| sql_message(&e))?;
         if !stmt.readonly() {
             return Err("a check must only read".into());
         }
@@ -155,60 +157,53 @@ impl Verifier {
                 None => return Err("positional `?` parameters are not allowed; use $answer".into()),
             }
         }
-        let finals: Vec<String> = self
-            .auth
-            .reads
-            .lock()
-            .map(|r| r.iter().filter(|(db, _)| db == "final").map(|(_, t)| t.clone()).collect())
-            .unwrap_or_default();
-        Ok((Check { name, sql: sql.trim().to_string(), answer_param, unchanged_table: None }, finals))
-    }
-
-    /// The comparison behind `unchanged = [table]`.
-    pub(crate) fn unchanged_check(table: &str) -> Check {
-        let t = quote_ident(table);
-        let sql = format!(
-            "SELECT NOT EXISTS (SELECT * FROM initial.{t} EXCEPT SELECT * FROM final.{t}) \
-             AND NOT EXISTS (SELECT * FROM final.{t} EXCEPT SELECT * FROM initial.{t}) \
-             AND (SELECT count(*) FROM initial.{t}) = (SELECT count(*) FROM final.{t})"
-        );
-        Check { name: format!("unchanged:{table}"), sql, answer_param: None, unchanged_table: Some(table.to_string()) }
-    }
-
-    /// Runs `checks` with `final` = `image` and the given answer. Returns (scored outcomes, collateral tables).
-    pub(crate) fn verify(
-        &mut self,
-        image: &[u8],
-        answer: &str,
-        checks: &[Check],
-        task: &str,
-    ) -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
-        // SAFETY: `image` is borrowed for this call, and `final` is pointed back at the template before returning.
-        unsafe { self.point_final(image)? };
-        let result = self.run_checks(answer, checks, task);
-        // SAFETY: the template outlives the connection.
-        let template = self.template.clone();
-        let reset = unsafe { self.point_final(&template) };
-        let out = result?;
-        reset?;
-        Ok(out)
-    }
-
-    /// # Safety
-    /// `image` must outlive its use as `final` (until the next call).
-    unsafe fn point_final(&self, image: &[u8]) -> EngineResult<()> {
-        self.auth.allow_attach.store(true, Ordering::Relaxed);
-        // SAFETY: forwarded to the caller.
-        let r = unsafe { store::deserialize_borrowed(&self.conn, "final", image) };
-        self.auth.allow_attach.store(false, Ordering::Relaxed);
-        r
-    }
-
-    fn run_checks(&self, answer: &str, checks: &[Check], task: &str) -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
-        if let Ok(mut a) = self.answer.lock() {
-            a.clear();
-            a.push_str(answer);
+        let reads = self.auth.reads.lock().map(|r| r.clone()).unwrap_or_default();
+        if let Some((_, table)) = reads.iter().find(|(db, _)| db == "main") {
+            return Err(format!("table '{table}' must be qualified: initial.{table} or final.{table}"));
         }
+        let finals = reads.into_iter().filter(|(db, _)| db == "final").map(|(_, t)| t).collect();
+        let sql = sql.trim().to_string();
+        let run_sql = rewrite_final_as_main(&sql);
+        Ok((Check { name, sql, run_sql, answer_param, unchanged_table: None }, finals))
+    }
+}
+
+/// The comparison behind `unchanged = [table]`.
+pub(crate) fn unchanged_check(table: &str) -> Check {
+    let t = quote_ident(table);
+    let sql = format!(
+        "SELECT NOT EXISTS (SELECT * FROM initial.{t} EXCEPT SELECT * FROM final.{t}) \
+         AND NOT EXISTS (SELECT * FROM final.{t} EXCEPT SELECT * FROM initial.{t}) \
+         AND (SELECT count(*) FROM initial.{t}) = (SELECT count(*) FROM final.{t})"
+    );
+    let run_sql = rewrite_final_as_main(&sql);
+    Check {
+        name: format!("unchanged:{table}"),
+        sql,
+        run_sql,
+        answer_param: None,
+        unchanged_table: Some(table.to_string()),
+    }
+}
+
+/// Runs `checks` on an episode's database with `initial` attached from `initial_uri` (a shared-cache in-memory
+/// database). Returns (scored outcomes, tables declared unchanged that changed).
+pub(crate) fn run_checks(
+    db: &EpisodeDb,
+    initial_uri: &str,
+    answer: &str,
+    checks: &[Check],
+    task: &str,
+) -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
+    let answer_slot = db.answer_slot(register_answer_functions)?;
+    if let Ok(mut a) = answer_slot.lock() {
+        a.clear();
+        a.push_str(answer);
+    }
+    let _verifying = db.verifying();
+    let conn = db.connection();
+    conn.prepare_cached("ATTACH ?1 AS initial").and_then(|mut s| s.execute([initial_uri]))?;
+    let result = (|| -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
         let mut outcomes = Vec::with_capacity(checks.len());
         let mut collateral = Vec::new();
         for check in checks {
@@ -217,7 +212,7 @@ impl Verifier {
                 check: check.name.clone(),
                 message: sql_message(&e),
             };
-            let mut stmt = self.conn.prepare_cached(&check.sql).map_err(fail)?;
+            let mut stmt = conn.prepare_cached(&check.run_sql).map_err(fail)?;
             if let Some(idx) = check.answer_param {
                 stmt.raw_bind_parameter(idx, answer).map_err(fail)?;
             }
@@ -233,20 +228,101 @@ impl Verifier {
             }
         }
         Ok((outcomes, collateral))
-    }
+    })();
+    let detached = conn.prepare_cached("DETACH initial").and_then(|mut s| s.execute([]));
+    let out = result?;
+    detached?;
+    Ok(out)
 }
 
-fn verifier_authorizer(ctx: AuthContext<'_>, auth: &AuthState) -> Authorization {
+/// Rewrites the schema qualifier `final.` (bare or quoted, any case) to `main.`, leaving string literals,
+/// comments and every other identifier alone.
+pub(crate) fn rewrite_final_as_main(sql: &str) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    let followed_by_dot = |mut k: usize| {
+        while k < b.len() && b[k].is_ascii_whitespace() {
+            k += 1;
+        }
+        k < b.len() && b[k] == b'.'
+    };
+    while i < b.len() {
+        let start = i;
+        match b[i] {
+            b'\'' => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\'' {
+                        if i + 1 < b.len() && b[i + 1] == b'\'' {
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+                out.push_str(&sql[start..i]);
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                out.push_str(&sql[start..i]);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i = (i + 2).min(b.len());
+                out.push_str(&sql[start..i]);
+            }
+            open @ (b'"' | b'`' | b'[') => {
+                let close = if open == b'[' { b']' } else { open };
+                i += 1;
+                while i < b.len() && b[i] != close {
+                    i += 1;
+                }
+                let inner = &sql[start + 1..i.min(b.len())];
+                i = (i + 1).min(b.len());
+                if inner.eq_ignore_ascii_case("final") && followed_by_dot(i) {
+                    out.push_str("main");
+                } else {
+                    out.push_str(&sql[start..i]);
+                }
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                    i += 1;
+                }
+                let word = &sql[start..i];
+                if word.eq_ignore_ascii_case("final") && followed_by_dot(i) {
+                    out.push_str("main");
+                } else {
+                    out.push_str(word);
+                }
+            }
+            _ => {
+                // Copy one whole UTF-8 character.
+                let len = sql[i..].chars().next().map_or(1, char::len_utf8);
+                i += len;
+                out.push_str(&sql[start..i]);
+            }
+        }
+    }
+    out
+}
+
+fn compiler_authorizer(ctx: AuthContext<'_>, auth: &AuthState) -> Authorization {
     match ctx.action {
         AuthAction::Read { table_name, .. } => {
-            if auth.recording.load(Ordering::Relaxed)
-                && let (Some(db), Ok(mut r)) = (ctx.database_name, auth.reads.lock())
-            {
+            if let (Some(db), Ok(mut r)) = (ctx.database_name, auth.reads.lock()) {
                 r.push((db.to_string(), table_name.to_string()));
             }
             Authorization::Allow
         }
-        AuthAction::Attach { .. } if auth.allow_attach.load(Ordering::Relaxed) => Authorization::Allow,
         AuthAction::Select | AuthAction::Recursive => Authorization::Allow,
         AuthAction::Function { function_name } => {
             if store::DENIED_FUNCTIONS.iter().any(|f| function_name.eq_ignore_ascii_case(f)) {
@@ -259,7 +335,7 @@ fn verifier_authorizer(ctx: AuthContext<'_>, auth: &AuthState) -> Authorization 
     }
 }
 
-fn register_answer_functions(conn: &Connection, answer: &Arc<Mutex<String>>) -> EngineResult<()> {
+pub(crate) fn register_answer_functions(conn: &Connection, answer: &Arc<Mutex<String>>) -> rusqlite::Result<()> {
     // Not DETERMINISTIC: the result depends on the answer set for the current verification.
     let flags = FunctionFlags::SQLITE_UTF8;
     let a = answer.clone();
@@ -344,6 +420,23 @@ pub(crate) fn quote_ident(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn final_is_rewritten_only_as_a_schema_qualifier() {
+        assert_eq!(
+            rewrite_final_as_main("SELECT x FROM final.t JOIN FINAL . u ON 1 WHERE 'final.t' = \"final\".v -- final.w"),
+            "SELECT x FROM main.t JOIN main . u ON 1 WHERE 'final.t' = main.v -- final.w"
+        );
+        assert_eq!(
+            rewrite_final_as_main("SELECT finally.x, final_x.y, [final].z"),
+            "SELECT finally.x, final_x.y, main.z"
+        );
+        assert_eq!(
+            rewrite_final_as_main("SELECT 'it''s final.x' /* final.y */"),
+            "SELECT 'it''s final.x' /* final.y */"
+        );
+        assert_eq!(rewrite_final_as_main("SELECT 'é' FROM final.t"), "SELECT 'é' FROM main.t");
+    }
 
     #[test]
     fn numbers_are_found_in_prose() {

@@ -218,6 +218,8 @@ fn verdicts_complete_partial_none_and_collateral_damage() {
         state_digest(&env.template().open_readonly().unwrap(), env.tables()).unwrap(),
         Episode::open(env.clone(), None).unwrap().state_digest().unwrap()
     );
+    // Verification never touched the shared initial state either.
+    assert!(env.initial_is_intact().unwrap());
     // No more calls after the answer.
     assert_eq!(ep.call("get_book", &json!({"book_id": 1})).result.clone().unwrap_err(), ToolError::EpisodeFinished);
 }

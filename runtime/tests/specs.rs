@@ -159,6 +159,11 @@ fn task_definitions_are_checked() {
         "{ tool = \"order_book\", args = { book_id = 1, quantity = \"2\" } }",
         &["solution call 2 (order_book)", "argument 'quantity' must be an integer, got string \"2\""],
     );
+    rejects(
+        "FROM final.books WHERE id = 1\" }",
+        "FROM books WHERE id = 1\" }",
+        &["table 'books' must be qualified: initial.books or final.books"],
+    );
     rejects("id = \"cheapest-austen\"", "id = \"order-dune\"", &["task \"order-dune\"", "defined twice"]);
     rejects(
         "verify = [ \"SELECT answer_has_number(6.25)\" ]",
