@@ -127,9 +127,8 @@ impl ImageRef {
     }
 }
 
-/// What tool SQL may do. Everything else (ATTACH, DETACH, PRAGMA other than the read-only `table_info` and
-/// `table_xinfo`, DDL, transactions, extension loading, `random()`) is refused when the statement is prepared, so it
-/// can never run.
+/// What tool SQL may do. Everything else (ATTACH, DETACH, PRAGMA, DDL, transactions, extension loading,
+/// `random()`) is refused when the statement is prepared, so it can never run.
 pub(crate) fn tool_authorizer(ctx: AuthContext<'_>) -> Authorization {
     match ctx.action {
         AuthAction::Select
@@ -138,20 +137,7 @@ pub(crate) fn tool_authorizer(ctx: AuthContext<'_>) -> Authorization {
         | AuthAction::Update { .. }
         | AuthAction::Delete { .. }
         | AuthAction::Recursive => Authorization::Allow,
-        // Our own per-call savepoint, and the one the session extension takes while it writes a changeset. Tool
-        // SQL cannot use either: the spec loader refuses transaction-control statements by keyword.
-        AuthAction::Savepoint { savepoint_name, .. }
-            if savepoint_name == CALL_SAVEPOINT || savepoint_name == "changeset" =>
-        {
-            Authorization::Allow
-        }
-        // Read-only schema introspection: the session extension runs `PRAGMA table_xinfo` to learn a table's
-        // columns the first time a call changes it.
-        AuthAction::Pragma { pragma_name, .. }
-            if pragma_name.eq_ignore_ascii_case("table_xinfo") || pragma_name.eq_ignore_ascii_case("table_info") =>
-        {
-            Authorization::Allow
-        }
+        AuthAction::Savepoint { savepoint_name, .. } if savepoint_name == CALL_SAVEPOINT => Authorization::Allow,
         AuthAction::Function { function_name } => {
             if DENIED_FUNCTIONS.iter().any(|f| function_name.eq_ignore_ascii_case(f)) {
                 Authorization::Deny
@@ -263,6 +249,8 @@ pub struct EpisodeDb {
     pub(crate) conn: Connection,
     pub(crate) deadline: Deadline,
     auth: Arc<EpisodeAuth>,
+    /// Row changes of the running tool call, from the pre-update hook.
+    pub(crate) capture: Arc<crate::changes::Capture>,
     /// The answer the verification functions read; registered on first verification.
     answer: std::cell::OnceCell<Arc<std::sync::Mutex<String>>>,
 }
@@ -315,7 +303,9 @@ impl EpisodeDb {
         let deadline = Deadline::default();
         let d = deadline.clone();
         conn.progress_handler(1000, Some(move || d.expired()))?;
-        Ok(EpisodeDb { conn, deadline, auth, answer: std::cell::OnceCell::new() })
+        let capture = Arc::new(crate::changes::Capture::default());
+        crate::changes::Capture::install(&mut conn, capture.clone())?;
+        Ok(EpisodeDb { conn, deadline, auth, capture, answer: std::cell::OnceCell::new() })
     }
 
     /// Verification mode (writes refused, `initial` attachable) until the guard drops.

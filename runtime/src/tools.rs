@@ -1,6 +1,6 @@
 //! Tools: a spec's SQL steps compiled once (parameters resolved to slots, statements checked by SQLite's
 //! authorizer), then executed per call: validated arguments bound as parameters, all steps in one savepoint, the
-//! row-level changeset of a write captured with the session extension, the result shaped as JSON within limits.
+//! row-level changeset of a write captured from SQLite's pre-update hook, the result shaped as JSON within limits.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -48,7 +48,7 @@ pub struct CallOutput {
     pub result: Value,
     /// More rows matched than the limit allows; `result` holds the first `max_rows`.
     pub truncated: bool,
-    /// Row-level changes of this call as an SQLite changeset (writes only; `None` when nothing changed).
+    /// Row-level changes of this call as a changeset ([`crate::changes`]; writes only; `None` when nothing changed).
     pub changeset: Option<Vec<u8>>,
 }
 
@@ -291,32 +291,19 @@ impl Tool {
     fn execute_write(&self, db: &EpisodeDb, bound: Vec<SqlValue>, limits: &Limits) -> Result<CallOutput, StepError> {
         let conn = &db.conn;
         conn.prepare_cached(SAVEPOINT_SQL).and_then(|mut s| s.execute([])).map_err(|e| StepError::Sql(0, e))?;
-        let mut session =
-            match rusqlite::session::Session::new(conn).and_then(|mut s| s.attach(None::<&str>).map(|_| s)) {
-                Ok(s) => s,
-                Err(e) => {
-                    rollback(conn);
-                    return Err(StepError::Sql(0, e));
-                }
-            };
-        match self.run_steps(conn, bound, limits) {
+        db.capture.start();
+        let result = self.run_steps(conn, bound, limits);
+        let changes = db.capture.finish();
+        match result {
             Ok(mut out) => {
-                let mut bytes = Vec::new();
-                let captured = if session.is_empty() { Ok(()) } else { session.changeset_strm(&mut bytes) };
-                drop(session);
-                if let Err(e) = captured {
-                    rollback(conn);
-                    return Err(StepError::Sql(0, e));
-                }
                 conn.prepare_cached(RELEASE_SQL).and_then(|mut s| s.execute([])).map_err(|e| {
                     rollback(conn);
                     StepError::Sql(0, e)
                 })?;
-                out.changeset = (!bytes.is_empty()).then_some(bytes);
+                out.changeset = (!changes.is_empty()).then(|| crate::changes::encode(&changes));
                 Ok(out)
             }
             Err(e) => {
-                drop(session);
                 rollback(conn);
                 Err(e)
             }

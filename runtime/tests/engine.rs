@@ -266,7 +266,7 @@ fn replaying_changesets_on_the_template_reproduces_the_final_state() {
     let ep = play(&env);
     let changesets: Vec<&[u8]> = ep.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
     assert_eq!(changesets.len(), 3, "two orders and a cancel changed rows; the failed order did not");
-    let rebuilt = replay(env.template(), changesets.iter().copied()).unwrap();
+    let rebuilt = replay(env.template(), env.tables(), changesets.iter().copied()).unwrap();
     assert_eq!(state_digest(rebuilt.connection(), env.tables()).unwrap(), ep.state_digest().unwrap());
     assert_ne!(ep.state_digest().unwrap(), Episode::open(env.clone(), None).unwrap().state_digest().unwrap());
 
@@ -290,4 +290,53 @@ fn the_fixture_validates() {
         assert_eq!(r.nothing, Some(0.0));
         assert!(r.perturbed.as_ref().unwrap().1 < 1.0);
     }
+}
+
+#[test]
+fn replay_reproduces_every_bundled_reference_solution() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
+    let mut replayed = 0;
+    for (file, loaded) in Environment::load_all(&dir).unwrap() {
+        let env = Arc::new(loaded.unwrap_or_else(|e| panic!("{}: {e}", file.display())));
+        for task in env.tasks() {
+            let mut ep = Episode::open(env.clone(), Some(task.id())).unwrap();
+            for call in &task.spec.solution {
+                assert!(ep.call(&call.tool, &Value::Object(call.args.clone())).is_ok(), "{}/{}", env.name(), task.id());
+            }
+            let changesets: Vec<&[u8]> = ep.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
+            let rebuilt = replay(env.template(), env.tables(), changesets.iter().copied()).unwrap();
+            assert_eq!(
+                state_digest(rebuilt.connection(), env.tables()).unwrap(),
+                ep.state_digest().unwrap(),
+                "{}/{}",
+                env.name(),
+                task.id()
+            );
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 50, "{replayed}");
+}
+
+#[test]
+fn triggers_and_autoincrement_replay_exactly() {
+    let text = std::fs::read_to_string(fixture()).unwrap().replace(
+        "CREATE TABLE reviews (id INTEGER PRIMARY KEY,",
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT NOT NULL);\n\
+         CREATE TRIGGER order_audit AFTER INSERT ON orders BEGIN INSERT INTO audit (what) VALUES ('order ' || NEW.id); END;\n\
+         CREATE TABLE reviews (id INTEGER PRIMARY KEY,",
+    );
+    let source = agentworld_runtime::spec::SourceText { path: "t.toml".into(), text };
+    let spec = agentworld_runtime::spec::parse_source(&source).unwrap();
+    let env = Arc::new(Environment::compile(spec, source).unwrap());
+    let ep = play(&env);
+    assert_eq!(count(&ep, "SELECT count(*) FROM audit"), 4, "3 seeded orders + 1 ordered in the episode");
+    let changesets: Vec<&[u8]> = ep.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
+    let audit: Vec<_> =
+        decode(changesets[0], env.tables()).unwrap().into_iter().filter(|c| c.table == "audit").collect();
+    assert_eq!(audit.len(), 1, "the trigger's insert is part of the step's changes");
+    let rebuilt = replay(env.template(), env.tables(), changesets.iter().copied()).unwrap();
+    let audit_rows: i64 = rebuilt.connection().query_row("SELECT count(*) FROM audit", [], |r| r.get(0)).unwrap();
+    assert_eq!(audit_rows, 4, "replay applies the recorded trigger effects once, without re-firing the trigger");
+    assert_eq!(state_digest(rebuilt.connection(), env.tables()).unwrap(), ep.state_digest().unwrap());
 }

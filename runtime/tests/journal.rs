@@ -75,7 +75,7 @@ fn episodes_steps_changes_and_verdicts_are_recorded_and_replayable() {
         .unwrap();
     let changesets: Vec<Vec<u8>> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
     assert_eq!(changesets.len(), 2);
-    let rebuilt = replay(env.template(), changesets.iter().map(Vec::as_slice)).unwrap();
+    let rebuilt = replay(env.template(), env.tables(), changesets.iter().map(Vec::as_slice)).unwrap();
     assert_eq!(state_digest(rebuilt.connection(), env.tables()).unwrap(), careless.state_digest().unwrap());
     drop(stmt);
     drop(conn);
