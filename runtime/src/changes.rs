@@ -385,48 +385,69 @@ pub fn replay<'a>(
     Template::from_image(bytes).fork()
 }
 
-/// A digest of every row of every table, read in primary-key order: equal digests mean equal logical states.
-pub fn state_digest(conn: &Connection, tables: &[TableInfo]) -> EngineResult<String> {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
+/// FNV-1a over the bytes fed to it.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn feed(&mut self, bytes: &[u8]) {
         for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
-    };
-    for t in tables {
-        feed(t.name.as_bytes());
-        let order: Vec<String> = t.primary_key.iter().map(|&i| quote_ident(&t.columns[i])).collect();
-        let sql = format!("SELECT * FROM {} ORDER BY {}", quote_ident(&t.name), order.join(", "));
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let n = stmt.column_count();
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            feed(b"\x1erow");
-            for i in 0..n {
-                match row.get_ref(i)? {
-                    ValueRef::Null => feed(b"\x1fN"),
-                    ValueRef::Integer(x) => {
-                        feed(b"\x1fI");
-                        feed(&x.to_le_bytes());
-                    }
-                    ValueRef::Real(x) => {
-                        feed(b"\x1fR");
-                        feed(&x.to_le_bytes());
-                    }
-                    ValueRef::Text(x) => {
-                        feed(b"\x1fT");
-                        feed(x);
-                    }
-                    ValueRef::Blob(x) => {
-                        feed(b"\x1fB");
-                        feed(x);
-                    }
+    }
+}
+
+/// The query that reads a table of `schema` in primary-key order (the input of [`table_digest`]).
+pub(crate) fn ordered_select(schema: &str, t: &TableInfo) -> String {
+    let order: Vec<String> = t.primary_key.iter().map(|&i| quote_ident(&t.columns[i])).collect();
+    let order = if order.is_empty() { "rowid".to_string() } else { order.join(", ") };
+    format!("SELECT * FROM {schema}.{} ORDER BY {order}", quote_ident(&t.name))
+}
+
+/// A digest of every row of a table, read with `sql` (see [`ordered_select`]): equal digests, equal rows.
+pub(crate) fn table_digest(conn: &Connection, sql: &str) -> rusqlite::Result<u64> {
+    let mut h = Fnv::new();
+    let mut stmt = conn.prepare_cached(sql)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next()? {
+        h.feed(b"\x1erow");
+        for i in 0..n {
+            match row.get_ref(i)? {
+                ValueRef::Null => h.feed(b"\x1fN"),
+                ValueRef::Integer(x) => {
+                    h.feed(b"\x1fI");
+                    h.feed(&x.to_le_bytes());
+                }
+                ValueRef::Real(x) => {
+                    h.feed(b"\x1fR");
+                    h.feed(&x.to_le_bytes());
+                }
+                ValueRef::Text(x) => {
+                    h.feed(b"\x1fT");
+                    h.feed(x);
+                }
+                ValueRef::Blob(x) => {
+                    h.feed(b"\x1fB");
+                    h.feed(x);
                 }
             }
         }
     }
-    Ok(format!("{h:016x}"))
+    Ok(h.0)
+}
+
+/// A digest of every row of every table, read in primary-key order: equal digests mean equal logical states.
+pub fn state_digest(conn: &Connection, tables: &[TableInfo]) -> EngineResult<String> {
+    let mut h = Fnv::new();
+    for t in tables {
+        h.feed(t.name.as_bytes());
+        h.feed(&table_digest(conn, &ordered_select("main", t))?.to_le_bytes());
+    }
+    Ok(format!("{:016x}", h.0))
 }
 
 #[cfg(test)]

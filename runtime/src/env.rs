@@ -32,6 +32,8 @@ pub struct Task {
     /// Scored checks followed by the `unchanged` comparisons.
     pub(crate) checks: Vec<Check>,
     pub rule: PartialRule,
+    /// Whether any check reads `initial` (else verification does not attach it).
+    pub(crate) needs_initial: bool,
     /// Resolved `unchanged` tables (`*` expanded).
     pub unchanged: Vec<String>,
 }
@@ -172,6 +174,17 @@ impl Environment {
             }
         };
         let table_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        let mut initial_digests = Vec::with_capacity(tables.len());
+        for t in &tables {
+            match crate::changes::table_digest(&compile_conn, &crate::changes::ordered_select("main", t)) {
+                Ok(d) => initial_digests.push(d),
+                Err(e) => {
+                    err(None, "engine".into(), format!("cannot read table {}: {e}", t.name));
+                    drop(err);
+                    return Err(SpecErrors(errors));
+                }
+            }
+        }
         let mut tasks = Vec::new();
         let mut task_index = HashMap::new();
         for t in &spec.tasks {
@@ -192,13 +205,15 @@ impl Environment {
             }
             let mut checks = Vec::new();
             let mut finals = Vec::new();
+            let mut needs_initial = false;
             let mut ok = true;
             for (i, c) in t.verify.iter().enumerate() {
                 let name = c.name().map(str::to_string).unwrap_or_else(|| format!("check {}", i + 1));
                 match verifier.compile(name.clone(), c.sql()) {
-                    Ok((check, reads)) => {
-                        finals.extend(reads);
-                        checks.push(check);
+                    Ok(compiled) => {
+                        finals.extend(compiled.finals);
+                        needs_initial |= compiled.reads_initial;
+                        checks.push(compiled.check);
                     }
                     Err(m) => {
                         ok = false;
@@ -224,7 +239,9 @@ impl Environment {
                 }
             }
             for u in &unchanged {
-                checks.push(unchanged_check(u));
+                if let Some((info, digest)) = tables.iter().zip(&initial_digests).find(|(t, _)| &t.name == u) {
+                    checks.push(unchanged_check(info, *digest));
+                }
             }
             for (i, call) in t.solution.iter().enumerate() {
                 let cctx = format!("{ctx} solution call {} ({})", i + 1, call.tool);
@@ -247,6 +264,7 @@ impl Environment {
                     spec: t.clone(),
                     checks,
                     rule: t.partial_rule.unwrap_or(spec.reward.partial_rule),
+                    needs_initial,
                     unchanged,
                 });
             }

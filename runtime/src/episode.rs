@@ -221,7 +221,14 @@ impl Episode {
         let task = &self.env.tasks()[task_pos];
         let answer = self.answer.as_deref().unwrap_or("");
         let (checks, collateral) = clock::at(self.now_ms(), || {
-            crate::verify::run_checks(&self.db, self.env.initial_uri(), answer, &task.checks, task.id())
+            crate::verify::run_checks(
+                &self.db,
+                self.env.initial_uri(),
+                answer,
+                &task.checks,
+                task.id(),
+                task.needs_initial,
+            )
         })?;
 
         Ok(score(checks, collateral, &self.env.spec.reward, task.rule))

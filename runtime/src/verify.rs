@@ -5,8 +5,9 @@
 //! rewritten to `main.` once, when the spec loads) and the initial state is attached as `initial` for the duration
 //! of the verification. `initial` is an in-memory database in SQLite's shared-cache mode, kept open by the
 //! environment: attaching it shares its already-parsed schema, so a verification costs neither a copy of either
-//! state nor a schema parse. While verifying, the connection's authorizer refuses every write, so verification
-//! cannot change either state.
+//! state nor a schema parse (and tasks whose checks never read `initial` skip the attach). `unchanged` tables are
+//! compared by digest: the final table read in key order against the initial table's digest, computed at load.
+//! While verifying, the connection's authorizer refuses every write, so verification cannot change either state.
 //!
 //! [`CheckCompiler`] is the load-time side: it prepares every check against a connection holding the template as
 //! `main`, `initial` and `final`, to reject bad SQL, unqualified table names and anything but reads, and to learn
@@ -19,6 +20,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use serde::{Deserialize, Serialize};
 
+use crate::env::TableInfo;
 use crate::error::{EngineError, EngineResult};
 use crate::spec::{PartialRule, RewardSpec};
 use crate::store::{self, EpisodeDb, open_memory};
@@ -34,8 +36,10 @@ pub struct Check {
     run_sql: String,
     /// SQLite parameter index of `$answer`, if the check uses it.
     answer_param: Option<usize>,
-    /// `unchanged` comparison of this table (collateral damage), not a scored check.
+    /// `unchanged` comparison of this table (collateral damage), not a scored check: `run_sql` reads the final
+    /// table in key order and its digest must equal the initial table's.
     pub unchanged_table: Option<String>,
+    initial_digest: u64,
 }
 
 /// The outcome of one check.
@@ -103,6 +107,15 @@ pub fn score(checks: Vec<CheckOutcome>, collateral: Vec<String>, reward: &Reward
     Verdict { outcome, reward, checks, collateral }
 }
 
+/// A check as compiled, with what the loader learns from it.
+pub(crate) struct CompiledCheck {
+    pub check: Check,
+    /// Tables the check reads from `final`.
+    pub finals: Vec<String>,
+    /// Whether it reads `initial` (if no check of a task does, verification need not attach it).
+    pub reads_initial: bool,
+}
+
 /// Load-time check compiler: the template as `main`, `initial` and `final`, all read-only.
 pub(crate) struct CheckCompiler {
     conn: Connection,
@@ -136,7 +149,7 @@ impl CheckCompiler {
 
     /// Compiles a check: one read-only statement over `initial.*`/`final.*` whose only parameter may be
     /// `$answer`. Returns the check and the `final` tables it reads.
-    pub(crate) fn compile(&self, name: String, sql: &str) -> Result<(Check, Vec<String>), String> {
+    pub(crate) fn compile(&self, name: String, sql: &str) -> Result<CompiledCheck, String> {
         if let Ok(mut r) = self.auth.reads.lock() {
             r.clear();
         }
@@ -161,28 +174,25 @@ impl CheckCompiler {
         if let Some((_, table)) = reads.iter().find(|(db, _)| db == "main") {
             return Err(format!("table '{table}' must be qualified: initial.{table} or final.{table}"));
         }
+        let reads_initial = reads.iter().any(|(db, _)| db == "initial");
         let finals = reads.into_iter().filter(|(db, _)| db == "final").map(|(_, t)| t).collect();
         let sql = sql.trim().to_string();
         let run_sql = rewrite_final_as_main(&sql);
-        Ok((Check { name, sql, run_sql, answer_param, unchanged_table: None }, finals))
+        let check = Check { name, sql, run_sql, answer_param, unchanged_table: None, initial_digest: 0 };
+        Ok(CompiledCheck { check, finals, reads_initial })
     }
 }
 
-/// The comparison behind `unchanged = [table]`.
-pub(crate) fn unchanged_check(table: &str) -> Check {
-    let t = quote_ident(table);
-    let sql = format!(
-        "SELECT NOT EXISTS (SELECT * FROM initial.{t} EXCEPT SELECT * FROM final.{t}) \
-         AND NOT EXISTS (SELECT * FROM final.{t} EXCEPT SELECT * FROM initial.{t}) \
-         AND (SELECT count(*) FROM initial.{t}) = (SELECT count(*) FROM final.{t})"
-    );
-    let run_sql = rewrite_final_as_main(&sql);
+/// The comparison behind `unchanged = [table]`: the final table's rows, read in key order, must hash to the
+/// initial table's digest (computed once, when the spec loads). Exact, and one indexed scan per table.
+pub(crate) fn unchanged_check(table: &TableInfo, initial_digest: u64) -> Check {
     Check {
-        name: format!("unchanged:{table}"),
-        sql,
-        run_sql,
+        name: format!("unchanged:{}", table.name),
+        sql: format!("rows of final.{} equal rows of initial.{}", table.name, table.name),
+        run_sql: crate::changes::ordered_select("main", table),
         answer_param: None,
-        unchanged_table: Some(table.to_string()),
+        unchanged_table: Some(table.name.clone()),
+        initial_digest,
     }
 }
 
@@ -194,6 +204,7 @@ pub(crate) fn run_checks(
     answer: &str,
     checks: &[Check],
     task: &str,
+    needs_initial: bool,
 ) -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
     let answer_slot = db.answer_slot(register_answer_functions)?;
     if let Ok(mut a) = answer_slot.lock() {
@@ -202,7 +213,9 @@ pub(crate) fn run_checks(
     }
     let _verifying = db.verifying();
     let conn = db.connection();
-    conn.prepare_cached("ATTACH ?1 AS initial").and_then(|mut s| s.execute([initial_uri]))?;
+    if needs_initial {
+        conn.prepare_cached("ATTACH ?1 AS initial").and_then(|mut s| s.execute([initial_uri]))?;
+    }
     let result = (|| -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
         let mut outcomes = Vec::with_capacity(checks.len());
         let mut collateral = Vec::new();
@@ -212,6 +225,12 @@ pub(crate) fn run_checks(
                 check: check.name.clone(),
                 message: sql_message(&e),
             };
+            if let Some(table) = &check.unchanged_table {
+                if crate::changes::table_digest(conn, &check.run_sql).map_err(fail)? != check.initial_digest {
+                    collateral.push(table.clone());
+                }
+                continue;
+            }
             let mut stmt = conn.prepare_cached(&check.run_sql).map_err(fail)?;
             if let Some(idx) = check.answer_param {
                 stmt.raw_bind_parameter(idx, answer).map_err(fail)?;
@@ -221,18 +240,14 @@ pub(crate) fn run_checks(
                 Some(row) => truthy(row.get_ref(0).map_err(fail)?),
                 None => false,
             };
-            match &check.unchanged_table {
-                Some(table) if !passed => collateral.push(table.clone()),
-                Some(_) => {}
-                None => outcomes.push(CheckOutcome { name: check.name.clone(), passed }),
-            }
+            outcomes.push(CheckOutcome { name: check.name.clone(), passed });
         }
         Ok((outcomes, collateral))
     })();
-    let detached = conn.prepare_cached("DETACH initial").and_then(|mut s| s.execute([]));
-    let out = result?;
-    detached?;
-    Ok(out)
+    if needs_initial {
+        conn.prepare_cached("DETACH initial").and_then(|mut s| s.execute([]))?;
+    }
+    result
 }
 
 /// Rewrites the schema qualifier `final.` (bare or quoted, any case) to `main.`, leaving string literals,
