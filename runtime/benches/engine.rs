@@ -154,6 +154,64 @@ fn rss_bytes() -> usize {
     pages * 4096
 }
 
+/// Runs whole episodes on 2 threads for `secs` seconds; returns a one-line summary.
+fn throughput(env: &Arc<Environment>, journal: Option<&Journal>, secs: u64) -> String {
+    let stop = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicU64::new(0));
+    let episodes = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..2u64)
+        .map(|w| {
+            let (env, journal) = (env.clone(), journal.cloned());
+            let (stop, calls, episodes) = (stop.clone(), calls.clone(), episodes.clone());
+            std::thread::spawn(move || {
+                let mut k = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut ep = Episode::open(env.clone(), Some("update-and-create")).unwrap();
+                    for c in 0..10u64 {
+                        k += 1;
+                        match c % 5 {
+                            0..=2 => ep.call("get_item", &json!({"id": 1 + (k + w) % 7})),
+                            3 => ep.call("search_join", &json!({"min_amount": 5})),
+                            _ => ep.call("update_item", &json!({"id": 1 + k % 7, "delta": 1})),
+                        };
+                    }
+                    ep.finish("43.5").unwrap();
+                    if let Some(j) = &journal {
+                        j.record_episode(&ep, None).unwrap();
+                    }
+                    calls.fetch_add(10, Ordering::Relaxed);
+                    episodes.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(secs));
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let run = started.elapsed();
+    let lag = journal.map(|j| {
+        let t = Instant::now();
+        j.flush().unwrap();
+        format!(
+            "; {} records written, journal caught up {:.0} ms after the load stopped",
+            j.written(),
+            t.elapsed().as_secs_f64() * 1e3
+        )
+    });
+    let total = calls.load(Ordering::Relaxed);
+    format!(
+        "{:.0} tool calls/s ({} calls, {} episodes with verification in {:.1} s{})",
+        total as f64 / run.as_secs_f64(),
+        total,
+        episodes.load(Ordering::Relaxed),
+        run.as_secs_f64(),
+        lag.unwrap_or_default()
+    )
+}
+
 fn main() {
     let quick = std::env::var_os("AW_BENCH_QUICK").is_some();
     let n = if quick { 2_000 } else { 20_000 };
@@ -170,9 +228,11 @@ fn main() {
     let mut results = Vec::new();
 
     // Fork: deserialize a template image (what the engine uses) vs the backup API from an open template.
-    results.push(time("fork (deserialize template image)", n, || env.template().fork().unwrap()));
-    let source_conn = env.template().open_readonly().unwrap();
-    results.push(time("fork (backup API, for comparison)", n, || env.template().fork_by_backup(&source_conn).unwrap()));
+    results
+        .push(time("fork (Template::fork: backup API from a per-thread source)", n, || env.template().fork().unwrap()));
+    results.push(time("fork (deserialize the image, for comparison)", n, || {
+        env.template().fork_by_deserialize().unwrap()
+    }));
     results.push(time("open episode (fork + bookkeeping)", n, || {
         Episode::open(env.clone(), Some("update-and-create")).unwrap()
     }));
@@ -207,58 +267,45 @@ fn main() {
         println!("{}", r.row());
     }
 
-    // Throughput: 2 threads, each running whole episodes (fork, 10 calls, verify) with the DuckDB record on.
+    // Throughput: 2 threads, each running whole episodes (fork, 10 calls, verify), without and with the record.
+    let secs = if quick { 2 } else { 10 };
+    let bare = throughput(&env, None, secs);
+    println!("\nthroughput, 2 threads, recording off: {bare}");
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("bench.duckdb")).unwrap();
     journal.record_environment(&env).unwrap();
-    let secs = if quick { 2 } else { 10 };
-    let stop = Arc::new(AtomicBool::new(false));
-    let calls = Arc::new(AtomicU64::new(0));
-    let episodes = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..2)
-        .map(|w| {
-            let (env, journal, stop, calls, episodes) =
-                (env.clone(), journal.clone(), stop.clone(), calls.clone(), episodes.clone());
-            std::thread::spawn(move || {
-                let mut k = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let mut ep = Episode::open(env.clone(), Some("update-and-create")).unwrap();
-                    for c in 0..10u64 {
-                        k += 1;
-                        match c % 5 {
-                            0 | 1 | 2 => ep.call("get_item", &json!({"id": 1 + (k + w) % 7})),
-                            3 => ep.call("search_join", &json!({"min_amount": 5})),
-                            _ => ep.call("update_item", &json!({"id": 1 + k % 7, "delta": 1})),
-                        };
-                    }
-                    ep.finish("43.5").unwrap();
-                    journal.record_episode(&ep, None).unwrap();
-                    calls.fetch_add(10, Ordering::Relaxed);
-                    episodes.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs(secs));
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        w.join().unwrap();
-    }
-    let run = started.elapsed();
-    let flush_started = Instant::now();
+    let recorded = throughput(&env, Some(&journal), secs);
+    println!("throughput, 2 threads, recording on:  {recorded}");
+    drop(journal);
+
+    // The journal alone: how many finished episodes per second the writer appends.
+    let dir2 = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir2.path().join("writer.duckdb")).unwrap();
+    journal.record_environment(&env).unwrap();
     journal.flush().unwrap();
-    let lag = flush_started.elapsed();
-    let total = calls.load(Ordering::Relaxed);
+    let mut sample = Episode::open(env.clone(), Some("update-and-create")).unwrap();
+    for c in 0..10u64 {
+        match c % 5 {
+            0..=2 => sample.call("get_item", &json!({"id": 1 + c % 7})),
+            3 => sample.call("search_join", &json!({"min_amount": 5})),
+            _ => sample.call("update_item", &json!({"id": 1 + c % 7, "delta": 1})),
+        };
+    }
+    sample.finish("43.5").unwrap();
+    let count = if quick { 2_000 } else { 20_000 };
+    let before = journal.written();
+    let started = Instant::now();
+    for _ in 0..count {
+        journal.record_episode(&sample, None).unwrap();
+    }
+    journal.flush().unwrap();
+    let took = started.elapsed();
     println!(
-        "\nthroughput, 2 threads, recording on: {:.0} tool calls/s ({} calls, {} episodes in {:.1} s; {} records written; \
-         journal caught up {:.0} ms after the load stopped)",
-        total as f64 / run.as_secs_f64(),
-        total,
-        episodes.load(Ordering::Relaxed),
-        run.as_secs_f64(),
-        journal.written(),
-        lag.as_secs_f64() * 1e3
+        "journal alone: {:.0} episodes/s = {:.0} records/s ({} records of 10-call episodes in {:.2} s)",
+        count as f64 / took.as_secs_f64(),
+        (journal.written() - before) as f64 / took.as_secs_f64(),
+        journal.written() - before,
+        took.as_secs_f64()
     );
     drop(journal);
 

@@ -82,8 +82,8 @@ impl Episode {
     /// use std::sync::Arc;
     /// use agentworld_runtime::{Environment, Episode};
     /// let env = Arc::new(Environment::load("envspecs/shop.toml".as_ref()).unwrap());
-    /// let mut ep = Episode::open(env, Some("order-dune")).unwrap();
-    /// let step = ep.call("search_products", &serde_json::json!({"query": "Dune"}));
+    /// let mut ep = Episode::open(env, Some("yoga-mat-rating")).unwrap();
+    /// let step = ep.call("search_products", &serde_json::json!({"query": "yoga mat"}));
     /// println!("{:?}", step.result);
     /// let verdict = ep.finish("Done.").unwrap();
     /// println!("reward {}", verdict.reward);

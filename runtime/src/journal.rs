@@ -2,9 +2,10 @@
 //! (decoded and as raw changesets, so any state can be rebuilt), and verdicts.
 //!
 //! Producers (episodes, on any thread) hand records to [`Journal`], which sends them over a bounded channel to one
-//! writer thread that owns the DuckDB connection. The writer drains whatever is queued and appends it in one
-//! transaction with DuckDB appenders (group commit), so the ~1 ms per-statement cost of DuckDB is paid per batch,
-//! not per step. A full channel blocks producers: backpressure instead of unbounded memory.
+//! writer thread that owns the DuckDB connection. The writer collects what arrives within a short linger (20 ms, or
+//! until a flush is requested) and appends it in one transaction with DuckDB appenders (group commit), so DuckDB's
+//! per-statement and per-commit costs are paid per batch, not per step. A full channel blocks producers:
+//! backpressure instead of unbounded memory.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,6 +64,11 @@ pub enum Record {
         answer: String,
     },
 }
+
+/// How long the writer waits for more records before committing a batch.
+const LINGER: Duration = Duration::from_millis(20);
+/// Most records in one commit.
+const MAX_BATCH: usize = 50_000;
 
 enum Msg {
     Records(Vec<Record>),
@@ -203,11 +209,22 @@ fn writer_loop(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => open = false,
         }
-        while batch.len() < 50_000 {
-            match rx.try_recv() {
+        // Linger briefly so one commit (DuckDB syncs its WAL per commit) carries many records; a flush request
+        // ends the wait at once.
+        let linger_until = std::time::Instant::now() + LINGER;
+        while batch.len() < MAX_BATCH && waiters.is_empty() {
+            let left = linger_until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || batch.is_empty() {
+                break;
+            }
+            match rx.recv_timeout(left) {
                 Ok(Msg::Records(r)) => batch.extend(r),
                 Ok(Msg::Flush(w)) => waiters.push(w),
-                Err(_) => break,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    open = false;
+                    break;
+                }
             }
         }
         let n = batch.len() as u64;

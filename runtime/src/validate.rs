@@ -1,7 +1,7 @@
 //! Self-validation of an environment: every task is run three ways in fresh episodes. The reference solution must
 //! score the `complete` reward, doing nothing must score the `none` reward, and a perturbed solution (a wrong
 //! entity or value in a write call, or wrong facts in the answer) that leads to a different final state or answer
-//! must score below `complete`.
+//! must score below `complete`. The reference run's changesets must also rebuild its final state exactly.
 
 use std::sync::Arc;
 
@@ -114,8 +114,17 @@ fn validate_task(env: &Arc<Environment>, task: &Task, journal: Option<&Journal>)
             ));
         }
     }
-    // 3. The first perturbation that changes the outcome must score below complete.
+    // The recorded changesets must rebuild the reference's final state exactly (the record is replayable).
     let reference_digest = reference.state_digest()?;
+    let changesets: Vec<&[u8]> = reference.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
+    let replayed = crate::changes::replay(env.template(), env.tables(), changesets.iter().copied())
+        .and_then(|db| crate::changes::state_digest(db.connection(), env.tables()));
+    match replayed {
+        Ok(d) if d == reference_digest => {}
+        Ok(_) => v.problems.push("replaying the reference's changesets does not rebuild its final state".into()),
+        Err(e) => v.problems.push(format!("replaying the reference's changesets failed: {e}")),
+    }
+    // 3. The first perturbation that changes the outcome must score below complete.
     let mut found = false;
     for p in perturbations(env, &spec.solution, &spec.answer) {
         let ep = run(env, &spec.id, &p.calls, &p.answer, journal)?;
