@@ -233,7 +233,7 @@ fn main() {
     results.push(time("fork (deserialize the image, for comparison)", n, || {
         env.template().fork_by_deserialize().unwrap()
     }));
-    results.push(time("open episode (fork + bookkeeping)", n, || {
+    results.push(time("open + close an episode (pooled: BEGIN .. ROLLBACK)", n, || {
         Episode::open(env.clone(), Some("update-and-create")).unwrap()
     }));
 

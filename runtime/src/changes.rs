@@ -315,6 +315,11 @@ fn describe(c: &RawChange, info: Option<&TableInfo>) -> RowChange {
     }
 }
 
+/// Applies one changeset to `conn`, whose triggers and foreign-key enforcement must be off (see [`apply`]).
+pub(crate) fn apply_changeset(conn: &Connection, changeset: &[u8], tables: &[TableInfo]) -> EngineResult<()> {
+    apply(conn, &decode_raw(changeset)?, tables)
+}
+
 /// Applies captured changes in order. Triggers and foreign-key enforcement are off on `conn`: the changes already
 /// include everything triggers did, in the order it happened.
 fn apply(conn: &Connection, changes: &[RawChange], tables: &[TableInfo]) -> EngineResult<()> {

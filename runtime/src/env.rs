@@ -58,6 +58,7 @@ pub struct Environment {
     /// Keeps the shared-cache copy of the initial state that verification attaches as `initial`.
     initial: Mutex<Connection>,
     initial_uri: String,
+    pool: Arc<crate::store::EpisodePool>,
     spec_hash: String,
 }
 
@@ -278,7 +279,9 @@ impl Environment {
         let (initial, initial_uri) = shared_initial(&template, &spec_hash).map_err(|e| {
             SpecErrors::one(SpecError::new(&file, None, "engine", format!("cannot share the initial state: {e}")))
         })?;
+        let pool = crate::store::EpisodePool::new(template.clone(), initial_uri.clone(), 4096);
         Ok(Environment {
+            pool,
             spec,
             source,
             template,
@@ -338,6 +341,11 @@ impl Environment {
     /// Hash of the spec file's text (identifies the exact environment version in the record).
     pub fn spec_hash(&self) -> &str {
         &self.spec_hash
+    }
+
+    /// Warm connections on the initial state that episodes check out (and give back when they end).
+    pub fn pool(&self) -> &Arc<crate::store::EpisodePool> {
+        &self.pool
     }
 
     /// URI of the shared-cache in-memory copy of the initial state (attached as `initial` to verify).

@@ -96,7 +96,7 @@ impl Episode {
             ),
             None => None,
         };
-        let db = env.template().fork()?;
+        let db = env.pool().checkout()?;
         Ok(Episode {
             id: next_episode_id(),
             env,
@@ -240,7 +240,12 @@ impl Episode {
             id: next_episode_id(),
             env: self.env.clone(),
             task: self.task,
-            db: self.db.branch()?,
+            db: {
+                let db = self.env.pool().checkout()?;
+                let changesets: Vec<&[u8]> = self.steps.iter().filter_map(|s| s.changeset.as_deref()).collect();
+                db.apply_changes(&changesets, self.env.tables())?;
+                db
+            },
             steps: self.steps.clone(),
             answer: None,
             verdict: None,

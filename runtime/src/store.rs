@@ -150,7 +150,11 @@ pub(crate) fn tool_authorizer(ctx: AuthContext<'_>) -> Authorization {
 }
 
 /// Functions tool SQL may not call: extension loading, and randomness that the virtual clock cannot govern.
-pub(crate) const DENIED_FUNCTIONS: &[&str] = &["load_extension", "random", "randomblob", "sqlite_offset"];
+///
+/// `last_insert_rowid()`, `changes()` and `total_changes()` describe the connection's history, which spans
+/// episodes on a pooled connection: use `RETURNING` instead.
+pub(crate) const DENIED_FUNCTIONS: &[&str] =
+    &["load_extension", "random", "randomblob", "sqlite_offset", "last_insert_rowid", "changes", "total_changes"];
 
 /// Name of the savepoint that makes one tool call atomic.
 pub(crate) const CALL_SAVEPOINT: &str = "aw_call";
@@ -275,7 +279,18 @@ impl Template {
 }
 
 /// One episode's live database. Not `Sync`: it belongs to one owner (an episode, an actor) at a time.
+///
+/// Either a standalone copy ([`Template::fork`]) or a connection checked out of an environment's
+/// [`EpisodePool`]: then the episode runs inside one transaction on a warm connection (schema parsed, statements
+/// prepared, the initial state attached), and dropping the episode rolls that transaction back, which restores the
+/// initial state exactly, and returns the connection to the pool.
 pub struct EpisodeDb {
+    core: Option<DbCore>,
+    pool: Option<Arc<EpisodePool>>,
+}
+
+/// The connection and its per-connection state.
+pub struct DbCore {
     pub(crate) conn: Connection,
     pub(crate) deadline: Deadline,
     auth: Arc<EpisodeAuth>,
@@ -283,16 +298,87 @@ pub struct EpisodeDb {
     pub(crate) capture: Arc<crate::changes::Capture>,
     /// The answer the verification functions read; registered on first verification.
     answer: std::cell::OnceCell<Arc<std::sync::Mutex<String>>>,
+    /// `initial` is attached for good (pooled connections); otherwise verification attaches it.
+    pub(crate) initial_attached: bool,
+}
+
+impl std::ops::Deref for EpisodeDb {
+    type Target = DbCore;
+    fn deref(&self) -> &DbCore {
+        // Invariant: `core` is only taken in `drop`.
+        self.core.as_ref().expect("episode database used after drop")
+    }
+}
+
+impl Drop for EpisodeDb {
+    fn drop(&mut self) {
+        if let (Some(pool), Some(core)) = (self.pool.take(), self.core.take()) {
+            pool.give_back(core);
+        }
+    }
+}
+
+/// Warm connections on one environment's initial state, reused across episodes (EnvPool-style instant reset).
+pub struct EpisodePool {
+    template: Template,
+    initial_uri: String,
+    idle: std::sync::Mutex<Vec<DbCore>>,
+    max_idle: usize,
+}
+
+impl EpisodePool {
+    pub(crate) fn new(template: Template, initial_uri: String, max_idle: usize) -> Arc<EpisodePool> {
+        Arc::new(EpisodePool { template, initial_uri, idle: std::sync::Mutex::new(Vec::new()), max_idle })
+    }
+
+    /// A database holding the initial state, inside its own transaction.
+    pub fn checkout(self: &Arc<Self>) -> EngineResult<EpisodeDb> {
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let core = match idle {
+            Some(core) => core,
+            None => {
+                let mut db = self.template.fork()?;
+                let core = db.core.take().ok_or_else(|| EngineError::Other("fork without a database".into()))?;
+                core.internal(|c| c.execute("ATTACH ?1 AS initial", [&self.initial_uri]).map(|_| ()))?;
+                DbCore { initial_attached: true, ..core }
+            }
+        };
+        core.internal(|c| c.execute_batch("BEGIN"))?;
+        Ok(EpisodeDb { core: Some(core), pool: Some(self.clone()) })
+    }
+
+    /// Connections waiting for the next episode.
+    pub fn idle(&self) -> usize {
+        self.idle.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    fn give_back(&self, core: DbCore) {
+        // Roll the episode back to the initial state; a connection that cannot be reset is closed instead.
+        let reset = core.internal(|c| c.execute_batch("ROLLBACK")).is_ok() && core.conn.is_autocommit();
+        core.deadline.clear();
+        core.auth.verifying.store(false, Ordering::Relaxed);
+        if reset
+            && let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.max_idle
+        {
+            idle.push(core);
+        }
+    }
 }
 
 /// Per-connection authorizer state.
 #[derive(Default)]
 struct EpisodeAuth {
-    /// While verifying: attaching `initial` is allowed and every write is refused.
+    /// While verifying: attaching `initial` is allowed, reading it too, and every write is refused.
     verifying: AtomicBool,
+    /// Our own statements (BEGIN, ROLLBACK, ATTACH): allowed.
+    internal: AtomicBool,
 }
 
 fn episode_authorizer(ctx: AuthContext<'_>, auth: &EpisodeAuth) -> Authorization {
+    if auth.internal.load(Ordering::Relaxed) {
+        return Authorization::Allow;
+    }
     if auth.verifying.load(Ordering::Relaxed) {
         match ctx.action {
             // An ATTACH whose file name is a bound parameter reaches the authorizer without it (as `Unknown`).
@@ -305,6 +391,9 @@ fn episode_authorizer(ctx: AuthContext<'_>, auth: &EpisodeAuth) -> Authorization
             }
             _ => {}
         }
+    } else if ctx.database_name == Some("initial") {
+        // Tools see the episode's state only.
+        return Authorization::Deny;
     }
     tool_authorizer(ctx)
 }
@@ -319,6 +408,10 @@ impl Drop for Verifying<'_> {
 }
 
 impl EpisodeDb {
+    fn standalone(core: DbCore) -> EpisodeDb {
+        EpisodeDb { core: Some(core), pool: None }
+    }
+
     fn from_image(image: &[u8]) -> EngineResult<EpisodeDb> {
         let conn = open_memory()?;
         deserialize_copy(&conn, "main", image)?;
@@ -335,7 +428,40 @@ impl EpisodeDb {
         conn.progress_handler(1000, Some(move || d.expired()))?;
         let capture = Arc::new(crate::changes::Capture::default());
         crate::changes::Capture::install(&mut conn, capture.clone())?;
-        Ok(EpisodeDb { conn, deadline, auth, capture, answer: std::cell::OnceCell::new() })
+        Ok(EpisodeDb::standalone(DbCore {
+            conn,
+            deadline,
+            auth,
+            capture,
+            answer: std::cell::OnceCell::new(),
+            initial_attached: false,
+        }))
+    }
+
+    /// An independent copy of this database as it is now.
+    pub fn branch(&self) -> EngineResult<EpisodeDb> {
+        EpisodeDb::configure(self.copy()?)
+    }
+}
+
+impl DbCore {
+    /// Runs our own statement (transaction control, ATTACH) past the tool authorizer.
+    fn internal<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> EngineResult<T> {
+        self.auth.internal.store(true, Ordering::Relaxed);
+        let r = f(&self.conn);
+        self.auth.internal.store(false, Ordering::Relaxed);
+        Ok(r?)
+    }
+
+    /// Applies changes with triggers and foreign-key enforcement off (they are already in the changes).
+    pub(crate) fn apply_changes(&self, changesets: &[&[u8]], tables: &[crate::env::TableInfo]) -> EngineResult<()> {
+        use rusqlite::config::DbConfig;
+        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, false)?;
+        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
+        let r = changesets.iter().try_for_each(|cs| crate::changes::apply_changeset(&self.conn, cs, tables));
+        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)?;
+        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, true)?;
+        r
     }
 
     /// Verification mode (writes refused, `initial` attachable) until the guard drops.
@@ -358,11 +484,6 @@ impl EpisodeDb {
         Ok(slot)
     }
 
-    /// An independent copy of this database as it is now.
-    pub fn branch(&self) -> EngineResult<EpisodeDb> {
-        EpisodeDb::configure(self.copy()?)
-    }
-
     /// A copy of the current image (an SQLite database file).
     pub fn snapshot(&self) -> EngineResult<Vec<u8>> {
         let copy = self.copy()?;
@@ -372,7 +493,7 @@ impl EpisodeDb {
     }
 
     /// A plain connection (no authorizer or hooks) holding a copy of this database, via the backup API.
-    fn copy(&self) -> EngineResult<Connection> {
+    pub(crate) fn copy(&self) -> EngineResult<Connection> {
         let mut conn = open_memory()?;
         rusqlite::backup::Backup::new(&self.conn, &mut conn)?.step(-1)?;
         Ok(conn)

@@ -213,7 +213,8 @@ pub(crate) fn run_checks(
     }
     let _verifying = db.verifying();
     let conn = db.connection();
-    if needs_initial {
+    let attach = needs_initial && !db.initial_attached;
+    if attach {
         conn.prepare_cached("ATTACH ?1 AS initial").and_then(|mut s| s.execute([initial_uri]))?;
     }
     let result = (|| -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
@@ -244,7 +245,7 @@ pub(crate) fn run_checks(
         }
         Ok((outcomes, collateral))
     })();
-    if needs_initial {
+    if attach {
         conn.prepare_cached("DETACH initial").and_then(|mut s| s.execute([]))?;
     }
     result

@@ -340,3 +340,23 @@ fn triggers_and_autoincrement_replay_exactly() {
     assert_eq!(audit_rows, 4, "replay applies the recorded trigger effects once, without re-firing the trigger");
     assert_eq!(state_digest(rebuilt.connection(), env.tables()).unwrap(), ep.state_digest().unwrap());
 }
+
+#[test]
+fn a_closed_episode_returns_its_connection_reset_to_the_initial_state() {
+    let env = env();
+    let initial = Episode::open(env.clone(), None).unwrap().state_digest().unwrap();
+    let idle_before = env.pool().idle();
+    let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    ep.call("order_book", &json!({"book_id": 1, "quantity": 2}));
+    ep.call("review_book", &json!({"book_id": 3, "stars": 5}));
+    ep.finish("done").unwrap();
+    assert_ne!(ep.state_digest().unwrap(), initial);
+    drop(ep);
+    assert_eq!(env.pool().idle(), idle_before, "the connection went back to the pool");
+    // The next episode reuses it and sees the initial state, not the previous episode's writes.
+    let next = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    assert_eq!(env.pool().idle(), idle_before - 1);
+    assert_eq!(next.state_digest().unwrap(), initial);
+    assert_eq!(count(&next, "SELECT count(*) FROM reviews"), 0);
+    assert!(env.initial_is_intact().unwrap());
+}

@@ -86,6 +86,7 @@ fn tool_sql_that_escapes_the_episode_is_refused_at_load() {
         ("VACUUM", "VACUUM is not allowed"),
         ("SELECT load_extension('evil')", "function load_extension() is not allowed"),
         ("SELECT random() AS r", "function random() is not allowed"),
+        ("SELECT last_insert_rowid() AS r", "function last_insert_rowid() is not allowed"),
         ("BEGIN", "transaction control"),
         ("SAVEPOINT changeset", "transaction control (SAVEPOINT)"),
     ] {
