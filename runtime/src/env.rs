@@ -93,44 +93,39 @@ impl Environment {
 
     /// Compiles a parsed spec.
     pub fn compile(spec: EnvSpec, source: SourceText) -> Result<Environment, SpecErrors> {
-        let mut errors = Vec::new();
         let file = source.path.clone();
-        let mut err = |line: Option<usize>, context: String, message: String| {
-            errors.push(SpecError::new(&file, line, context, message));
-        };
+        let mut problems = Problems { file: file.clone(), list: Vec::new() };
         let name = &spec.env.name;
         if name.is_empty()
             || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
         {
-            err(source.line_of("name"), "env".into(), format!("name '{name}' must match [a-z0-9_-]+"));
+            problems.push(source.line_of("name"), "env".into(), format!("name '{name}' must match [a-z0-9_-]+"));
         }
         let clock_ms = match clock::parse_rfc3339(&spec.env.clock) {
             Ok(ms) => ms,
             Err(m) => {
-                err(source.line_of("clock"), "env.clock".into(), m);
+                problems.push(source.line_of("clock"), "env.clock".into(), m);
                 0
             }
         };
         if spec.tools.is_empty() {
-            err(None, "tools".into(), "an environment needs at least one tool".into());
+            problems.push(None, "tools".into(), "an environment needs at least one tool".into());
         }
         if spec.tasks.is_empty() {
-            err(None, "tasks".into(), "an environment needs at least one task".into());
+            problems.push(None, "tasks".into(), "an environment needs at least one task".into());
         }
         // 1. Template.
-        let built = build_template(&spec, &source, clock_ms, &mut err);
+        let built = build_template(&spec, &source, clock_ms, &mut problems);
         let Some((template, tables)) = built else {
-            drop(err);
-            return Err(SpecErrors(errors));
+            return Err(SpecErrors(problems.list));
         };
         // 2. Tools.
         let denied = Arc::new(Mutex::new(Vec::new()));
         let compile_conn = match tool_compile_connection(&template, &denied) {
             Ok(c) => c,
             Err(e) => {
-                err(None, "engine".into(), e.to_string());
-                drop(err);
-                return Err(SpecErrors(errors));
+                problems.push(None, "engine".into(), e.to_string());
+                return Err(SpecErrors(problems.list));
             }
         };
         let mut tools = Vec::new();
@@ -139,28 +134,28 @@ impl Environment {
             let line = source.line_of_item("name", &t.name);
             let ctx = format!("tool \"{}\"", t.name);
             if !is_identifier(&t.name) {
-                err(line, ctx.clone(), "name must match [A-Za-z_][A-Za-z0-9_]*".into());
+                problems.push(line, ctx.clone(), "name must match [A-Za-z_][A-Za-z0-9_]*".into());
             }
             if tool_index.contains_key(&t.name) {
-                err(line, ctx.clone(), "defined twice".into());
+                problems.push(line, ctx.clone(), "defined twice".into());
                 continue;
             }
             if t.description.trim().is_empty() {
-                err(line, ctx.clone(), "needs a description (agents choose tools by it)".into());
+                problems.push(line, ctx.clone(), "needs a description (agents choose tools by it)".into());
             }
             match Tool::compile(t, &compile_conn, &denied) {
                 Ok(tool) => {
                     tool_index.insert(t.name.clone(), tools.len());
                     tools.push(tool);
                 }
-                Err(problems) => {
-                    for p in problems {
+                Err(found) => {
+                    for p in found {
                         let line = p.sql.as_deref().and_then(|s| source.line_of_sql(s)).or(line);
                         let ctx = match p.step {
                             Some(n) => format!("{ctx} step {n}"),
                             None => ctx.clone(),
                         };
-                        err(line, ctx, p.message);
+                        problems.push(line, ctx, p.message);
                     }
                 }
             }
@@ -169,9 +164,8 @@ impl Environment {
         let verifier = match CheckCompiler::new(template.image_arc()) {
             Ok(v) => v,
             Err(e) => {
-                err(None, "engine".into(), e.to_string());
-                drop(err);
-                return Err(SpecErrors(errors));
+                problems.push(None, "engine".into(), e.to_string());
+                return Err(SpecErrors(problems.list));
             }
         };
         let table_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
@@ -180,9 +174,8 @@ impl Environment {
             match crate::changes::table_digest(&compile_conn, &crate::changes::ordered_select("main", t)) {
                 Ok(d) => initial_digests.push(d),
                 Err(e) => {
-                    err(None, "engine".into(), format!("cannot read table {}: {e}", t.name));
-                    drop(err);
-                    return Err(SpecErrors(errors));
+                    problems.push(None, "engine".into(), format!("cannot read table {}: {e}", t.name));
+                    return Err(SpecErrors(problems.list));
                 }
             }
         }
@@ -192,17 +185,17 @@ impl Environment {
             let line = source.line_of_item("id", &t.id);
             let ctx = format!("task \"{}\"", t.id);
             if t.id.is_empty() || !t.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                err(line, ctx.clone(), "id must match [A-Za-z0-9_-]+".into());
+                problems.push(line, ctx.clone(), "id must match [A-Za-z0-9_-]+".into());
             }
             if task_index.contains_key(&t.id) {
-                err(line, ctx.clone(), "defined twice".into());
+                problems.push(line, ctx.clone(), "defined twice".into());
                 continue;
             }
             if t.instruction.trim().is_empty() {
-                err(line, ctx.clone(), "instruction is empty".into());
+                problems.push(line, ctx.clone(), "instruction is empty".into());
             }
             if t.verify.is_empty() {
-                err(line, ctx.clone(), "`verify` needs at least one check".into());
+                problems.push(line, ctx.clone(), "`verify` needs at least one check".into());
             }
             let mut checks = Vec::new();
             let mut finals = Vec::new();
@@ -218,7 +211,7 @@ impl Environment {
                     }
                     Err(m) => {
                         ok = false;
-                        err(source.line_of_sql(c.sql()).or(line), format!("{ctx} {name}"), m);
+                        problems.push(source.line_of_sql(c.sql()).or(line), format!("{ctx} {name}"), m);
                     }
                 }
             }
@@ -236,7 +229,11 @@ impl Environment {
                     }
                 } else {
                     ok = false;
-                    err(line, ctx.clone(), format!("unchanged: no table '{u}'; tables: {}", table_names.join(", ")));
+                    problems.push(
+                        line,
+                        ctx.clone(),
+                        format!("unchanged: no table '{u}'; tables: {}", table_names.join(", ")),
+                    );
                 }
             }
             for u in &unchanged {
@@ -249,12 +246,12 @@ impl Environment {
                 match tool_index.get(&call.tool) {
                     None => {
                         ok = false;
-                        err(line, cctx, format!("no tool '{}'", call.tool));
+                        problems.push(line, cctx, format!("no tool '{}'", call.tool));
                     }
                     Some(&ti) => {
                         if let Err(e) = tools[ti].validate(&call.args, &spec.limits) {
                             ok = false;
-                            err(line, cctx, e.to_string());
+                            problems.push(line, cctx, e.to_string());
                         }
                     }
                 }
@@ -271,9 +268,8 @@ impl Environment {
             }
         }
         drop(verifier);
-        drop(err);
-        if !errors.is_empty() {
-            return Err(SpecErrors(errors));
+        if !problems.list.is_empty() {
+            return Err(SpecErrors(problems.list));
         }
         let spec_hash = format!("{:016x}", fnv1a(source.text.as_bytes()));
         let (initial, initial_uri) = shared_initial(&template, &spec_hash).map_err(|e| {
@@ -398,25 +394,35 @@ fn tool_compile_connection(template: &Template, denied: &Arc<Mutex<Vec<String>>>
     Ok(conn)
 }
 
-type ErrSink<'a> = dyn FnMut(Option<usize>, String, String) + 'a;
+/// The problems found while loading one spec.
+struct Problems {
+    file: std::path::PathBuf,
+    list: Vec<SpecError>,
+}
+
+impl Problems {
+    fn push(&mut self, line: Option<usize>, context: String, message: String) {
+        self.list.push(SpecError::new(&self.file, line, context, message));
+    }
+}
 
 fn build_template(
     spec: &EnvSpec,
     source: &SourceText,
     clock_ms: i64,
-    err: &mut ErrSink<'_>,
+    problems: &mut Problems,
 ) -> Option<(Template, Vec<TableInfo>)> {
     let conn = match store::open_memory() {
         Ok(c) => c,
         Err(e) => {
-            err(None, "engine".into(), e.to_string());
+            problems.push(None, "engine".into(), e.to_string());
             return None;
         }
     };
     // Small pages: environment databases are tiny, and every fork copies the whole image. 1 KiB pages make the
     // image (and each episode's memory) about a quarter of the default 4 KiB pages' size.
     if let Err(e) = conn.execute_batch("PRAGMA page_size = 1024") {
-        err(None, "engine".into(), e.to_string());
+        problems.push(None, "engine".into(), e.to_string());
         return None;
     }
     let mut failed = false;
@@ -433,7 +439,7 @@ fn build_template(
                     failed = true;
                     let line = source.line_of_sql(&stmt).or(base.map(|b| b + offset));
                     let head: String = stmt.chars().take(60).collect();
-                    err(line, what.into(), format!("{} (in: {head}...)", sql_message(&e)));
+                    problems.push(line, what.into(), format!("{} (in: {head}...)", sql_message(&e)));
                 }
             }
         }
@@ -444,17 +450,17 @@ fn build_template(
     let tables = match table_infos(&conn) {
         Ok(t) => t,
         Err(e) => {
-            err(None, "schema".into(), e.to_string());
+            problems.push(None, "schema".into(), e.to_string());
             return None;
         }
     };
     if tables.is_empty() {
-        err(source.line_of("[schema]"), "schema".into(), "defines no tables".into());
+        problems.push(source.line_of("[schema]"), "schema".into(), "defines no tables".into());
         return None;
     }
     for t in &tables {
         if t.primary_key.is_empty() {
-            err(
+            problems.push(
                 source.line_of(&format!("TABLE {}", t.name)).or_else(|| source.line_of(&t.name)),
                 "schema".into(),
                 format!("table '{}' has no PRIMARY KEY (changesets and row-for-row comparisons need one)", t.name),
@@ -464,12 +470,12 @@ fn build_template(
     }
     match fk_violations(&conn) {
         Ok(v) if !v.is_empty() => {
-            err(None, "seed".into(), format!("foreign keys do not hold: {}", v.join("; ")));
+            problems.push(None, "seed".into(), format!("foreign keys do not hold: {}", v.join("; ")));
             failed = true;
         }
         Ok(_) => {}
         Err(e) => {
-            err(None, "seed".into(), e.to_string());
+            problems.push(None, "seed".into(), e.to_string());
             failed = true;
         }
     }
@@ -480,7 +486,7 @@ fn build_template(
         // SAFETY: `conn` is alive and not written while the image is copied.
         Ok(image) => Some((Template::from_image(unsafe { image.as_slice() }.to_vec()), tables)),
         Err(e) => {
-            err(None, "engine".into(), e.to_string());
+            problems.push(None, "engine".into(), e.to_string());
             None
         }
     }

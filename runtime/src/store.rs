@@ -51,7 +51,7 @@ pub(crate) fn deserialize_copy(conn: &Connection, schema: &str, image: &[u8]) ->
             buf,
             len as i64,
             len as i64,
-            (ffi::SQLITE_DESERIALIZE_FREEONCLOSE | ffi::SQLITE_DESERIALIZE_RESIZEABLE) as u32,
+            ffi::SQLITE_DESERIALIZE_FREEONCLOSE | ffi::SQLITE_DESERIALIZE_RESIZEABLE,
         );
         check_rc(conn, rc)
     }
@@ -72,7 +72,7 @@ pub(crate) unsafe fn deserialize_borrowed(conn: &Connection, schema: &str, image
             image.as_ptr() as *mut u8,
             len,
             len,
-            ffi::SQLITE_DESERIALIZE_READONLY as u32,
+            ffi::SQLITE_DESERIALIZE_READONLY,
         )
     };
     check_rc(conn, rc)
@@ -523,10 +523,7 @@ pub fn split_statements(sql: &str) -> Vec<(usize, String)> {
         }
         current.push_str(line);
         // A line may end several statements: cut at every `;` that completes one.
-        loop {
-            let Some(cut) = first_complete_prefix(&current) else {
-                break;
-            };
+        while let Some(cut) = first_complete_prefix(&current) {
             let (stmt, rest) = current.split_at(cut);
             if !stmt.trim().is_empty() {
                 out.push((start_line, stmt.trim().to_string()));
