@@ -5,9 +5,10 @@
 //!
 //! - [`runtime`]: the engine (specs, per-episode SQLite state, SQL tools, verifiers, the DuckDB record);
 //! - [`actors`]: supervised actors around the engine;
-//! - `agentworld-kernels`: numeric kernels for the RL loop (not yet re-exported here).
+//! - [`kernels`]: numeric kernels for the RL loop (advantages, batched policy inference and updates; CPU and CUDA).
 //!
 //! The `agentworld` binary (`src/main.rs`) is the command-line edge over the same crates.
 
 pub use agentworld_actors as actors;
+pub use agentworld_kernels as kernels;
 pub use agentworld_runtime as runtime;

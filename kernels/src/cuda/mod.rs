@@ -1,0 +1,655 @@
+//! The CUDA backend (feature `cuda`): hand-written kernels in `src/cuda/*.cu` (one file per kernel family:
+//! `advantage.cu`, `policy.cu`, `optim.cu`), compiled with NVRTC once per process and launched through `cudarc`
+//! with the driver and NVRTC loaded dynamically.
+//!
+//! Each method has the same signature and semantics as its [`crate::CpuBackend`] twin: host slices in, host
+//! results out (upload, launch, download on one stream). The time between the first and last launch of the latest
+//! call, measured with CUDA events, is available from [`CudaBackend::last_kernel_seconds`] (the benches report it
+//! beside the memory-bandwidth or compute floor from [`CudaBackend::peak_bandwidth`] / [`CudaBackend::peak_fp32`]).
+//!
+//! Opening a backend never panics: the presence of `libcuda` and `libnvrtc` is checked first and any panic inside
+//! the driver bindings is caught and turned into [`KernelError::CudaUnavailable`].
+//!
+//! ```no_run
+//! use agentworld_kernels::{CudaBackend, GrpoConfig};
+//! let cuda = CudaBackend::new(0).expect("a GPU");
+//! let mut adv = vec![0.0; 4];
+//! cuda.grpo(&[1.0, 0.0, 1.0, 1.0], &[0, 4], None, &GrpoConfig::default(), &mut adv).unwrap();
+//! ```
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cudarc::driver::{
+    CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PushKernelArg,
+    ValidAsZeroBits,
+};
+use cudarc::nvrtc::{CompileOptions, Ptx};
+use half::slice::HalfFloatSliceExt;
+
+use crate::KernelError;
+use crate::advantage::{self, BroadcastConfig, GaeConfig, GroupReport, GrpoConfig};
+use crate::error::{Result, param};
+use crate::optim::{self, AdamState};
+use crate::policy::{self, CandidateBatch, Decisions, PgConfig, PolicyGrad, PolicyParams, SampleConfig};
+
+/// Kernel sources, one per family.
+const SOURCES: [(&str, &str); 3] = [
+    ("advantage", include_str!("advantage.cu")),
+    ("policy", include_str!("policy.cu")),
+    ("optim", include_str!("optim.cu")),
+];
+
+/// Hidden units are padded to a multiple of this on the GPU (`HC` in policy.cu).
+const GPU_HC: usize = 32;
+/// Largest candidate count per state (shared memory holds 3·K floats).
+pub const MAX_CANDIDATES: usize = 4096;
+
+/// PTX of every family, compiled once per process.
+static PTX: OnceLock<std::result::Result<Vec<String>, (&'static str, String)>> = OnceLock::new();
+
+fn compiled_ptx() -> Result<Vec<Ptx>> {
+    let cached = PTX.get_or_init(|| {
+        let mut out = Vec::with_capacity(SOURCES.len());
+        for (family, src) in SOURCES {
+            let opts = CompileOptions { use_fast_math: Some(false), ..Default::default() };
+            let compiled = catch_unwind(|| cudarc::nvrtc::compile_ptx_with_opts(src, opts));
+            match compiled {
+                Ok(Ok(ptx)) => out.push(ptx.to_src()),
+                Ok(Err(e)) => return Err((family, format!("{e:?}"))),
+                Err(_) => return Err((family, "NVRTC panicked (library missing or incompatible)".into())),
+            }
+        }
+        Ok(out)
+    });
+    match cached {
+        Ok(srcs) => Ok(srcs.iter().map(|s| Ptx::from_src(s.clone())).collect()),
+        Err((family, log)) => Err(KernelError::Nvrtc { family, log: log.clone() }),
+    }
+}
+
+fn drv<T>(r: std::result::Result<T, cudarc::driver::DriverError>) -> Result<T> {
+    r.map_err(|e| KernelError::Cuda(format!("{e:?}")))
+}
+
+struct Functions {
+    group_adv: CudaFunction,
+    gae: CudaFunction,
+    broadcast: CudaFunction,
+    scores: CudaFunction,
+    sample: CudaFunction,
+    grad_rows: CudaFunction,
+    grad_w1: CudaFunction,
+    reduce_rows: CudaFunction,
+    adam: CudaFunction,
+    sgd: CudaFunction,
+}
+
+/// CUDA kernels on one device; see the [module docs](self).
+pub struct CudaBackend {
+    ordinal: usize,
+    name: String,
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    f: Functions,
+    last_kernel: Mutex<Option<f64>>,
+}
+
+impl std::fmt::Debug for CudaBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CudaBackend").field("ordinal", &self.ordinal).field("name", &self.name).finish()
+    }
+}
+
+/// Device buffers of the padded network parameters.
+struct DevParams {
+    w1: CudaSlice<f32>,
+    b1: CudaSlice<f32>,
+    w2: CudaSlice<f32>,
+    hp: usize,
+}
+
+/// Device buffers of a candidate batch.
+struct DevBatch {
+    x: CudaSlice<u16>,
+    mask: CudaSlice<u8>,
+}
+
+fn grid_for(n: usize, block: u32) -> Result<u32> {
+    u32::try_from(n.div_ceil(block as usize).max(1)).map_err(|_| param("size", format!("{n} elements is too many")))
+}
+
+fn to_u32(what: &'static str, n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| param(what, format!("{n} does not fit in u32")))
+}
+
+fn to_i32(what: &'static str, n: usize) -> Result<i32> {
+    i32::try_from(n).map_err(|_| param(what, format!("{n} does not fit in i32")))
+}
+
+impl CudaBackend {
+    /// Opens device `ordinal`: checks that the driver and NVRTC libraries load, creates the context, compiles (once
+    /// per process) and loads the kernels. Never panics; every failure is a [`KernelError`].
+    pub fn new(ordinal: usize) -> Result<Self> {
+        // SAFETY: these only try to dlopen the library by its candidate names and close it again.
+        if !unsafe { cudarc::driver::sys::is_culib_present() } {
+            return Err(KernelError::CudaUnavailable("the CUDA driver library (libcuda) was not found".into()));
+        }
+        // SAFETY: as above.
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            return Err(KernelError::CudaUnavailable("the NVRTC library (libnvrtc) was not found".into()));
+        }
+        match catch_unwind(AssertUnwindSafe(|| Self::open(ordinal))) {
+            Ok(r) => r,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(KernelError::CudaUnavailable(format!("CUDA initialisation panicked: {msg}")))
+            }
+        }
+    }
+
+    fn open(ordinal: usize) -> Result<Self> {
+        let count = CudaContext::device_count().map_err(|e| KernelError::CudaUnavailable(format!("{e:?}")))?;
+        if ordinal >= usize::try_from(count).unwrap_or(0) {
+            return Err(KernelError::CudaUnavailable(format!("device {ordinal} requested, {count} present")));
+        }
+        let ctx = CudaContext::new(ordinal).map_err(|e| KernelError::CudaUnavailable(format!("{e:?}")))?;
+        let name = ctx.name().unwrap_or_else(|_| "unknown GPU".into());
+        let stream = ctx.default_stream();
+        let ptx = compiled_ptx()?;
+        let mut modules = Vec::with_capacity(ptx.len());
+        for p in ptx {
+            modules.push(drv(ctx.load_module(p))?);
+        }
+        let load = |m: usize, name: &str| drv(modules[m].load_function(name));
+        let f = Functions {
+            group_adv: load(0, "group_adv")?,
+            gae: load(0, "gae")?,
+            broadcast: load(0, "broadcast_steps")?,
+            scores: load(1, "policy_scores")?,
+            sample: load(1, "policy_sample")?,
+            grad_rows: load(1, "policy_grad_rows")?,
+            grad_w1: load(1, "policy_grad_w1_partial")?,
+            reduce_rows: load(1, "reduce_rows")?,
+            adam: load(2, "adam_step")?,
+            sgd: load(2, "sgd_step")?,
+        };
+        Ok(Self { ordinal, name, ctx, stream, f, last_kernel: Mutex::new(None) })
+    }
+
+    /// `cuda:N (device name)`.
+    pub fn describe(&self) -> String {
+        format!("cuda:{} ({})", self.ordinal, self.name)
+    }
+
+    /// The device's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Seconds between the first and the last kernel of the latest call (CUDA events; excludes transfers).
+    pub fn last_kernel_seconds(&self) -> Option<f64> {
+        self.last_kernel.lock().ok().and_then(|g| *g)
+    }
+
+    fn attr(&self, a: cudarc::driver::sys::CUdevice_attribute) -> Option<i64> {
+        self.ctx.attribute(a).ok().map(i64::from)
+    }
+
+    /// Peak DRAM bandwidth in bytes/s (2 · memory clock · bus width), if the driver reports it; else a table of
+    /// known parts by name.
+    pub fn peak_bandwidth(&self) -> Option<f64> {
+        use cudarc::driver::sys::CUdevice_attribute as A;
+        let clock_khz = self.attr(A::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE).filter(|&v| v > 0);
+        let bus_bits = self.attr(A::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH).filter(|&v| v > 0);
+        if let (Some(c), Some(b)) = (clock_khz, bus_bits) {
+            return Some(2.0 * c as f64 * 1e3 * b as f64 / 8.0);
+        }
+        let n = self.name.to_ascii_uppercase();
+        [("H200", 4.8e12), ("H100 PCIE", 2.0e12), ("H100", 3.35e12), ("A100", 2.0e12), ("L40S", 8.64e11)]
+            .iter()
+            .find(|(k, _)| n.contains(k))
+            .map(|&(_, v)| v)
+    }
+
+    /// Peak FP32 FMA throughput in flop/s (SMs · FP32 lanes per SM · 2 · clock), if the driver reports it.
+    pub fn peak_fp32(&self) -> Option<f64> {
+        use cudarc::driver::sys::CUdevice_attribute as A;
+        let sms = self.attr(A::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)?;
+        let clock_khz = self.attr(A::CU_DEVICE_ATTRIBUTE_CLOCK_RATE).filter(|&v| v > 0)?;
+        let major = self.attr(A::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?;
+        let minor = self.attr(A::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?;
+        let lanes = if major < 8 || (major == 8 && minor == 0) { 64.0 } else { 128.0 };
+        Some(sms as f64 * lanes * 2.0 * clock_khz as f64 * 1e3)
+    }
+
+    // -- helpers -------------------------------------------------------------------------------------------------
+
+    /// Uploads `data` (at least one element is allocated, so empty inputs still give a valid pointer).
+    fn up<T: DeviceRepr + ValidAsZeroBits>(&self, data: &[T]) -> Result<CudaSlice<T>> {
+        if data.is_empty() { drv(self.stream.alloc_zeros::<T>(1)) } else { drv(self.stream.clone_htod(data)) }
+    }
+
+    fn zeros<T: DeviceRepr + ValidAsZeroBits>(&self, n: usize) -> Result<CudaSlice<T>> {
+        drv(self.stream.alloc_zeros::<T>(n.max(1)))
+    }
+
+    fn down<T: DeviceRepr + Default + Clone>(&self, src: &CudaSlice<T>, dst: &mut [T]) -> Result<()> {
+        if dst.is_empty() {
+            return Ok(());
+        }
+        let view = src.slice(..dst.len());
+        drv(self.stream.memcpy_dtoh(&view, dst))?;
+        // a copy to pageable memory completes before the call returns; synchronise anyway so `dst` is final
+        drv(self.stream.synchronize())
+    }
+
+    fn event(&self) -> Result<CudaEvent> {
+        drv(self.ctx.new_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT)))
+    }
+
+    fn start_timer(&self) -> Result<CudaEvent> {
+        let e = self.event()?;
+        drv(e.record(&self.stream))?;
+        Ok(e)
+    }
+
+    fn stop_timer(&self, start: CudaEvent) -> Result<()> {
+        let end = self.event()?;
+        drv(end.record(&self.stream))?;
+        drv(end.synchronize())?;
+        let ms = drv(start.elapsed_ms(&end))?;
+        if let Ok(mut g) = self.last_kernel.lock() {
+            *g = Some(f64::from(ms) * 1e-3);
+        }
+        Ok(())
+    }
+
+    fn mask_bytes(mask: &[bool]) -> Vec<u8> {
+        mask.iter().map(|&b| u8::from(b)).collect()
+    }
+
+    fn upload_params(&self, p: &PolicyParams) -> Result<DevParams> {
+        let (d, h) = (p.dim(), p.hidden());
+        let hp = h.div_ceil(GPU_HC) * GPU_HC;
+        let mut w1 = vec![0.0f32; d * hp];
+        for (dst, src) in w1.chunks_exact_mut(hp).zip(p.w1().chunks_exact(h)) {
+            dst[..h].copy_from_slice(src);
+        }
+        let mut b1 = vec![0.0f32; hp];
+        b1[..h].copy_from_slice(p.b1());
+        let mut w2 = vec![0.0f32; hp];
+        w2[..h].copy_from_slice(p.w2());
+        Ok(DevParams { w1: self.up(&w1)?, b1: self.up(&b1)?, w2: self.up(&w2)?, hp })
+    }
+
+    fn upload_batch(&self, batch: &CandidateBatch<'_>) -> Result<DevBatch> {
+        if batch.candidates() > MAX_CANDIDATES {
+            return Err(param("candidates", format!("{} exceeds the CUDA limit {MAX_CANDIDATES}", batch.candidates())));
+        }
+        to_u32("batch", batch.batch())?;
+        to_u32("batch*candidates", batch.batch() * batch.candidates())?;
+        let bits: &[u16] = batch.features().reinterpret_cast();
+        Ok(DevBatch { x: self.up(bits)?, mask: self.up(&Self::mask_bytes(batch.mask()))? })
+    }
+
+    fn policy_block(k: usize) -> u32 {
+        (k.div_ceil(32) * 32).clamp(32, 256) as u32
+    }
+
+    // -- advantages ----------------------------------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn group_op(
+        &self,
+        op: i32,
+        rewards: &[f32],
+        offsets: &[u32],
+        valid: Option<&[bool]>,
+        cfg: &GrpoConfig,
+        out: &mut [f32],
+    ) -> Result<GroupReport> {
+        advantage::validate_group_args(rewards, offsets, valid, out)?;
+        let groups = offsets.len() - 1;
+        if groups == 0 {
+            return Ok(GroupReport::default());
+        }
+        let d_r = self.up(rewards)?;
+        let d_o = self.up(offsets)?;
+        let d_v = self.up(&valid.map(Self::mask_bytes).unwrap_or_default())?;
+        let mut d_out = self.zeros::<f32>(rewards.len())?;
+        let mut d_counts = self.zeros::<u32>(groups)?;
+        let (g32, has_valid) = (to_u32("groups", groups)?, i32::from(valid.is_some()));
+        let (scale, unbiased) = (i32::from(cfg.scale_by_std), i32::from(cfg.unbiased_std));
+        let block = 256u32;
+        let cfg_l = LaunchConfig {
+            grid_dim: (grid_for(groups * 32, block)?, 1, 1),
+            block_dim: (block, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let t = self.start_timer()?;
+        let mut l = self.stream.launch_builder(&self.f.group_adv);
+        l.arg(&d_r).arg(&d_o).arg(&d_v).arg(&has_valid).arg(&g32).arg(&op).arg(&scale).arg(&unbiased).arg(&cfg.eps);
+        l.arg(&mut d_out).arg(&mut d_counts);
+        // SAFETY: argument types and order match `group_adv` in advantage.cu; buffers hold `rewards.len()`
+        // elements (out), `groups` (counts) and `groups + 1` (offsets) as the kernel indexes.
+        drv(unsafe { l.launch(cfg_l) })?;
+        self.stop_timer(t)?;
+        self.down(&d_out, out)?;
+        let mut counts = vec![0u32; groups];
+        self.down(&d_counts, &mut counts)?;
+        Ok(GroupReport {
+            underfilled: counts.iter().enumerate().filter(|&(_, &c)| c < 2).map(|(g, _)| g as u32).collect(),
+            masked: valid.map_or(0, |v| v.iter().filter(|&&ok| !ok).count()),
+        })
+    }
+
+    /// GRPO advantages (twin of [`crate::CpuBackend::grpo`]).
+    pub fn grpo(
+        &self,
+        rewards: &[f32],
+        offsets: &[u32],
+        valid: Option<&[bool]>,
+        cfg: &GrpoConfig,
+        out: &mut [f32],
+    ) -> Result<GroupReport> {
+        cfg.validate()?;
+        self.group_op(0, rewards, offsets, valid, cfg, out)
+    }
+
+    /// RLOO advantages (twin of [`crate::CpuBackend::rloo`]).
+    pub fn rloo(
+        &self,
+        rewards: &[f32],
+        offsets: &[u32],
+        valid: Option<&[bool]>,
+        out: &mut [f32],
+    ) -> Result<GroupReport> {
+        self.group_op(1, rewards, offsets, valid, &GrpoConfig::default(), out)
+    }
+
+    /// GAE (twin of [`crate::CpuBackend::gae`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn gae(
+        &self,
+        rewards: &[f32],
+        values: &[f32],
+        offsets: &[u32],
+        bootstrap: Option<&[f32]>,
+        cfg: &GaeConfig,
+        advantages: &mut [f32],
+        returns: &mut [f32],
+    ) -> Result<()> {
+        advantage::validate_gae_args(rewards, values, offsets, bootstrap, cfg, advantages, returns)?;
+        let episodes = offsets.len() - 1;
+        if episodes == 0 {
+            return Ok(());
+        }
+        let d_r = self.up(rewards)?;
+        let d_v = self.up(values)?;
+        let d_o = self.up(offsets)?;
+        let d_b = self.up(bootstrap.unwrap_or(&[]))?;
+        let mut d_a = self.zeros::<f32>(rewards.len())?;
+        let mut d_ret = self.zeros::<f32>(rewards.len())?;
+        let (e32, has_b) = (to_u32("episodes", episodes)?, i32::from(bootstrap.is_some()));
+        let gl = cfg.gamma * cfg.lambda;
+        let block = 128u32;
+        let lc = LaunchConfig {
+            grid_dim: (grid_for(episodes, block)?, 1, 1),
+            block_dim: (block, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let t = self.start_timer()?;
+        let mut l = self.stream.launch_builder(&self.f.gae);
+        l.arg(&d_r).arg(&d_v).arg(&d_o).arg(&d_b).arg(&has_b).arg(&e32).arg(&cfg.gamma).arg(&gl);
+        l.arg(&mut d_a).arg(&mut d_ret);
+        // SAFETY: matches `gae` in advantage.cu; offsets are validated so every index is < rewards.len().
+        drv(unsafe { l.launch(lc) })?;
+        self.stop_timer(t)?;
+        self.down(&d_a, advantages)?;
+        self.down(&d_ret, returns)
+    }
+
+    /// Step broadcast (twin of [`crate::CpuBackend::broadcast_steps`]).
+    pub fn broadcast_steps(
+        &self,
+        episode_adv: &[f32],
+        step_offsets: &[u32],
+        format_error: &[bool],
+        cfg: &BroadcastConfig,
+        out: &mut [f32],
+    ) -> Result<()> {
+        advantage::validate_broadcast_args(episode_adv, step_offsets, format_error, out)?;
+        let (episodes, steps) = (step_offsets.len() - 1, out.len());
+        if steps == 0 {
+            return Ok(());
+        }
+        let d_a = self.up(episode_adv)?;
+        let d_o = self.up(step_offsets)?;
+        let d_f = self.up(&Self::mask_bytes(format_error))?;
+        let mut d_out = self.zeros::<f32>(steps)?;
+        let (e32, s32) = (to_u32("episodes", episodes)?, to_u32("steps", steps)?);
+        let block = 256u32;
+        let lc =
+            LaunchConfig { grid_dim: (grid_for(steps, block)?, 1, 1), block_dim: (block, 1, 1), shared_mem_bytes: 0 };
+        let t = self.start_timer()?;
+        let mut l = self.stream.launch_builder(&self.f.broadcast);
+        l.arg(&d_a).arg(&d_o).arg(&e32).arg(&d_f).arg(&s32).arg(&cfg.format_error_value).arg(&mut d_out);
+        // SAFETY: matches `broadcast_steps` in advantage.cu; steps > 0 implies episodes >= 1.
+        drv(unsafe { l.launch(lc) })?;
+        self.stop_timer(t)?;
+        self.down(&d_out, out)
+    }
+
+    // -- policy --------------------------------------------------------------------------------------------------
+
+    /// Candidate scores (twin of [`crate::CpuBackend::policy_scores`]).
+    pub fn policy_scores(&self, params: &PolicyParams, batch: &CandidateBatch<'_>) -> Result<Vec<f32>> {
+        policy::validate_params(params, batch)?;
+        let (b, k, d) = (batch.batch(), batch.candidates(), batch.dim());
+        let mut out = vec![f32::NEG_INFINITY; b * k];
+        if b == 0 {
+            return Ok(out);
+        }
+        let p = self.upload_params(params)?;
+        let x = self.upload_batch(batch)?;
+        let mut d_out = self.zeros::<f32>(b * k)?;
+        let (k32, d32, h32) = (to_i32("candidates", k)?, to_i32("dim", d)?, to_i32("hidden", p.hp)?);
+        let lc = LaunchConfig {
+            grid_dim: (to_u32("batch", b)?, 1, 1),
+            block_dim: (Self::policy_block(k), 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let t = self.start_timer()?;
+        let mut l = self.stream.launch_builder(&self.f.scores);
+        l.arg(&x.x).arg(&x.mask).arg(&p.w1).arg(&p.b1).arg(&p.w2).arg(&k32).arg(&d32).arg(&h32).arg(&mut d_out);
+        // SAFETY: matches `policy_scores` in policy.cu; shapes validated (B·K·D features, padded params).
+        drv(unsafe { l.launch(lc) })?;
+        self.stop_timer(t)?;
+        self.down(&d_out, &mut out)?;
+        Ok(out)
+    }
+
+    /// Sampling (twin of [`crate::CpuBackend::policy_sample`]).
+    pub fn policy_sample(
+        &self,
+        params: &PolicyParams,
+        batch: &CandidateBatch<'_>,
+        episode: &[u64],
+        step: &[u64],
+        cfg: &SampleConfig,
+    ) -> Result<Decisions> {
+        let (tau, greedy) = policy::validate_sample_args(params, batch, episode, step, cfg)?;
+        let (b, k, d) = (batch.batch(), batch.candidates(), batch.dim());
+        let mut out = Decisions { chosen: vec![-1; b], logprob: vec![0.0; b], entropy: vec![0.0; b] };
+        if b == 0 {
+            return Ok(out);
+        }
+        let p = self.upload_params(params)?;
+        let x = self.upload_batch(batch)?;
+        let (d_ep, d_st) = (self.up(episode)?, self.up(step)?);
+        let mut d_c = self.zeros::<i32>(b)?;
+        let mut d_lp = self.zeros::<f32>(b)?;
+        let mut d_en = self.zeros::<f32>(b)?;
+        let (k32, d32, h32) = (to_i32("candidates", k)?, to_i32("dim", d)?, to_i32("hidden", p.hp)?);
+        let greedy = i32::from(greedy);
+        let shared = to_u32("shared", 2 * k * 4)?;
+        let lc = LaunchConfig {
+            grid_dim: (to_u32("batch", b)?, 1, 1),
+            block_dim: (Self::policy_block(k), 1, 1),
+            shared_mem_bytes: shared,
+        };
+        let t = self.start_timer()?;
+        let mut l = self.stream.launch_builder(&self.f.sample);
+        l.arg(&x.x).arg(&x.mask).arg(&p.w1).arg(&p.b1).arg(&p.w2).arg(&k32).arg(&d32).arg(&h32);
+        l.arg(&d_ep).arg(&d_st).arg(&cfg.seed).arg(&tau).arg(&greedy).arg(&mut d_c).arg(&mut d_lp).arg(&mut d_en);
+        // SAFETY: matches `policy_sample` in policy.cu; shared memory holds 2·K floats as the kernel uses.
+        drv(unsafe { l.launch(lc) })?;
+        self.stop_timer(t)?;
+        self.down(&d_c, &mut out.chosen)?;
+        self.down(&d_lp, &mut out.logprob)?;
+        self.down(&d_en, &mut out.entropy)?;
+        Ok(out)
+    }
+
+    /// Policy gradient (twin of [`crate::CpuBackend::policy_grad`]).
+    pub fn policy_grad(
+        &self,
+        params: &PolicyParams,
+        batch: &CandidateBatch<'_>,
+        chosen: &[i32],
+        advantages: &[f32],
+        cfg: &PgConfig,
+    ) -> Result<PolicyGrad> {
+        let tau = policy::validate_grad_args(params, batch, chosen, advantages, cfg)?;
+        let (b, k, d, h) = (batch.batch(), batch.candidates(), batch.dim(), params.hidden());
+        let mut grad = vec![0.0f32; PolicyParams::len_for(d, h)];
+        if b == 0 {
+            return Ok(PolicyGrad { loss: 0.0, grad });
+        }
+        let p = self.upload_params(params)?;
+        let hp = p.hp;
+        let x = self.upload_batch(batch)?;
+        let n = b * k;
+        let d_ch = self.up(chosen)?;
+        let d_adv = self.up(advantages)?;
+        let mut d_u = self.zeros::<f32>(n * hp)?;
+        let mut d_pb1 = self.zeros::<f32>(b * hp)?;
+        let mut d_pw2 = self.zeros::<f32>(b * hp)?;
+        let mut d_loss = self.zeros::<f32>(b)?;
+        let chunk = 512usize.max(n.div_ceil(65_535));
+        let chunks = n.div_ceil(chunk);
+        let mut d_part = self.zeros::<f32>(chunks * d * hp)?;
+        let mut d_w1 = self.zeros::<f32>(d * hp)?;
+        let mut d_b1 = self.zeros::<f32>(hp)?;
+        let mut d_w2 = self.zeros::<f32>(hp)?;
+        let (k32, d32, h32) = (to_i32("candidates", k)?, to_i32("dim", d)?, to_i32("hidden", hp)?);
+        let (n32, chunk32, chunks32) = (to_u32("rows", n)?, to_u32("chunk", chunk)?, to_u32("chunks", chunks)?);
+        let (b32, hp32, dh32) = (to_u32("batch", b)?, to_u32("hidden", hp)?, to_u32("dim*hidden", d * hp)?);
+        let rows_lc = LaunchConfig {
+            grid_dim: (b32, 1, 1),
+            block_dim: (Self::policy_block(k), 1, 1),
+            shared_mem_bytes: to_u32("shared", 3 * k * 4)?,
+        };
+        let threads_w1 = d.div_ceil(8) * hp;
+        let w1_lc = LaunchConfig {
+            grid_dim: (grid_for(threads_w1, 256)?, chunks32, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let red = |cols: usize| -> Result<LaunchConfig> {
+            Ok(LaunchConfig { grid_dim: (grid_for(cols, 256)?, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 })
+        };
+        let t = self.start_timer()?;
+        let mut l = self.stream.launch_builder(&self.f.grad_rows);
+        l.arg(&x.x).arg(&x.mask).arg(&p.w1).arg(&p.b1).arg(&p.w2).arg(&k32).arg(&d32).arg(&h32);
+        l.arg(&d_ch).arg(&d_adv).arg(&tau).arg(&cfg.entropy_coef).arg(&cfg.scale);
+        l.arg(&mut d_u).arg(&mut d_pb1).arg(&mut d_pw2).arg(&mut d_loss);
+        // SAFETY: matches `policy_grad_rows`; U holds B·K·Hp floats, partials B·Hp, shared memory 3·K floats.
+        drv(unsafe { l.launch(rows_lc) })?;
+        let mut l = self.stream.launch_builder(&self.f.grad_w1);
+        l.arg(&x.x).arg(&d_u).arg(&n32).arg(&d32).arg(&h32).arg(&chunk32).arg(&mut d_part);
+        // SAFETY: matches `policy_grad_w1_partial`; the partial buffer holds chunks·D·Hp floats.
+        drv(unsafe { l.launch(w1_lc) })?;
+        let mut l = self.stream.launch_builder(&self.f.reduce_rows);
+        l.arg(&d_part).arg(&chunks32).arg(&dh32).arg(&mut d_w1);
+        // SAFETY: matches `reduce_rows`; reads chunks·(D·Hp), writes D·Hp.
+        drv(unsafe { l.launch(red(d * hp)?) })?;
+        let mut l = self.stream.launch_builder(&self.f.reduce_rows);
+        l.arg(&d_pb1).arg(&b32).arg(&hp32).arg(&mut d_b1);
+        // SAFETY: as above with B rows of Hp.
+        drv(unsafe { l.launch(red(hp)?) })?;
+        let mut l = self.stream.launch_builder(&self.f.reduce_rows);
+        l.arg(&d_pw2).arg(&b32).arg(&hp32).arg(&mut d_w2);
+        // SAFETY: as above.
+        drv(unsafe { l.launch(red(hp)?) })?;
+        self.stop_timer(t)?;
+        let mut w1 = vec![0.0f32; d * hp];
+        self.down(&d_w1, &mut w1)?;
+        let (mut b1, mut w2, mut loss) = (vec![0.0f32; hp], vec![0.0f32; hp], vec![0.0f32; b]);
+        self.down(&d_b1, &mut b1)?;
+        self.down(&d_w2, &mut w2)?;
+        self.down(&d_loss, &mut loss)?;
+        for (dst, src) in grad[..d * h].chunks_exact_mut(h).zip(w1.chunks_exact(hp)) {
+            dst.copy_from_slice(&src[..h]);
+        }
+        grad[d * h..d * h + h].copy_from_slice(&b1[..h]);
+        grad[d * h + h..].copy_from_slice(&w2[..h]);
+        Ok(PolicyGrad { loss: loss.iter().map(|&v| f64::from(v)).sum(), grad })
+    }
+
+    // -- optimisers ----------------------------------------------------------------------------------------------
+
+    /// Adam step (twin of [`crate::CpuBackend::adam_step`]).
+    pub fn adam_step(&self, state: &mut AdamState, params: &mut [f32], grad: &[f32]) -> Result<()> {
+        optim::validate_adam_args(state, params, grad)?;
+        let t_next = state.t + 1;
+        let n = params.len();
+        if n > 0 {
+            let (c1, c2) = state.corrections(t_next);
+            let c = state.config;
+            let mut d_p = self.up(params)?;
+            let mut d_m = self.up(&state.m)?;
+            let mut d_v = self.up(&state.v)?;
+            let d_g = self.up(grad)?;
+            let n32 = to_u32("params", n)?;
+            let lc = LaunchConfig { grid_dim: (grid_for(n, 256)?, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+            let t = self.start_timer()?;
+            let mut l = self.stream.launch_builder(&self.f.adam);
+            l.arg(&mut d_p).arg(&mut d_m).arg(&mut d_v).arg(&d_g).arg(&n32);
+            l.arg(&c.lr).arg(&c.beta1).arg(&c.beta2).arg(&c.eps).arg(&c.weight_decay).arg(&c1).arg(&c2);
+            // SAFETY: matches `adam_step` in optim.cu; all four buffers hold n floats.
+            drv(unsafe { l.launch(lc) })?;
+            self.stop_timer(t)?;
+            self.down(&d_p, params)?;
+            self.down(&d_m, &mut state.m)?;
+            self.down(&d_v, &mut state.v)?;
+        }
+        state.t = t_next;
+        Ok(())
+    }
+
+    /// SGD step (twin of [`crate::CpuBackend::sgd_step`]).
+    pub fn sgd_step(&self, lr: f32, params: &mut [f32], grad: &[f32]) -> Result<()> {
+        optim::validate_sgd_args(lr, params, grad)?;
+        let n = params.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let mut d_p = self.up(params)?;
+        let d_g = self.up(grad)?;
+        let n32 = to_u32("params", n)?;
+        let lc = LaunchConfig { grid_dim: (grid_for(n, 256)?, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        let t = self.start_timer()?;
+        let mut l = self.stream.launch_builder(&self.f.sgd);
+        l.arg(&mut d_p).arg(&d_g).arg(&n32).arg(&lr);
+        // SAFETY: matches `sgd_step` in optim.cu; both buffers hold n floats.
+        drv(unsafe { l.launch(lc) })?;
+        self.stop_timer(t)?;
+        self.down(&d_p, params)
+    }
+}
