@@ -360,3 +360,14 @@ fn a_closed_episode_returns_its_connection_reset_to_the_initial_state() {
     assert_eq!(count(&next, "SELECT count(*) FROM reviews"), 0);
     assert!(env.initial_is_intact().unwrap());
 }
+
+#[test]
+fn a_result_over_the_byte_limit_is_an_error_observation() {
+    let text = std::fs::read_to_string(fixture()).unwrap().replace("deadline_ms = 200", "deadline_ms = 200\nmax_result_bytes = 120");
+    let source = agentworld_runtime::spec::SourceText { path: "t.toml".into(), text };
+    let env = Arc::new(Environment::compile(agentworld_runtime::spec::parse_source(&source).unwrap(), source).unwrap());
+    let mut ep = Episode::open(env, None).unwrap();
+    let e = ep.call("search_books", &json!({"query": "e"})).result.clone().unwrap_err();
+    assert!(matches!(e, ToolError::TooLarge { limit: 120, .. }), "{e:?}");
+    assert!(ep.call("get_book", &json!({"book_id": 2})).is_ok(), "a small result still fits");
+}
