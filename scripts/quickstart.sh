@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-cargo build --bin agentworld
+# The same build as the tests' (`cargo test --workspace`): any other selection of packages or targets resolves
+# build-script features differently and rebuilds DuckDB's C++ from scratch.
+cargo test --workspace --no-run
 bin="$CARGO_TARGET_DIR/debug/agentworld"
 record="${1:-$CARGO_TARGET_DIR/quickstart.duckdb}"
 rm -f "$record" "$record.wal"
