@@ -30,7 +30,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let branch = episode.branch()?; // continues independently from here
         let answer = if i == 0 { task.spec.answer.clone() } else { String::new() };
         let verdict = episode.finish(&answer)?;
-        println!("episode {i}: {:?}, reward {} (branch {} is still open)", verdict.outcome, verdict.reward, branch.id());
+        println!(
+            "episode {i}: {:?}, reward {} (branch {} is still open)",
+            verdict.outcome,
+            verdict.reward,
+            branch.id()
+        );
         journal.record_episode(episode, Some(1))?;
     }
     journal.flush()?;

@@ -73,6 +73,9 @@ pub struct Episode {
     answer: Option<String>,
     verdict: Option<Verdict>,
     lineage: Option<Lineage>,
+    /// Set when the episode's state was lost (e.g. SQLite rolled back the episode's transaction after an
+    /// interrupted write): no more calls, no verdict.
+    failed: Option<String>,
 }
 
 impl Episode {
@@ -106,6 +109,7 @@ impl Episode {
             answer: None,
             verdict: None,
             lineage: None,
+            failed: None,
         })
     }
 
@@ -142,6 +146,11 @@ impl Episode {
         self.verdict.as_ref()
     }
 
+    /// Why the episode failed, if its state was lost to an infrastructure failure (it gets no verdict).
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.as_deref()
+    }
+
     pub fn is_finished(&self) -> bool {
         self.answer.is_some()
     }
@@ -163,7 +172,9 @@ impl Episode {
         let index = self.steps.len() + 1;
         let time = self.env.clock_ms() + index as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000;
         let empty = Map::new();
-        let outcome = if self.answer.is_some() {
+        let outcome = if let Some(reason) = &self.failed {
+            Err(ToolError::EpisodeFailed { reason: reason.clone() })
+        } else if self.answer.is_some() {
             Err(ToolError::EpisodeFinished)
         } else {
             match (self.env.tool(tool), args) {
@@ -177,10 +188,21 @@ impl Episode {
                 }),
             }
         };
-        let (result, truncated, changeset) = match outcome {
+        let (mut result, truncated, changeset) = match outcome {
             Ok(out) => (Ok(out.result), out.truncated, out.changeset),
             Err(e) => (Err(e), false, None),
         };
+        // SQLite rolls back a whole transaction when it interrupts a write inside it (and on some I/O or memory
+        // errors): a pooled episode would silently be back at its initial state. Rebuild the state from the earlier
+        // steps' changesets; if even that fails, the episode has failed (never scored).
+        if self.failed.is_none() && !self.db.in_episode_transaction() {
+            let changesets: Vec<&[u8]> = self.steps.iter().filter_map(|s| s.changeset.as_deref()).collect();
+            if let Err(e) = self.db.restart_episode(&changesets, self.env.tables()) {
+                let reason = format!("the episode's state was lost and could not be rebuilt: {e}");
+                result = Err(ToolError::EpisodeFailed { reason: reason.clone() });
+                self.failed = Some(reason);
+            }
+        }
         self.steps.push(Step {
             index,
             tool: tool.to_string(),
@@ -207,6 +229,9 @@ impl Episode {
 
     /// Ends the episode with the agent's final answer and verifies it against the task.
     pub fn finish(&mut self, answer: &str) -> EngineResult<&Verdict> {
+        if let Some(reason) = &self.failed {
+            return Err(EngineError::EpisodeFailed(reason.clone()));
+        }
         if self.answer.is_none() {
             self.answer = Some(answer.to_string());
         }
@@ -217,6 +242,9 @@ impl Episode {
 
     /// Verifies the current state and answer without ending the episode (a dry run for the answer "").
     pub fn verify(&self) -> EngineResult<Verdict> {
+        if let Some(reason) = &self.failed {
+            return Err(EngineError::EpisodeFailed(reason.clone()));
+        }
         let task_pos = self.task.ok_or(EngineError::NoTask)?;
         let task = &self.env.tasks()[task_pos];
         let answer = self.answer.as_deref().unwrap_or("");
@@ -250,6 +278,7 @@ impl Episode {
             answer: None,
             verdict: None,
             lineage: Some(Lineage { parent: self.id, at_step: self.steps.len() }),
+            failed: self.failed.clone(),
         })
     }
 

@@ -74,6 +74,10 @@ pub enum ToolError {
     TooLarge { tool: String, bytes: usize, limit: usize },
     #[error("the episode is finished; no more tool calls")]
     EpisodeFinished,
+    /// The episode's state was lost to an infrastructure failure (never the agent's doing): it can take no more
+    /// calls and gets no reward.
+    #[error("the episode failed and cannot continue: {reason}")]
+    EpisodeFailed { reason: String },
 }
 
 impl ToolError {
@@ -87,6 +91,7 @@ impl ToolError {
             ToolError::Timeout { .. } => "timeout",
             ToolError::TooLarge { .. } => "too_large",
             ToolError::EpisodeFinished => "episode_finished",
+            ToolError::EpisodeFailed { .. } => "infra_error",
         }
     }
 
@@ -113,6 +118,9 @@ pub enum EngineError {
     Verify { task: String, check: String, message: String },
     #[error("the episode has no task to verify")]
     NoTask,
+    /// The episode's state was lost (see [`ToolError::EpisodeFailed`]): it must not be scored.
+    #[error("episode failed: {0}")]
+    EpisodeFailed(String),
     #[error("journal: {0}")]
     Journal(String),
     #[error("{0}")]

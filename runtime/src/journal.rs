@@ -310,7 +310,11 @@ fn write_batch(conn: &duckdb::Connection, batch: Vec<Record>) -> Result<(), Stri
                     let (status, result, code, error) = match &step.result {
                         Ok(v) => ("ok", Some(v.to_string()), None, None),
                         Err(err) => {
-                            let status = if err.is_timeout() { "timeout" } else { "tool_error" };
+                            let status = match err {
+                                e if e.is_timeout() => "timeout",
+                                crate::error::ToolError::EpisodeFailed { .. } => "infra_error",
+                                _ => "tool_error",
+                            };
                             (status, None, Some(err.code()), Some(err.to_string()))
                         }
                     };

@@ -453,6 +453,13 @@ impl DbCore {
         Ok(r?)
     }
 
+    /// Starts the episode's transaction again and re-applies `changesets` (after SQLite rolled the transaction back
+    /// on its own, e.g. when it interrupted a write): the state is exactly what those changesets made it.
+    pub(crate) fn restart_episode(&self, changesets: &[&[u8]], tables: &[crate::env::TableInfo]) -> EngineResult<()> {
+        self.internal(|c| c.execute_batch("BEGIN"))?;
+        self.apply_changes(changesets, tables)
+    }
+
     /// Applies changes with triggers and foreign-key enforcement off (they are already in the changes).
     pub(crate) fn apply_changes(&self, changesets: &[&[u8]], tables: &[crate::env::TableInfo]) -> EngineResult<()> {
         use rusqlite::config::DbConfig;
@@ -462,6 +469,11 @@ impl DbCore {
         self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)?;
         self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, true)?;
         r
+    }
+
+    /// Whether the episode's state is intact: a pooled connection must still be inside the episode's transaction.
+    pub fn in_episode_transaction(&self) -> bool {
+        !self.initial_attached || !self.conn.is_autocommit()
     }
 
     /// Verification mode (writes refused, `initial` attachable) until the guard drops.

@@ -363,11 +363,48 @@ fn a_closed_episode_returns_its_connection_reset_to_the_initial_state() {
 
 #[test]
 fn a_result_over_the_byte_limit_is_an_error_observation() {
-    let text = std::fs::read_to_string(fixture()).unwrap().replace("deadline_ms = 200", "deadline_ms = 200\nmax_result_bytes = 120");
+    let text = std::fs::read_to_string(fixture())
+        .unwrap()
+        .replace("deadline_ms = 200", "deadline_ms = 200\nmax_result_bytes = 120");
     let source = agentworld_runtime::spec::SourceText { path: "t.toml".into(), text };
     let env = Arc::new(Environment::compile(agentworld_runtime::spec::parse_source(&source).unwrap(), source).unwrap());
     let mut ep = Episode::open(env, None).unwrap();
     let e = ep.call("search_books", &json!({"query": "e"})).result.clone().unwrap_err();
     assert!(matches!(e, ToolError::TooLarge { limit: 120, .. }), "{e:?}");
     assert!(ep.call("get_book", &json!({"book_id": 2})).is_ok(), "a small result still fits");
+}
+
+#[test]
+fn an_interrupted_write_times_out_and_the_episode_keeps_its_state() {
+    let slow_write = r#"
+[[tools]]
+name = "restock_forever"
+description = "A write that never ends (for deadline tests)."
+writes = true
+result = "changes"
+sql = "UPDATE books SET stock = stock + 1 WHERE id IN (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c)"
+"#;
+    let text =
+        std::fs::read_to_string(fixture()).unwrap().replacen("\n[[tasks]]", &format!("{slow_write}\n[[tasks]]"), 1);
+    let source = agentworld_runtime::spec::SourceText { path: "t.toml".into(), text };
+    let env = Arc::new(Environment::compile(agentworld_runtime::spec::parse_source(&source).unwrap(), source).unwrap());
+    let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    assert!(ep.call("order_book", &json!({"book_id": 1, "quantity": 2})).is_ok());
+    let before = ep.state_digest().unwrap();
+    // SQLite rolls back the whole transaction when it interrupts a write inside one; the engine rebuilds the
+    // episode's state from its changesets, so the agent sees a timeout and nothing else changes.
+    let e = ep.call("restock_forever", &json!({})).result.clone().unwrap_err();
+    assert_eq!(e, ToolError::Timeout { tool: "restock_forever".into(), deadline_ms: 200 });
+    assert!(ep.failure().is_none());
+    assert!(ep.db().in_episode_transaction());
+    assert_eq!(ep.state_digest().unwrap(), before);
+    assert!(ep.call("review_book", &json!({"book_id": 3, "stars": 4})).is_ok(), "the episode goes on");
+    let v = ep.finish("Ordered two copies of Dune.").unwrap().clone();
+    assert_eq!(v.collateral, vec!["reviews".to_string()]);
+    assert!(v.checks.iter().all(|c| c.passed), "{v:?}");
+    drop(ep);
+    // The pool hands out the initial state next.
+    let next = Episode::open(env.clone(), None).unwrap();
+    assert_eq!(count(&next, "SELECT stock FROM books WHERE id = 1"), 12);
+    assert_eq!(count(&next, "SELECT count(*) FROM orders"), 3);
 }
