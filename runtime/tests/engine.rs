@@ -256,6 +256,12 @@ fn same_actions_give_byte_identical_state_and_the_same_reward() {
     assert_eq!(results(&a), results(&b));
     let (va, vb) = (a.finish("ok").unwrap().clone(), b.finish("ok").unwrap().clone());
     assert_eq!(va, vb);
+    // The same on a reused pooled connection (a's and b's go back to the pool and are handed out again).
+    drop((a, b));
+    let c = play(&env);
+    let fresh_env = Arc::new(Environment::load(&fixture()).unwrap());
+    let d = play(&fresh_env);
+    assert_eq!(c.snapshot().unwrap(), d.snapshot().unwrap());
     // A fresh environment load builds the same template bytes.
     assert_eq!(env.template().image(), Environment::load(&fixture()).unwrap().template().image());
 }
