@@ -414,3 +414,47 @@ sql = "UPDATE books SET stock = stock + 1 WHERE id IN (WITH RECURSIVE c(x) AS (S
     assert_eq!(count(&next, "SELECT stock FROM books WHERE id = 1"), 12);
     assert_eq!(count(&next, "SELECT count(*) FROM orders"), 3);
 }
+
+#[test]
+fn malformed_arguments_to_every_bundled_tool_give_errors_not_crashes() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
+    let bad_values = [
+        json!(null),
+        json!(""),
+        json!(-1),
+        json!(1.5),
+        json!(true),
+        json!([1, 2]),
+        json!({"x": 1}),
+        json!("x".repeat(5000)),
+        json!("'; DROP TABLE x; --"),
+    ];
+    let mut calls = 0;
+    for (file, loaded) in Environment::load_all(&dir).unwrap() {
+        let env = Arc::new(loaded.unwrap_or_else(|e| panic!("{}: {e}", file.display())));
+        let mut ep = Episode::open(env.clone(), None).unwrap();
+        let before = ep.state_digest().unwrap();
+        for tool in env.tools() {
+            let mut attempts = vec![json!({}), json!([]), json!("text"), json!({"no_such_argument": 1})];
+            for (name, _) in tool.params() {
+                for v in &bad_values {
+                    attempts.push(json!({ name.as_str(): v }));
+                }
+            }
+            for args in attempts {
+                let step = ep.call(tool.name(), &args);
+                calls += 1;
+                if let Err(e) = &step.result {
+                    assert!(!e.to_string().is_empty());
+                    assert_ne!(e.code(), "infra_error", "{}: {e}", tool.name());
+                }
+            }
+        }
+        // Only calls that succeeded may have changed anything, and the episode still answers.
+        let changed = ep.steps().iter().any(|s| s.changeset.is_some());
+        assert_eq!(ep.state_digest().unwrap() != before, changed, "{}", env.name());
+        assert!(ep.failure().is_none());
+        assert!(ep.db().in_episode_transaction());
+    }
+    assert!(calls > 1000, "{calls}");
+}
