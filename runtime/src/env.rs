@@ -128,38 +128,7 @@ impl Environment {
                 return Err(SpecErrors(problems.list));
             }
         };
-        let mut tools = Vec::new();
-        let mut tool_index = HashMap::new();
-        for t in &spec.tools {
-            let line = source.line_of_item("name", &t.name);
-            let ctx = format!("tool \"{}\"", t.name);
-            if !is_identifier(&t.name) {
-                problems.push(line, ctx.clone(), "name must match [A-Za-z_][A-Za-z0-9_]*".into());
-            }
-            if tool_index.contains_key(&t.name) {
-                problems.push(line, ctx.clone(), "defined twice".into());
-                continue;
-            }
-            if t.description.trim().is_empty() {
-                problems.push(line, ctx.clone(), "needs a description (agents choose tools by it)".into());
-            }
-            match Tool::compile(t, &compile_conn, &denied) {
-                Ok(tool) => {
-                    tool_index.insert(t.name.clone(), tools.len());
-                    tools.push(tool);
-                }
-                Err(found) => {
-                    for p in found {
-                        let line = p.sql.as_deref().and_then(|s| source.line_of_sql(s)).or(line);
-                        let ctx = match p.step {
-                            Some(n) => format!("{ctx} step {n}"),
-                            None => ctx.clone(),
-                        };
-                        problems.push(line, ctx, p.message);
-                    }
-                }
-            }
-        }
+        let (tools, tool_index) = compile_tools(&spec, &source, &compile_conn, &denied, &mut problems);
         // 3. Tasks.
         let verifier = match CheckCompiler::new(template.image_arc()) {
             Ok(v) => v,
@@ -168,7 +137,6 @@ impl Environment {
                 return Err(SpecErrors(problems.list));
             }
         };
-        let table_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
         let mut initial_digests = Vec::with_capacity(tables.len());
         for t in &tables {
             match crate::changes::table_digest(&compile_conn, &crate::changes::ordered_select("main", t)) {
@@ -179,92 +147,25 @@ impl Environment {
                 }
             }
         }
+        let compiler = TaskCompiler {
+            spec: &spec,
+            source: &source,
+            checks: &verifier,
+            tables: &tables,
+            initial_digests: &initial_digests,
+            tools: &tools,
+            tool_index: &tool_index,
+        };
         let mut tasks = Vec::new();
         let mut task_index = HashMap::new();
         for t in &spec.tasks {
-            let line = source.line_of_item("id", &t.id);
-            let ctx = format!("task \"{}\"", t.id);
-            if t.id.is_empty() || !t.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                problems.push(line, ctx.clone(), "id must match [A-Za-z0-9_-]+".into());
-            }
             if task_index.contains_key(&t.id) {
-                problems.push(line, ctx.clone(), "defined twice".into());
+                problems.push(source.line_of_item("id", &t.id), format!("task \"{}\"", t.id), "defined twice".into());
                 continue;
             }
-            if t.instruction.trim().is_empty() {
-                problems.push(line, ctx.clone(), "instruction is empty".into());
-            }
-            if t.verify.is_empty() {
-                problems.push(line, ctx.clone(), "`verify` needs at least one check".into());
-            }
-            let mut checks = Vec::new();
-            let mut finals = Vec::new();
-            let mut needs_initial = false;
-            let mut ok = true;
-            for (i, c) in t.verify.iter().enumerate() {
-                let name = c.name().map(str::to_string).unwrap_or_else(|| format!("check {}", i + 1));
-                match verifier.compile(name.clone(), c.sql()) {
-                    Ok(compiled) => {
-                        finals.extend(compiled.finals);
-                        needs_initial |= compiled.reads_initial;
-                        checks.push(compiled.check);
-                    }
-                    Err(m) => {
-                        ok = false;
-                        problems.push(source.line_of_sql(c.sql()).or(line), format!("{ctx} {name}"), m);
-                    }
-                }
-            }
-            let mut unchanged = Vec::new();
-            for u in &t.unchanged {
-                if u == "*" {
-                    for tn in &table_names {
-                        if !finals.iter().any(|f| f == tn) && !unchanged.iter().any(|x| x == tn) {
-                            unchanged.push(tn.to_string());
-                        }
-                    }
-                } else if table_names.contains(&u.as_str()) {
-                    if !unchanged.contains(u) {
-                        unchanged.push(u.clone());
-                    }
-                } else {
-                    ok = false;
-                    problems.push(
-                        line,
-                        ctx.clone(),
-                        format!("unchanged: no table '{u}'; tables: {}", table_names.join(", ")),
-                    );
-                }
-            }
-            for u in &unchanged {
-                if let Some((info, digest)) = tables.iter().zip(&initial_digests).find(|(t, _)| &t.name == u) {
-                    checks.push(unchanged_check(info, *digest));
-                }
-            }
-            for (i, call) in t.solution.iter().enumerate() {
-                let cctx = format!("{ctx} solution call {} ({})", i + 1, call.tool);
-                match tool_index.get(&call.tool) {
-                    None => {
-                        ok = false;
-                        problems.push(line, cctx, format!("no tool '{}'", call.tool));
-                    }
-                    Some(&ti) => {
-                        if let Err(e) = tools[ti].validate(&call.args, &spec.limits) {
-                            ok = false;
-                            problems.push(line, cctx, e.to_string());
-                        }
-                    }
-                }
-            }
-            if ok {
+            if let Some(task) = compiler.compile(t, &mut problems) {
                 task_index.insert(t.id.clone(), tasks.len());
-                tasks.push(Task {
-                    spec: t.clone(),
-                    checks,
-                    rule: t.partial_rule.unwrap_or(spec.reward.partial_rule),
-                    needs_initial,
-                    unchanged,
-                });
+                tasks.push(task);
             }
         }
         drop(verifier);
@@ -375,6 +276,137 @@ fn shared_initial(template: &Template, spec_hash: &str) -> EngineResult<(Connect
     // Parse the schema now, once, for every connection that will attach it.
     keeper.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
     Ok((keeper, uri))
+}
+
+/// Compiles every tool, reporting problems with their line and step.
+fn compile_tools(
+    spec: &EnvSpec,
+    source: &SourceText,
+    compile_conn: &Connection,
+    denied: &Arc<Mutex<Vec<String>>>,
+    problems: &mut Problems,
+) -> (Vec<Tool>, HashMap<String, usize>) {
+    let mut tools = Vec::new();
+    let mut tool_index = HashMap::new();
+    for t in &spec.tools {
+        let line = source.line_of_item("name", &t.name);
+        let ctx = format!("tool \"{}\"", t.name);
+        if !is_identifier(&t.name) {
+            problems.push(line, ctx.clone(), "name must match [A-Za-z_][A-Za-z0-9_]*".into());
+        }
+        if tool_index.contains_key(&t.name) {
+            problems.push(line, ctx.clone(), "defined twice".into());
+            continue;
+        }
+        if t.description.trim().is_empty() {
+            problems.push(line, ctx.clone(), "needs a description (agents choose tools by it)".into());
+        }
+        match Tool::compile(t, compile_conn, denied) {
+            Ok(tool) => {
+                tool_index.insert(t.name.clone(), tools.len());
+                tools.push(tool);
+            }
+            Err(found) => {
+                for p in found {
+                    let line = p.sql.as_deref().and_then(|s| source.line_of_sql(s)).or(line);
+                    let ctx = match p.step {
+                        Some(n) => format!("{ctx} step {n}"),
+                        None => ctx.clone(),
+                    };
+                    problems.push(line, ctx, p.message);
+                }
+            }
+        }
+    }
+    (tools, tool_index)
+}
+
+/// What compiling a task needs from the rest of the environment.
+struct TaskCompiler<'a> {
+    spec: &'a EnvSpec,
+    source: &'a SourceText,
+    checks: &'a CheckCompiler,
+    tables: &'a [TableInfo],
+    initial_digests: &'a [u64],
+    tools: &'a [Tool],
+    tool_index: &'a HashMap<String, usize>,
+}
+
+impl TaskCompiler<'_> {
+    /// Compiles one task; `None` (with its problems reported) when any part of it is wrong.
+    fn compile(&self, t: &TaskSpec, problems: &mut Problems) -> Option<Task> {
+        let source = self.source;
+        let line = source.line_of_item("id", &t.id);
+        let ctx = format!("task \"{}\"", t.id);
+        let mut ok = true;
+        if t.id.is_empty() || !t.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            problems.push(line, ctx.clone(), "id must match [A-Za-z0-9_-]+".into());
+        }
+        if t.instruction.trim().is_empty() {
+            problems.push(line, ctx.clone(), "instruction is empty".into());
+        }
+        if t.verify.is_empty() {
+            problems.push(line, ctx.clone(), "`verify` needs at least one check".into());
+        }
+        let mut checks = Vec::new();
+        let mut finals = Vec::new();
+        let mut needs_initial = false;
+        for (i, c) in t.verify.iter().enumerate() {
+            let name = c.name().map(str::to_string).unwrap_or_else(|| format!("check {}", i + 1));
+            match self.checks.compile(name.clone(), c.sql()) {
+                Ok(compiled) => {
+                    finals.extend(compiled.finals);
+                    needs_initial |= compiled.reads_initial;
+                    checks.push(compiled.check);
+                }
+                Err(m) => {
+                    ok = false;
+                    problems.push(source.line_of_sql(c.sql()).or(line), format!("{ctx} {name}"), m);
+                }
+            }
+        }
+        let table_names: Vec<&str> = self.tables.iter().map(|t| t.name.as_str()).collect();
+        let mut unchanged: Vec<String> = Vec::new();
+        for u in &t.unchanged {
+            if u == "*" {
+                for tn in &table_names {
+                    if !finals.iter().any(|f| f == tn) && !unchanged.iter().any(|x| x == tn) {
+                        unchanged.push(tn.to_string());
+                    }
+                }
+            } else if table_names.contains(&u.as_str()) {
+                if !unchanged.contains(u) {
+                    unchanged.push(u.clone());
+                }
+            } else {
+                ok = false;
+                let known = table_names.join(", ");
+                problems.push(line, ctx.clone(), format!("unchanged: no table '{u}'; tables: {known}"));
+            }
+        }
+        for u in &unchanged {
+            if let Some((info, digest)) = self.tables.iter().zip(self.initial_digests).find(|(t, _)| &t.name == u) {
+                checks.push(unchanged_check(info, *digest));
+            }
+        }
+        for (i, call) in t.solution.iter().enumerate() {
+            let cctx = format!("{ctx} solution call {} ({})", i + 1, call.tool);
+            match self.tool_index.get(&call.tool) {
+                None => {
+                    ok = false;
+                    problems.push(line, cctx, format!("no tool '{}'", call.tool));
+                }
+                Some(&ti) => {
+                    if let Err(e) = self.tools[ti].validate(&call.args, &self.spec.limits) {
+                        ok = false;
+                        problems.push(line, cctx, e.to_string());
+                    }
+                }
+            }
+        }
+        let rule = t.partial_rule.unwrap_or(self.spec.reward.partial_rule);
+        ok.then(|| Task { spec: t.clone(), checks, rule, needs_initial, unchanged })
+    }
 }
 
 /// A fork of the template whose authorizer records what it refuses, to explain refusals in spec errors.
