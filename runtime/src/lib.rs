@@ -23,6 +23,7 @@
 //! ```
 
 pub mod args;
+mod auth;
 pub mod changes;
 pub mod clock;
 pub mod env;
@@ -31,6 +32,7 @@ pub mod error;
 pub mod journal;
 pub mod report;
 pub mod spec;
+mod sqlite;
 pub mod store;
 pub mod tools;
 pub mod validate;
