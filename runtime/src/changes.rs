@@ -315,9 +315,16 @@ fn describe(c: &RawChange, info: Option<&TableInfo>) -> RowChange {
     }
 }
 
-/// Applies one changeset to `conn`, whose triggers and foreign-key enforcement must be off (see [`apply`]).
-pub(crate) fn apply_changeset(conn: &Connection, changeset: &[u8], tables: &[TableInfo]) -> EngineResult<()> {
-    apply(conn, &decode_raw(changeset)?, tables)
+/// Applies changesets, in order, to `conn` with triggers and foreign-key enforcement switched off for the
+/// duration (the changes already include everything triggers did, in the order it happened), then switched back on.
+pub(crate) fn apply_changesets(conn: &Connection, changesets: &[&[u8]], tables: &[TableInfo]) -> EngineResult<()> {
+    use rusqlite::config::DbConfig;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, false)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
+    let result = changesets.iter().try_for_each(|cs| apply(conn, &decode_raw(cs)?, tables));
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, true)?;
+    result
 }
 
 /// Applies captured changes in order. Triggers and foreign-key enforcement are off on `conn`: the changes already
@@ -379,11 +386,8 @@ pub fn replay<'a>(
     changesets: impl IntoIterator<Item = &'a [u8]>,
 ) -> EngineResult<EpisodeDb> {
     let conn = template.open_readonly()?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, false)?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
-    for cs in changesets {
-        apply(&conn, &decode_raw(cs)?, tables)?;
-    }
+    let changesets: Vec<&[u8]> = changesets.into_iter().collect();
+    apply_changesets(&conn, &changesets, tables)?;
     let image = crate::store::image_of(&conn, "main")?;
     // SAFETY: `conn` is not written while the image is copied.
     let bytes = unsafe { image.as_slice() }.to_vec();
@@ -410,6 +414,13 @@ pub(crate) fn ordered_select(schema: &str, t: &TableInfo) -> String {
     let order: Vec<String> = t.primary_key.iter().map(|&i| quote_ident(&t.columns[i])).collect();
     let order = if order.is_empty() { "rowid".to_string() } else { order.join(", ") };
     format!("SELECT * FROM {schema}.{} ORDER BY {order}", quote_ident(&t.name))
+}
+
+/// FNV-1a, 64-bit, of `bytes`: a stable hash for spec text.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = Fnv::new();
+    h.feed(bytes);
+    h.0
 }
 
 /// A digest of every row of a table, read with `sql` (see [`ordered_select`]): equal digests, equal rows.

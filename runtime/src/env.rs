@@ -172,7 +172,7 @@ impl Environment {
         if !problems.list.is_empty() {
             return Err(SpecErrors(problems.list));
         }
-        let spec_hash = format!("{:016x}", fnv1a(source.text.as_bytes()));
+        let spec_hash = format!("{:016x}", crate::changes::fnv1a(source.text.as_bytes()));
         let (initial, initial_uri) = shared_initial(&template, &spec_hash).map_err(|e| {
             SpecErrors::one(SpecError::new(&file, None, "engine", format!("cannot share the initial state: {e}")))
         })?;
@@ -565,14 +565,4 @@ fn fk_violations(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         Ok(format!("{t} row {} references a missing {p}", id.map_or("?".into(), |i| i.to_string())))
     })?;
     rows.take(10).collect()
-}
-
-/// FNV-1a, 64-bit: a stable hash for spec text and state digests.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }

@@ -261,13 +261,7 @@ impl DbCore {
 
     /// Applies changes with triggers and foreign-key enforcement off (they are already in the changes).
     pub(crate) fn apply_changes(&self, changesets: &[&[u8]], tables: &[crate::env::TableInfo]) -> EngineResult<()> {
-        use rusqlite::config::DbConfig;
-        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, false)?;
-        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
-        let r = changesets.iter().try_for_each(|cs| crate::changes::apply_changeset(&self.conn, cs, tables));
-        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)?;
-        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, true)?;
-        r
+        crate::changes::apply_changesets(&self.conn, changesets, tables)
     }
 
     /// Whether the episode's state is intact: a pooled connection must still be inside the episode's transaction.
