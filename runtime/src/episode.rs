@@ -168,6 +168,12 @@ impl Episode {
     /// Calls a tool. Failures (unknown tool, bad arguments, guards, SQL errors, timeouts) are recorded as steps
     /// and returned as error observations; the database is unchanged by a failed call.
     pub fn call(&mut self, tool: &str, args: &Value) -> &Step {
+        self.call_within(tool, args, None)
+    }
+
+    /// [`Episode::call`] with at most `budget` for the call (the spec's `deadline_ms` still applies if shorter):
+    /// a runtime with its own per-call deadline passes what is left of it.
+    pub fn call_within(&mut self, tool: &str, args: &Value, budget: Option<std::time::Duration>) -> &Step {
         let started = Instant::now();
         let index = self.steps.len() + 1;
         let time = self.env.clock_ms() + index as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000;
@@ -179,8 +185,8 @@ impl Episode {
         } else {
             match (self.env.tool(tool), args) {
                 (None, _) => Err(ToolError::UnknownTool { tool: tool.to_string() }),
-                (Some(t), Value::Object(map)) => self.run(t, map, time),
-                (Some(t), Value::Null) => self.run(t, &empty, time),
+                (Some(t), Value::Object(map)) => self.run(t, map, time, budget),
+                (Some(t), Value::Null) => self.run(t, &empty, time, budget),
                 (Some(t), other) => Err(ToolError::InvalidArguments {
                     tool: t.name().to_string(),
                     argument: None,
@@ -221,10 +227,43 @@ impl Episode {
         tool: &crate::tools::Tool,
         args: &Map<String, Value>,
         time: i64,
+        budget: Option<std::time::Duration>,
     ) -> Result<crate::tools::CallOutput, ToolError> {
         let limits = &self.env.spec.limits;
         let bound = tool.validate(args, limits)?;
-        clock::at(time, || tool.execute(&self.db, bound, limits))
+        match budget {
+            Some(b) if (b.as_millis() as u64) < limits.deadline_ms => {
+                let limits = crate::spec::Limits { deadline_ms: (b.as_millis() as u64).max(1), ..*limits };
+                clock::at(time, || tool.execute(&self.db, bound, &limits))
+            }
+            _ => clock::at(time, || tool.execute(&self.db, bound, limits)),
+        }
+    }
+
+    /// Records a call that a runtime stopped at its deadline before the engine could complete it (it waited too
+    /// long for a worker, or a statement had to be interrupted from outside): a `timeout` step. The state is
+    /// as before the call.
+    pub fn record_timeout(&mut self, tool: &str, args: &Value, deadline_ms: u64, waited: std::time::Duration) -> &Step {
+        let index = self.steps.len() + 1;
+        self.steps.push(Step {
+            index,
+            tool: tool.to_string(),
+            args: args.clone(),
+            result: Err(ToolError::Timeout { tool: tool.to_string(), deadline_ms }),
+            truncated: false,
+            duration_us: waited.as_micros() as u64,
+            virtual_time_ms: self.env.clock_ms() + index as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000,
+            changeset: None,
+        });
+        &self.steps[index - 1]
+    }
+
+    /// Marks the episode failed for an infrastructure reason found outside the engine (a crashed actor, a dead
+    /// worker): it takes no more calls and is never verified.
+    pub fn mark_failed(&mut self, reason: impl Into<String>) {
+        if self.failed.is_none() {
+            self.failed = Some(reason.into());
+        }
     }
 
     /// Ends the episode with the agent's final answer and verifies it against the task.

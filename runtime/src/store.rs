@@ -19,6 +19,8 @@ use crate::auth::{EpisodeAuth, Verifying, episode_authorizer};
 use crate::error::{EngineError, EngineResult};
 pub use crate::sqlite::split_statements;
 pub(crate) use crate::sqlite::{deserialize_borrowed, deserialize_copy, image_of, open_memory};
+/// Interrupts a running statement from another thread (a runtime enforcing deadlines holds one per episode).
+pub use rusqlite::InterruptHandle;
 
 /// Process-wide monotonic origin for deadlines stored as nanoseconds in an atomic.
 fn epoch() -> Instant {

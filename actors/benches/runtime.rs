@@ -1,0 +1,173 @@
+//! The actor runtime under load, against the bare engine doing the same work (release build, 2 cores):
+//!
+//! * **bare engine**: one OS thread per core, each owning its share of the episodes, calling
+//!   `Episode::call` and journaling every step through the same write-ahead-logged journal (no actors, no
+//!   async, no deadlines); the floor the actor layer is measured against.
+//! * **actor layer**: `Runtime` with the journal on, 10,000 episodes held open, 64 concurrent clients, every
+//!   call through its `EpisodeActor` and the worker pool.
+//!
+//! Both run the tasks' reference solutions round-robin and finish + replace an episode every 20 calls.
+//! Run: `cargo bench -p agentworld-actors --bench runtime` (`AW_BENCH_SECS` sets the seconds per scenario).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentworld_actors::load::{LoadSpec, run_load};
+use agentworld_actors::metrics::Histogram;
+use agentworld_actors::{Runtime, RuntimeConfig};
+use agentworld_runtime::journal::Record;
+use agentworld_runtime::{Environment, Episode, Journal};
+use serde_json::Value;
+
+fn envs() -> Vec<Arc<Environment>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
+    Environment::load_all(&dir).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect()
+}
+
+type Script = (Arc<Environment>, String, Vec<(String, Value)>);
+
+fn scripts(envs: &[Arc<Environment>]) -> Vec<Script> {
+    let mut out = Vec::new();
+    for env in envs {
+        for t in env.tasks() {
+            let calls: Vec<_> =
+                t.spec.solution.iter().map(|c| (c.tool.clone(), Value::Object(c.args.clone()))).collect();
+            if !calls.is_empty() {
+                out.push((env.clone(), t.id().to_string(), calls));
+            }
+        }
+    }
+    out
+}
+
+const STEPS_PER_EPISODE: usize = 20;
+
+fn bare_engine(
+    envs: &[Arc<Environment>],
+    episodes: usize,
+    threads: usize,
+    secs: f64,
+    journal: &Journal,
+) -> (u64, f64, Histogram) {
+    let scripts = Arc::new(scripts(envs));
+    let latency = Arc::new(Histogram::default());
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (scripts, journal, latency) = (scripts.clone(), journal.clone(), latency.clone());
+            std::thread::spawn(move || {
+                let mut eps: Vec<(usize, Episode, usize)> = (0..episodes / threads)
+                    .map(|i| {
+                        let k = (t + i * threads) % scripts.len();
+                        let ep = Episode::open(scripts[k].0.clone(), Some(&scripts[k].1)).unwrap();
+                        journal.record(vec![Record::opened(&ep, None)]).unwrap();
+                        (k, ep, 0)
+                    })
+                    .collect();
+                let mut calls = 0u64;
+                let mut i = 0;
+                while Instant::now() < deadline {
+                    let slot = i % eps.len();
+                    i += 1;
+                    let (k, ep, done) = &mut eps[slot];
+                    if *done >= STEPS_PER_EPISODE {
+                        let v = ep.finish("done").unwrap().clone();
+                        journal
+                            .record(vec![
+                                Record::verdict(ep.id(), &v, "done"),
+                                Record::ended(ep.id(), "finished", None, *done),
+                            ])
+                            .unwrap();
+                        *ep = Episode::open(scripts[*k].0.clone(), Some(&scripts[*k].1)).unwrap();
+                        journal.record(vec![Record::opened(ep, None)]).unwrap();
+                        *done = 0;
+                        continue;
+                    }
+                    let (tool, args) = &scripts[*k].2[*done % scripts[*k].2.len()];
+                    *done += 1;
+                    let t0 = Instant::now();
+                    let step = ep.call(tool, args).clone();
+                    journal.record(vec![Record::step(ep.id(), ep.env(), &step).unwrap()]).unwrap();
+                    latency.record(t0.elapsed());
+                    calls += 1;
+                }
+                for (_, ep, n) in eps {
+                    journal.record(vec![Record::ended(ep.id(), "closed", None, n)]).unwrap();
+                }
+                calls
+            })
+        })
+        .collect();
+    let calls: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let elapsed = started.elapsed().as_secs_f64();
+    let latency = Arc::try_unwrap(latency).unwrap_or_default();
+    (calls, elapsed, latency)
+}
+
+fn main() {
+    let secs: f64 = std::env::var("AW_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    let episodes: usize = std::env::var("AW_BENCH_EPISODES").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let clients: usize = std::env::var("AW_BENCH_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let envs = envs();
+    println!(
+        "runtime bench: {episodes} episodes, {secs} s per scenario, {cores} cores, journal on (write-ahead log + DuckDB)"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("bare.duckdb")).unwrap();
+    for e in &envs {
+        journal.record_environment(e).unwrap();
+    }
+    let (calls, elapsed, latency) = bare_engine(&envs, episodes, cores, secs, &journal);
+    journal.flush().unwrap();
+    drop(journal);
+    let bare = calls as f64 / elapsed;
+    let l = latency.snapshot();
+    println!(
+        "bare engine ({cores} threads): {calls} calls in {elapsed:.1} s = {bare:.0} calls/s; per call p50 {} us p99 {} us",
+        l.p50_us, l.p99_us
+    );
+
+    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build().unwrap();
+    let report = tokio.block_on(async {
+        let mut config = RuntimeConfig::default();
+        config.journal.path = Some(dir.path().join("actors.duckdb"));
+        config.runtime.max_episodes = episodes * 2;
+        let rt = Runtime::start(config, envs.clone()).await.unwrap();
+        let spec = LoadSpec {
+            episodes,
+            clients,
+            duration: Duration::from_secs_f64(secs),
+            steps_per_episode: STEPS_PER_EPISODE,
+        };
+        let report = run_load(&rt, &spec, None).await.unwrap();
+        let m = rt.metrics();
+        rt.shutdown().await.unwrap();
+        (report, m)
+    });
+    let (r, m) = report;
+    let l = r.latency;
+    println!(
+        "actor layer ({clients} clients, {} episodes open): {} calls in {:.1} s = {:.0} calls/s; latency p50 {} us p90 {} us p99 {} us max {} us; refused {} infra_error {}",
+        r.episodes_open,
+        r.calls,
+        r.seconds,
+        r.calls_per_s,
+        l.p50_us,
+        l.p90_us,
+        l.p99_us,
+        l.max_us,
+        r.errors,
+        r.infra_error
+    );
+    let open = m.op(agentworld_actors::Op::Open);
+    println!("  opens p50 {} us p99 {} us; finishes {}", open.p50_us, open.p99_us, r.finished);
+    println!(
+        "actor-layer overhead vs bare engine: {:.1}% (throughput ratio {:.2})",
+        (1.0 - r.calls_per_s / bare) * 100.0,
+        r.calls_per_s / bare
+    );
+}

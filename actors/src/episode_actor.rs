@@ -1,0 +1,508 @@
+//! `EpisodeActor`: owns one live episode (its database and trajectory) and serialises everything done to it.
+//!
+//! The actor never runs SQLite itself: it moves the episode to a pool worker for each call and awaits it back,
+//! so the async executors stay free while statements run. Each call has a deadline (queueing included): past
+//! it the actor interrupts the statement through SQLite's interrupt handle. The step is journaled on the
+//! worker before the reply is sent. Whatever kills the episode's state (a panic in the call, a dead worker, a
+//! database failure) ends the episode as `infra_error`, journaled, and the client gets a reply saying so.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentworld_runtime::journal::Record;
+use agentworld_runtime::store::InterruptHandle;
+use agentworld_runtime::{Episode, Journal};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use serde_json::Value;
+
+use crate::api::{CallReply, EndStatus, EpisodeInfo, FinishReply, RuntimeError, Status, Trajectory};
+use crate::context::Shared;
+use crate::faults::Fault;
+use crate::metrics::Op;
+
+/// How long past its deadline a call may take to come back after being interrupted before the episode is
+/// given up as lost.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+
+/// Where a reply goes: an RPC port, or the fan-in channel of a batch.
+pub(crate) enum Reply<T> {
+    Port(RpcReplyPort<T>),
+    Batch { tx: tokio::sync::mpsc::UnboundedSender<(usize, T)>, index: usize },
+}
+
+impl<T> Reply<T> {
+    fn send(self, value: T) {
+        match self {
+            Reply::Port(p) => {
+                let _ = p.send(value);
+            }
+            Reply::Batch { tx, index } => {
+                let _ = tx.send((index, value));
+            }
+        }
+    }
+}
+
+pub(crate) enum EpisodeMsg {
+    Call {
+        tool: String,
+        args: Value,
+        reply: Reply<CallReply>,
+    },
+    Finish {
+        answer: String,
+        reply: RpcReplyPort<Result<FinishReply, RuntimeError>>,
+    },
+    Branch {
+        count: usize,
+        reply: RpcReplyPort<Result<Vec<EpisodeInfo>, RuntimeError>>,
+    },
+    Trajectory {
+        reply: RpcReplyPort<Trajectory>,
+    },
+    /// End the episode (closed by its client, or the runtime shutting down).
+    End {
+        status: EndStatus,
+        cause: Option<String>,
+        reply: Option<RpcReplyPort<Trajectory>>,
+    },
+    /// Periodic check for the idle and wall-time limits.
+    Tick,
+}
+
+pub(crate) struct EpisodeActor;
+
+pub(crate) struct EpisodeArgs {
+    pub episode: Box<Episode>,
+    pub info: Arc<EpisodeInfo>,
+    pub shared: Arc<Shared>,
+}
+
+pub(crate) struct EpisodeState {
+    /// `None` only while a worker holds it, or after the episode ended.
+    episode: Option<Box<Episode>>,
+    info: Arc<EpisodeInfo>,
+    shared: Arc<Shared>,
+    interrupt: InterruptHandle,
+    opened: Instant,
+    last_active: Instant,
+    ended: Option<EndStatus>,
+}
+
+/// What a worker hands back after running a call.
+enum CallOutcome {
+    Done(Box<Episode>, CallReply),
+    /// The call panicked; the episode's state is suspect and was dropped.
+    Panicked(String),
+}
+
+impl Actor for EpisodeActor {
+    type Msg = EpisodeMsg;
+    type State = EpisodeState;
+    type Arguments = EpisodeArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<EpisodeMsg>,
+        args: EpisodeArgs,
+    ) -> Result<EpisodeState, ActorProcessingErr> {
+        let interrupt = args.episode.db().interrupt_handle();
+        args.shared.directory.insert(myself, args.info.clone());
+        let now = Instant::now();
+        Ok(EpisodeState {
+            episode: Some(args.episode),
+            info: args.info,
+            shared: args.shared,
+            interrupt,
+            opened: now,
+            last_active: now,
+            ended: None,
+        })
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<EpisodeMsg>,
+        state: &mut EpisodeState,
+    ) -> Result<(), ActorProcessingErr> {
+        state.shared.directory.remove(state.info.id);
+        if state.ended.is_none() {
+            // Stopped from outside (the runtime shutting down without an explicit end): still recorded.
+            end(state, EndStatus::Interrupted, Some("the episode's actor was stopped".into())).await;
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<EpisodeMsg>,
+        msg: EpisodeMsg,
+        state: &mut EpisodeState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(status) = state.ended {
+            // Messages that were queued behind the end.
+            refuse_ended(msg, state, status);
+            return Ok(());
+        }
+        match msg {
+            EpisodeMsg::Call { tool, args, reply } => {
+                let started = Instant::now();
+                state.last_active = started;
+                let r = call(state, tool, args).await;
+                state.shared.metrics.time(Op::Call, started.elapsed());
+                state.shared.metrics.call_status(r.status.as_str());
+                reply.send(r);
+            }
+            EpisodeMsg::Finish { answer, reply } => {
+                let started = Instant::now();
+                let r = finish(state, answer).await;
+                state.shared.metrics.time(Op::Finish, started.elapsed());
+                let _ = reply.send(r);
+            }
+            EpisodeMsg::Branch { count, reply } => {
+                let started = Instant::now();
+                state.last_active = started;
+                let r = branch(state, count).await;
+                state.shared.metrics.time(Op::Branch, started.elapsed());
+                let _ = reply.send(r);
+            }
+            EpisodeMsg::Trajectory { reply } => {
+                let _ = reply.send(trajectory(state));
+            }
+            EpisodeMsg::End { status, cause, reply } => {
+                let started = Instant::now();
+                let t = end(state, status, cause).await;
+                state.shared.metrics.time(Op::Close, started.elapsed());
+                if let Some(reply) = reply {
+                    let _ = reply.send(t);
+                }
+            }
+            EpisodeMsg::Tick => {
+                let cfg = &state.shared.config.runtime;
+                if cfg.episode_timeout().is_some_and(|limit| state.opened.elapsed() > limit) {
+                    let cause = format!("the episode exceeded its wall-time limit of {} ms", cfg.episode_timeout_ms);
+                    end(state, EndStatus::Timeout, Some(cause)).await;
+                } else if cfg.idle_timeout().is_some_and(|limit| state.last_active.elapsed() > limit) {
+                    let cause = format!("no request for {} ms", cfg.idle_timeout_ms);
+                    end(state, EndStatus::Reaped, Some(cause)).await;
+                }
+            }
+        }
+        if state.ended.is_some() {
+            myself.stop(None);
+        }
+        Ok(())
+    }
+}
+
+fn refuse_ended(msg: EpisodeMsg, state: &EpisodeState, status: EndStatus) {
+    let err = || RuntimeError::EpisodeEnded { id: state.info.id, status, cause: None };
+    match msg {
+        EpisodeMsg::Call { reply, .. } => reply.send(CallReply::refused(
+            &state.info,
+            if status == EndStatus::InfraError { Status::InfraError } else { Status::ToolError },
+            "episode_ended",
+            err().to_string(),
+        )),
+        EpisodeMsg::Finish { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        EpisodeMsg::Branch { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        EpisodeMsg::Trajectory { reply } => {
+            let _ = reply.send(trajectory(state));
+        }
+        EpisodeMsg::End { reply, .. } => {
+            if let Some(r) = reply {
+                let _ = r.send(trajectory(state));
+            }
+        }
+        EpisodeMsg::Tick => {}
+    }
+}
+
+fn trajectory(state: &EpisodeState) -> Trajectory {
+    let ep = state.episode.as_deref();
+    Trajectory {
+        info: (*state.info).clone(),
+        steps: ep.map(|e| e.steps().to_vec()).unwrap_or_default(),
+        answer: ep.and_then(|e| e.answer().map(str::to_string)),
+        verdict: ep.and_then(|e| e.verdict().cloned()),
+        ended: state.ended,
+        cause: None,
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Records the end of the episode (on a worker: dropping the episode rolls its database back), keeps its
+/// trajectory in the directory and updates the metrics. Idempotent.
+async fn end(state: &mut EpisodeState, status: EndStatus, cause: Option<String>) -> Trajectory {
+    let mut t = trajectory(state);
+    t.ended = Some(status);
+    t.cause = cause.clone();
+    if state.ended.is_some() {
+        return t;
+    }
+    state.ended = Some(status);
+    let episode = state.episode.take();
+    let journal = state.shared.journal.clone();
+    let (id, steps) = (state.info.id, t.steps.len());
+    let shared = state.shared.clone();
+    let _ = shared
+        .pool
+        .run(&shared.metrics, move || {
+            if let Some(j) = journal {
+                let _ = j.record(vec![Record::ended(id, status.as_str(), cause, steps)]);
+            }
+            drop(episode);
+        })
+        .await;
+    state.shared.directory.ended(t.clone());
+    state.shared.directory.remove(id);
+    state.shared.metrics.ended(status.as_str());
+    t
+}
+
+async fn call(state: &mut EpisodeState, tool: String, args: Value) -> CallReply {
+    let cfg = &state.shared.config.runtime;
+    if let Some(limit) = cfg.episode_timeout()
+        && state.opened.elapsed() > limit
+    {
+        let cause = format!("the episode exceeded its wall-time limit of {} ms", cfg.episode_timeout_ms);
+        end(state, EndStatus::Timeout, Some(cause.clone())).await;
+        return CallReply::refused(&state.info, Status::Timeout, "episode_timeout", cause);
+    }
+    let steps = state.episode.as_ref().map(|e| e.steps().len()).unwrap_or(0);
+    if steps >= cfg.max_steps {
+        let msg = format!("the episode reached its limit of {} tool calls; finish with an answer", cfg.max_steps);
+        return CallReply::refused(&state.info, Status::ToolError, "step_limit", msg);
+    }
+    let (env, id) = (state.info.env.as_str(), state.info.id);
+    let faults = &state.shared.faults;
+    if faults.take(&[Fault::PanicInActor], env, Some(&tool), id).is_some() {
+        panic!("injected fault: episode actor {id} panics handling a call to {tool}");
+    }
+    let fault = faults.take(
+        &[Fault::PanicInTool, Fault::SlowQuery, Fault::DatabaseError, Fault::KillWorker],
+        env,
+        Some(&tool),
+        id,
+    );
+    let Some(mut episode) = state.episode.take() else {
+        return CallReply::refused(
+            &state.info,
+            Status::InfraError,
+            "infra_error",
+            "the episode's state is gone".into(),
+        );
+    };
+    let timeout = cfg.call_timeout();
+    let deadline = Instant::now() + timeout;
+    let journal = state.shared.journal.clone();
+    let info = state.info.clone();
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    let job = move || {
+        if fault == Some(Fault::KillWorker) {
+            // Outside the catch below: the worker thread itself dies, and with it this job and its reply channel.
+            panic!("injected fault: the worker thread running episode {} dies", info.id);
+        }
+        let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            run_call(&mut episode, &info, &tool, &args, deadline, timeout, fault, journal.as_ref())
+        }));
+        let _ = tx.send(match out {
+            Ok(reply) => CallOutcome::Done(episode, reply),
+            Err(p) => CallOutcome::Panicked(panic_message(&*p)),
+        });
+    };
+    if state.shared.pool.submit(&state.shared.metrics, job).await.is_err() {
+        return CallReply::refused(
+            &state.info,
+            Status::InfraError,
+            "infra_error",
+            "the worker pool is shut down".into(),
+        );
+    }
+    let outcome = match tokio::time::timeout_at(deadline.into(), &mut rx).await {
+        Ok(r) => r.ok(),
+        Err(_) => {
+            // Past the deadline: interrupt whatever statement runs, then wait for the worker to hand back.
+            state.interrupt.interrupt();
+            tokio::time::timeout(INTERRUPT_GRACE, &mut rx).await.ok().and_then(Result::ok)
+        }
+    };
+    match outcome {
+        Some(CallOutcome::Done(episode, reply)) => {
+            let failed = episode.failure().map(str::to_string);
+            state.episode = Some(episode);
+            if let Some(cause) = failed {
+                end(state, EndStatus::InfraError, Some(cause)).await;
+            }
+            reply
+        }
+        Some(CallOutcome::Panicked(msg)) => {
+            let cause = format!("the tool call panicked: {msg}");
+            end(state, EndStatus::InfraError, Some(cause.clone())).await;
+            CallReply::refused(&state.info, Status::InfraError, "infra_error", cause)
+        }
+        None => {
+            let cause = "the worker thread running the call died or never returned; the episode's state is lost";
+            end(state, EndStatus::InfraError, Some(cause.into())).await;
+            CallReply::refused(&state.info, Status::InfraError, "infra_error", cause.into())
+        }
+    }
+}
+
+/// Runs one call on a worker thread and journals its step before returning.
+#[allow(clippy::too_many_arguments)]
+fn run_call(
+    episode: &mut Episode,
+    info: &EpisodeInfo,
+    tool: &str,
+    args: &Value,
+    deadline: Instant,
+    timeout: Duration,
+    fault: Option<Fault>,
+    journal: Option<&Journal>,
+) -> CallReply {
+    let queued = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
+    let budget = deadline.saturating_duration_since(Instant::now());
+    let (id, env) = (episode.id(), episode.env().clone());
+    let deadline_ms = timeout.as_millis() as u64;
+    // The step is borrowed from the episode: build its record and reply from it without copying it.
+    let (record, reply) = {
+        let step = match fault {
+            Some(Fault::PanicInTool) => panic!("injected fault: panic inside a call to {tool}"),
+            Some(Fault::DatabaseError) => {
+                episode.mark_failed("the episode's database failed (injected fault: disk I/O error)");
+                episode.call(tool, args)
+            }
+            Some(Fault::SlowQuery) => {
+                // A real query that only an interrupt stops; the actor interrupts it at the deadline.
+                let started = Instant::now();
+                let _ = episode.db().connection().query_row(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                );
+                episode.record_timeout(tool, args, deadline_ms, started.elapsed())
+            }
+            _ if budget.is_zero() => episode.record_timeout(tool, args, deadline_ms, queued),
+            _ => episode.call_within(tool, args, Some(budget)),
+        };
+        (journal.map(|_| Record::step(id, &env, step)), CallReply::from_step(info, step))
+    };
+    if let (Some(j), Some(record)) = (journal, record)
+        && let Err(e) = record.and_then(|r| j.record(vec![r]))
+    {
+        // Not journaled means not acknowledged: the episode cannot go on without a record of its steps.
+        episode.mark_failed(format!("the journal refused the step: {e}"));
+        let cause = episode.failure().unwrap_or_default().to_string();
+        return CallReply::refused(info, Status::InfraError, "infra_error", cause);
+    }
+    reply
+}
+
+async fn finish(state: &mut EpisodeState, answer: String) -> Result<FinishReply, RuntimeError> {
+    if state.info.task.is_none() {
+        return Err(RuntimeError::Invalid(format!(
+            "episode {} has no task to verify; close it instead",
+            state.info.id
+        )));
+    }
+    let Some(mut episode) = state.episode.take() else {
+        return Err(infra(state, "the episode's state is gone".into()));
+    };
+    let journal = state.shared.journal.clone();
+    let shared = state.shared.clone();
+    let outcome = shared
+        .pool
+        .run(&shared.metrics, move || {
+            let result = episode.finish(&answer).map(|v| v.clone());
+            if let (Ok(v), Some(j)) = (&result, &journal) {
+                let id = episode.id();
+                let recs =
+                    vec![Record::verdict(id, v, &answer), Record::ended(id, "finished", None, episode.steps().len())];
+                if let Err(e) = j.record(recs) {
+                    return (episode, Err(agentworld_runtime::EngineError::Journal(e.to_string())));
+                }
+            }
+            (episode, result)
+        })
+        .await
+        .ok()
+        .flatten();
+    match outcome {
+        Some((episode, Ok(verdict))) => {
+            let steps = episode.steps().len();
+            state.episode = Some(episode);
+            let mut t = trajectory(state);
+            t.ended = Some(EndStatus::Finished);
+            state.ended = Some(EndStatus::Finished);
+            let episode = state.episode.take();
+            // The verdict and end are journaled; release the database on a worker.
+            let _ = state.shared.pool.submit(&state.shared.metrics, move || drop(episode)).await;
+            state.shared.directory.ended(t);
+            state.shared.directory.remove(state.info.id);
+            state.shared.metrics.ended("finished");
+            Ok(FinishReply { episode: state.info.id, verdict, steps })
+        }
+        Some((episode, Err(e))) => {
+            // Verification that cannot run is an infrastructure failure, never a zero reward.
+            state.episode = Some(episode);
+            Err(infra_end(state, format!("verification failed: {e}")).await)
+        }
+        None => Err(infra_end(state, "the worker died while verifying".into()).await),
+    }
+}
+
+fn infra(state: &EpisodeState, cause: String) -> RuntimeError {
+    RuntimeError::Infra {
+        episode: Some(state.info.id),
+        resample: Some(crate::api::ResampleHint::new(&state.info, cause.clone())),
+        cause,
+    }
+}
+
+async fn infra_end(state: &mut EpisodeState, cause: String) -> RuntimeError {
+    end(state, EndStatus::InfraError, Some(cause.clone())).await;
+    infra(state, cause)
+}
+
+async fn branch(state: &mut EpisodeState, count: usize) -> Result<Vec<EpisodeInfo>, RuntimeError> {
+    if count == 0 {
+        return Err(RuntimeError::Invalid("a branch needs at least one episode".into()));
+    }
+    let Some(episode) = state.episode.take() else {
+        return Err(infra(state, "the episode's state is gone".into()));
+    };
+    let shared = state.shared.clone();
+    let outcome = shared
+        .pool
+        .run(&shared.metrics, move || {
+            let branches = episode.branch_group(count);
+            (episode, branches)
+        })
+        .await
+        .ok()
+        .flatten();
+    let Some((episode, branches)) = outcome else {
+        return Err(infra_end(state, "the worker died while branching".into()).await);
+    };
+    state.episode = Some(episode);
+    let branches = branches.map_err(|e| RuntimeError::Infra {
+        episode: Some(state.info.id),
+        cause: e.to_string(),
+        resample: None,
+    })?;
+    let group = (count > 1).then(agentworld_runtime::episode::next_episode_id);
+    let branches = branches.into_iter().map(Box::new).collect();
+    crate::env_actor::adopt(&state.shared, &state.info.env, branches, group, state.info.group).await
+}

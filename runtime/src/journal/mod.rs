@@ -1,0 +1,314 @@
+//! The record: a DuckDB file holding environments (spec and template image), episodes, steps, row-level changes
+//! (decoded and as raw changesets, so any state can be rebuilt), verdicts and how every episode ended.
+//!
+//! Crash safety: [`Journal::record`] appends the records to a write-ahead log beside the DuckDB file (one `write`,
+//! plus `fdatasync` with [`SyncMode::Disk`]) and returns; only then may a result be acknowledged. One writer
+//! thread owns the DuckDB connection and appends what arrived within a short linger in one transaction with
+//! DuckDB appenders (group commit), moving `journal_state.wal_seq` in the same transaction. Opening a journal
+//! replays log frames DuckDB had not committed and marks every episode that never ended `interrupted`. A full
+//! queue blocks producers: backpressure instead of unbounded memory.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+mod duck;
+pub mod record;
+mod wal;
+
+pub use record::{ChangeRow, EndedRow, EnvironmentRow, OpenedRow, Record, StepRow, TaskRow, VerdictRow, step_status};
+pub use wal::SyncMode;
+
+use crate::env::Environment;
+use crate::episode::{Episode, Step};
+use crate::error::{EngineError, EngineResult};
+use wal::Wal;
+
+/// Most records in one DuckDB transaction.
+const MAX_BATCH: usize = 50_000;
+
+/// How a journal writes.
+#[derive(Debug, Clone)]
+pub struct JournalOptions {
+    pub sync: SyncMode,
+    /// How long the DuckDB writer waits for more records before committing a batch.
+    pub linger: Duration,
+    /// Batches queued for DuckDB before producers block.
+    pub queue: usize,
+    /// DuckDB's memory limit (its buffer pool otherwise grows with the record, up to most of the machine).
+    pub memory_limit_mb: u64,
+}
+
+impl Default for JournalOptions {
+    fn default() -> Self {
+        JournalOptions {
+            sync: SyncMode::Process,
+            linger: Duration::from_millis(20),
+            queue: 16_384,
+            memory_limit_mb: 256,
+        }
+    }
+}
+
+/// What opening a journal found and repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Write-ahead-log frames (and the records in them) that DuckDB had not committed, now appended.
+    pub replayed_frames: usize,
+    pub replayed_records: usize,
+    /// Bytes of a frame cut short by a crash, dropped (never acknowledged).
+    pub torn_bytes: u64,
+    /// Episodes left open by a process that stopped, now ended as `interrupted`.
+    pub interrupted: usize,
+}
+
+enum Msg {
+    Records(u64, Vec<Record>),
+    Flush(SyncSender<Result<(), String>>),
+}
+
+/// Handle to the record. Cheap to clone; the writer thread stops when the last handle is dropped (after
+/// writing everything queued).
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    wal: Arc<Wal>,
+    tx: Option<SyncSender<Msg>>,
+    worker: Option<JoinHandle<()>>,
+    path: PathBuf,
+    written: Arc<AtomicU64>,
+    failed: Arc<Mutex<Option<String>>>,
+    recovery: Recovery,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The write-ahead log folder of the journal at `path` (`<file>.log/`; DuckDB's own `<file>.wal` is beside it).
+pub fn wal_dir(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".log");
+    path.with_file_name(name)
+}
+
+impl Journal {
+    /// Opens (or creates) the record at `path` with default options, recovering what a crashed process left.
+    pub fn open(path: &Path) -> EngineResult<Journal> {
+        Journal::open_with(path, JournalOptions::default())
+    }
+
+    pub fn open_with(path: &Path, options: JournalOptions) -> EngineResult<Journal> {
+        let config = duckdb::Config::default()
+            .threads(1)?
+            .with("async_threads", "0")?
+            .max_memory(&format!("{}MB", options.memory_limit_mb.max(16)))?;
+        let conn = duckdb::Connection::open_with_flags(path, config)?;
+        conn.execute_batch(duck::SCHEMA)?;
+        let dir = wal_dir(path);
+        let recovered = Wal::recover(&dir)?;
+        let applied = duck::applied_seq(&conn).map_err(EngineError::Journal)?;
+        let mut recovery = Recovery { torn_bytes: recovered.torn_bytes, ..Recovery::default() };
+        let mut chunk = Vec::new();
+        let mut last = applied;
+        for (seq, records) in recovered.frames.into_iter().filter(|(seq, _)| *seq > applied) {
+            recovery.replayed_frames += 1;
+            recovery.replayed_records += records.len();
+            chunk.extend(records);
+            last = seq;
+            if chunk.len() >= MAX_BATCH {
+                duck::write_batch(&conn, std::mem::take(&mut chunk), last).map_err(EngineError::Journal)?;
+            }
+        }
+        if !chunk.is_empty() {
+            duck::write_batch(&conn, chunk, last).map_err(EngineError::Journal)?;
+        }
+        recovery.interrupted = duck::mark_interrupted(&conn, "the process stopped before the episode ended")
+            .map_err(EngineError::Journal)?;
+        conn.execute_batch("CHECKPOINT")?;
+        let wal = Arc::new(Wal::create(&dir, recovered.next_seq.max(last + 1), options.sync)?);
+
+        let (tx, rx) = sync_channel::<Msg>(options.queue.max(1));
+        let written = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(Mutex::new(None));
+        let writer = Writer { conn, rx, wal: wal.clone(), written: written.clone(), failed: failed.clone() };
+        let linger = options.linger;
+        let worker = std::thread::Builder::new().name("agentworld-journal".into()).spawn(move || writer.run(linger))?;
+        Ok(Journal {
+            inner: Arc::new(Inner {
+                wal,
+                tx: Some(tx),
+                worker: Some(worker),
+                path: path.to_path_buf(),
+                written,
+                failed,
+                recovery,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// What opening this journal recovered.
+    pub fn recovery(&self) -> &Recovery {
+        &self.inner.recovery
+    }
+
+    /// Records committed to DuckDB so far by this handle's writer.
+    pub fn written(&self) -> u64 {
+        self.inner.written.load(Ordering::Relaxed)
+    }
+
+    /// Makes `records` durable (see [`SyncMode`]) and queues them for DuckDB; returns their log sequence
+    /// number. Blocks while the DuckDB writer is a full queue behind. Once a DuckDB write has failed every
+    /// call fails: the log keeps everything for the next open, nothing is skipped.
+    pub fn record(&self, records: Vec<Record>) -> EngineResult<u64> {
+        if let Some(e) = self.inner.failed.lock().ok().and_then(|f| f.clone()) {
+            return Err(EngineError::Journal(e));
+        }
+        let tx = self.inner.tx.as_ref().ok_or_else(|| EngineError::Journal("journal closed".into()))?;
+        self.inner.wal.append(records, |seq, records| {
+            tx.send(Msg::Records(seq, records)).map_err(|_| EngineError::Journal("journal writer stopped".into()))?;
+            Ok(seq)
+        })?
+    }
+
+    /// Waits until everything recorded before this call is committed to DuckDB.
+    pub fn flush(&self) -> EngineResult<()> {
+        let (tx, rx) = sync_channel(1);
+        let sender = self.inner.tx.as_ref().ok_or_else(|| EngineError::Journal("journal closed".into()))?;
+        sender.send(Msg::Flush(tx)).map_err(|_| EngineError::Journal("journal writer stopped".into()))?;
+        rx.recv().map_err(|_| EngineError::Journal("journal writer stopped".into()))?.map_err(EngineError::Journal)
+    }
+
+    pub fn record_environment(&self, env: &Environment) -> EngineResult<()> {
+        self.record(vec![Record::environment(env)?]).map(drop)
+    }
+
+    /// Records a whole episode: its opening, every step, its verdict if finished, and its end.
+    pub fn record_episode(&self, ep: &Episode, group: Option<u64>) -> EngineResult<()> {
+        let mut recs = vec![Record::opened(ep, group)];
+        for s in ep.steps() {
+            recs.push(Record::step(ep.id(), ep.env(), s)?);
+        }
+        match (ep.verdict(), ep.answer(), ep.failure()) {
+            (_, _, Some(cause)) => {
+                recs.push(Record::ended(ep.id(), "infra_error", Some(cause.to_string()), ep.steps().len()))
+            }
+            (Some(v), Some(a), None) => {
+                recs.push(Record::verdict(ep.id(), v, a));
+                recs.push(Record::ended(ep.id(), "finished", None, ep.steps().len()));
+            }
+            _ => recs.push(Record::ended(ep.id(), "closed", None, ep.steps().len())),
+        }
+        self.record(recs).map(drop)
+    }
+
+    pub fn record_opened(&self, ep: &Episode, group: Option<u64>) -> EngineResult<()> {
+        self.record(vec![Record::opened(ep, group)]).map(drop)
+    }
+
+    pub fn record_step(&self, ep: &Episode, step: &Step) -> EngineResult<()> {
+        self.record(vec![Record::step(ep.id(), ep.env(), step)?]).map(drop)
+    }
+
+    /// Records a finished episode's verdict and its end (`finished`).
+    pub fn record_verdict(&self, ep: &Episode) -> EngineResult<()> {
+        match (ep.verdict(), ep.answer()) {
+            (Some(v), Some(a)) => self
+                .record(vec![
+                    Record::verdict(ep.id(), v, a),
+                    Record::ended(ep.id(), "finished", None, ep.steps().len()),
+                ])
+                .map(drop),
+            _ => Ok(()),
+        }
+    }
+}
+
+struct Writer {
+    conn: duckdb::Connection,
+    rx: Receiver<Msg>,
+    wal: Arc<Wal>,
+    written: Arc<AtomicU64>,
+    failed: Arc<Mutex<Option<String>>>,
+}
+
+impl Writer {
+    fn run(self, linger: Duration) {
+        let mut batch: Vec<Record> = Vec::new();
+        let mut waiters: Vec<SyncSender<Result<(), String>>> = Vec::new();
+        let mut through = 0;
+        let mut open = true;
+        while open {
+            // Block for the first message, then sleep through the linger (rather than waking per message) and
+            // take everything queued: one commit carries many records.
+            match self.rx.recv() {
+                Ok(Msg::Records(seq, r)) => {
+                    through = seq;
+                    batch.extend(r);
+                    std::thread::sleep(linger);
+                }
+                Ok(Msg::Flush(w)) => waiters.push(w),
+                Err(_) => open = false,
+            }
+            while batch.len() < MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(Msg::Records(seq, r)) => {
+                        through = seq;
+                        batch.extend(r);
+                    }
+                    Ok(Msg::Flush(w)) => waiters.push(w),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
+                }
+            }
+            let result = self.commit(std::mem::take(&mut batch), through);
+            for w in waiters.drain(..) {
+                let _ = w.send(result.clone());
+            }
+        }
+        let _ = self.conn.execute_batch("CHECKPOINT");
+    }
+
+    fn commit(&self, batch: Vec<Record>, through: u64) -> Result<(), String> {
+        if let Some(e) = self.failed.lock().ok().and_then(|f| f.clone()) {
+            // After a failure nothing more is committed, so `journal_state` never skips the failed frames.
+            return Err(e);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let n = batch.len() as u64;
+        match duck::write_batch(&self.conn, batch, through) {
+            Ok(()) => {
+                self.written.fetch_add(n, Ordering::Relaxed);
+                self.wal.release_through(through);
+                Ok(())
+            }
+            Err(e) => {
+                let e = format!("writing to DuckDB failed (kept in the write-ahead log for the next open): {e}");
+                if let Ok(mut f) = self.failed.lock() {
+                    *f = Some(e.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The journal's write-ahead log: acknowledged records are appended here (one `write` per batch) before anything
+//! is returned to a client, and DuckDB catches up asynchronously. After `kill -9` the log holds everything that
+//! was acknowledged; [`Wal::recover`] reads it back so the next open appends what DuckDB had not yet committed.
+//!
+//! Layout: a folder of segment files named by their first sequence number. A frame is
+//! `len: u32 | checksum(seq ++ payload): u32 | seq: u64 | payload` (FNV-1a folded to 32 bits) with the payload the JSON of a
+//! `Vec<Record>`. A torn frame (a crash in the middle of a write) ends the readable log.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::record::Record;
+use crate::error::{EngineError, EngineResult};
+
+/// A segment is closed and a new one started past this size.
+const SEGMENT_BYTES: u64 = 64 << 20;
+const HEADER: usize = 16;
+
+/// When the log is forced to stable storage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Written to the operating system before acknowledging: survives the process being killed (`kill -9`, a
+    /// crash, an OOM kill), not a power loss or kernel crash. The default.
+    #[default]
+    Process,
+    /// `fdatasync` before acknowledging: survives power loss too, at the cost of a disk flush per batch.
+    Disk,
+}
+
+pub(crate) struct Wal {
+    dir: PathBuf,
+    sync: SyncMode,
+    state: Mutex<State>,
+    /// Closed segments and the last sequence number each holds (its own lock: the journal writer releases
+    /// segments while producers may be holding `state`).
+    closed: Mutex<Vec<(PathBuf, u64)>>,
+}
+
+struct State {
+    file: File,
+    path: PathBuf,
+    /// Bytes in the current segment.
+    bytes: u64,
+    next_seq: u64,
+    buf: Vec<u8>,
+}
+
+/// What [`Wal::recover`] found.
+pub(crate) struct Recovered {
+    pub frames: Vec<(u64, Vec<Record>)>,
+    pub next_seq: u64,
+    /// Bytes after the last whole frame (a write cut short by the crash), dropped.
+    pub torn_bytes: u64,
+}
+
+/// Detects torn or damaged frames (not tampering).
+fn checksum(bytes: &[u8]) -> u32 {
+    let h = crate::changes::fnv1a(bytes);
+    (h ^ (h >> 32)) as u32
+}
+
+fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
+    dir.join(format!("{first_seq:020}.wal"))
+}
+
+fn segments(dir: &Path) -> EngineResult<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    if dir.exists() {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "wal") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+impl Wal {
+    /// Reads every whole frame left in `dir`, in order.
+    pub(crate) fn recover(dir: &Path) -> EngineResult<Recovered> {
+        let mut frames = Vec::new();
+        let mut next_seq = 1;
+        let mut torn_bytes = 0;
+        for path in segments(dir)? {
+            let mut data = Vec::new();
+            File::open(&path)?.read_to_end(&mut data)?;
+            let mut at = 0;
+            while at + HEADER <= data.len() {
+                let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap_or_default()) as usize;
+                let crc = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap_or_default());
+                let end = at + HEADER + len;
+                if end > data.len() || checksum(&data[at + 8..end]) != crc {
+                    break;
+                }
+                let seq = u64::from_le_bytes(data[at + 8..at + 16].try_into().unwrap_or_default());
+                let records: Vec<Record> = serde_json::from_slice(&data[at + HEADER..end]).map_err(|e| {
+                    EngineError::Journal(format!("{}: frame {seq} does not decode: {e}", path.display()))
+                })?;
+                frames.push((seq, records));
+                next_seq = next_seq.max(seq + 1);
+                at = end;
+            }
+            torn_bytes += (data.len() - at) as u64;
+        }
+        Ok(Recovered { frames, next_seq, torn_bytes })
+    }
+
+    /// Starts a fresh log in `dir` (removing old segments: their content must already be in DuckDB).
+    pub(crate) fn create(dir: &Path, next_seq: u64, sync: SyncMode) -> EngineResult<Wal> {
+        std::fs::create_dir_all(dir)?;
+        for old in segments(dir)? {
+            std::fs::remove_file(old)?;
+        }
+        let path = segment_path(dir, next_seq);
+        let file = open_segment(&path)?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(Wal {
+            dir: dir.to_path_buf(),
+            sync,
+            state: Mutex::new(State { file, path, bytes: 0, next_seq, buf: Vec::new() }),
+            closed: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Appends `records` as one frame and, still in log order, hands them to `then` with their sequence number.
+    /// Returns once the frame is written (and synced, with [`SyncMode::Disk`]).
+    pub(crate) fn append<T>(&self, records: Vec<Record>, then: impl FnOnce(u64, Vec<Record>) -> T) -> EngineResult<T> {
+        let mut st = self.state.lock().map_err(|_| EngineError::Journal("write-ahead log lock poisoned".into()))?;
+        let seq = st.next_seq;
+        let st = &mut *st;
+        st.buf.clear();
+        st.buf.extend_from_slice(&[0; HEADER]);
+        serde_json::to_writer(&mut st.buf, &records)
+            .map_err(|e| EngineError::Journal(format!("encoding a record: {e}")))?;
+        let len = (st.buf.len() - HEADER) as u32;
+        st.buf[0..4].copy_from_slice(&len.to_le_bytes());
+        st.buf[8..16].copy_from_slice(&seq.to_le_bytes());
+        let crc = checksum(&st.buf[8..]);
+        st.buf[4..8].copy_from_slice(&crc.to_le_bytes());
+        st.file.write_all(&st.buf)?;
+        if self.sync == SyncMode::Disk {
+            st.file.sync_data()?;
+        }
+        st.bytes += st.buf.len() as u64;
+        st.next_seq += 1;
+        if st.bytes >= SEGMENT_BYTES {
+            let next = segment_path(&self.dir, st.next_seq);
+            st.file = open_segment(&next)?;
+            st.bytes = 0;
+            let closed = std::mem::replace(&mut st.path, next);
+            if let Ok(mut c) = self.closed.lock() {
+                c.push((closed, seq));
+            }
+        }
+        if st.buf.capacity() > 1 << 20 {
+            st.buf = Vec::new();
+        }
+        Ok(then(seq, records))
+    }
+
+    /// Drops closed segments whose every frame DuckDB has committed.
+    pub(crate) fn release_through(&self, seq: u64) {
+        if let Ok(mut closed) = self.closed.lock() {
+            closed.retain(|(path, last)| {
+                if *last <= seq {
+                    let _ = std::fs::remove_file(path);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+}
+
+fn open_segment(path: &Path) -> EngineResult<File> {
+    Ok(OpenOptions::new().create(true).append(true).open(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::record::EndedRow;
+
+    fn ended(id: u64) -> Record {
+        Record::Ended(EndedRow { episode: id, status: "closed".into(), cause: None, steps: 1, ended_us: 5 })
+    }
+
+    #[test]
+    fn frames_come_back_in_order_and_a_torn_tail_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::create(dir.path(), 7, SyncMode::Process).unwrap();
+        let seqs: Vec<u64> = (0..3).map(|i| wal.append(vec![ended(i), ended(i + 100)], |s, _| s).unwrap()).collect();
+        assert_eq!(seqs, vec![7, 8, 9]);
+        drop(wal);
+        // A crash in the middle of a write leaves half a frame.
+        let seg = segments(dir.path()).unwrap().pop().unwrap();
+        let mut f = OpenOptions::new().append(true).open(&seg).unwrap();
+        f.write_all(&[42, 0, 0, 0, 1, 2, 3]).unwrap();
+        let rec = Wal::recover(dir.path()).unwrap();
+        assert_eq!(rec.frames.iter().map(|f| f.0).collect::<Vec<_>>(), vec![7, 8, 9]);
+        assert_eq!(rec.frames[1].1, vec![ended(1), ended(101)]);
+        assert_eq!(rec.next_seq, 10);
+        assert_eq!(rec.torn_bytes, 7);
+    }
+
+    #[test]
+    fn a_corrupted_frame_ends_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::create(dir.path(), 1, SyncMode::Disk).unwrap();
+        for i in 0..3 {
+            wal.append(vec![ended(i)], |_, _| ()).unwrap();
+        }
+        drop(wal);
+        let seg = segments(dir.path()).unwrap().pop().unwrap();
+        let mut data = std::fs::read(&seg).unwrap();
+        let frame = data.len() / 3;
+        data[frame + HEADER + 2] ^= 0xff;
+        std::fs::write(&seg, data).unwrap();
+        let rec = Wal::recover(dir.path()).unwrap();
+        assert_eq!(rec.frames.len(), 1);
+        assert_eq!(rec.torn_bytes as usize, 2 * frame);
+    }
+}
