@@ -225,7 +225,7 @@ pub enum RuntimeError {
     Invalid(String),
     /// An infrastructure failure: the episode (if any) is failed and never rewarded.
     #[error("infrastructure failure: {cause}")]
-    Infra { episode: Option<EpisodeId>, cause: String, resample: Option<ResampleHint> },
+    Infra { episode: Option<EpisodeId>, cause: String, resample: Option<Box<ResampleHint>> },
     #[error("the runtime is shutting down")]
     ShuttingDown,
 }

@@ -112,10 +112,8 @@ async fn open(
     let shared = state.shared.clone();
     let made = shared
         .pool
-        .run(&shared.metrics, move || -> Result<Vec<Box<Episode>>, String> {
-            (0..count)
-                .map(|_| Episode::open(env.clone(), task.as_deref()).map(Box::new).map_err(|e| e.to_string()))
-                .collect()
+        .run(&shared.metrics, move || -> Result<Vec<Episode>, String> {
+            (0..count).map(|_| Episode::open(env.clone(), task.as_deref()).map_err(|e| e.to_string())).collect()
         })
         .await
         .ok()
@@ -130,7 +128,7 @@ async fn open(
 pub(crate) async fn adopt(
     shared: &Arc<Shared>,
     env: &str,
-    episodes: Vec<Box<Episode>>,
+    episodes: Vec<Episode>,
     group: Option<u64>,
     parent_group: Option<u64>,
 ) -> Result<Vec<EpisodeInfo>, RuntimeError> {
@@ -166,7 +164,7 @@ pub(crate) async fn adopt(
     } else {
         episodes
     };
-    let pairs: Vec<(Box<Episode>, Arc<EpisodeInfo>)> = episodes.into_iter().zip(infos.iter().cloned()).collect();
+    let pairs: Vec<(Box<Episode>, Arc<EpisodeInfo>)> = episodes.into_iter().map(Box::new).zip(infos.iter().cloned()).collect();
     match supervisor.call(|reply| SupervisorMsg::Adopt { episodes: pairs, reply }, None).await {
         Ok(CallResult::Success(r)) => r?,
         _ => {

@@ -92,7 +92,7 @@ pub(crate) struct EpisodeState {
 
 /// What a worker hands back after running a call.
 enum CallOutcome {
-    Done(Box<Episode>, CallReply),
+    Done(Box<Episode>, Box<CallReply>),
     /// The call panicked; the episode's state is suspect and was dropped.
     Panicked(String),
 }
@@ -318,7 +318,7 @@ async fn call(state: &mut EpisodeState, tool: String, args: Value) -> CallReply 
             run_call(&mut episode, &info, &tool, &args, deadline, timeout, fault, journal.as_ref())
         }));
         let _ = tx.send(match out {
-            Ok(reply) => CallOutcome::Done(episode, reply),
+            Ok(reply) => CallOutcome::Done(episode, Box::new(reply)),
             Err(p) => CallOutcome::Panicked(panic_message(&*p)),
         });
     };
@@ -345,7 +345,7 @@ async fn call(state: &mut EpisodeState, tool: String, args: Value) -> CallReply 
             if let Some(cause) = failed {
                 end(state, EndStatus::InfraError, Some(cause)).await;
             }
-            reply
+            *reply
         }
         Some(CallOutcome::Panicked(msg)) => {
             let cause = format!("the tool call panicked: {msg}");
@@ -425,7 +425,7 @@ async fn finish(state: &mut EpisodeState, answer: String) -> Result<FinishReply,
     let outcome = shared
         .pool
         .run(&shared.metrics, move || {
-            let result = episode.finish(&answer).map(|v| v.clone());
+            let result = episode.finish(&answer).cloned();
             if let (Ok(v), Some(j)) = (&result, &journal) {
                 let id = episode.id();
                 let recs =
@@ -466,7 +466,7 @@ async fn finish(state: &mut EpisodeState, answer: String) -> Result<FinishReply,
 fn infra(state: &EpisodeState, cause: String) -> RuntimeError {
     RuntimeError::Infra {
         episode: Some(state.info.id),
-        resample: Some(crate::api::ResampleHint::new(&state.info, cause.clone())),
+        resample: Some(Box::new(crate::api::ResampleHint::new(&state.info, cause.clone()))),
         cause,
     }
 }
@@ -503,6 +503,5 @@ async fn branch(state: &mut EpisodeState, count: usize) -> Result<Vec<EpisodeInf
         resample: None,
     })?;
     let group = (count > 1).then(agentworld_runtime::episode::next_episode_id);
-    let branches = branches.into_iter().map(Box::new).collect();
     crate::env_actor::adopt(&state.shared, &state.info.env, branches, group, state.info.group).await
 }

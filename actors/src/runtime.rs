@@ -225,7 +225,7 @@ impl Runtime {
                     let cause = t.cause.clone().unwrap_or_default();
                     return RuntimeError::Infra {
                         episode: Some(id),
-                        resample: Some(crate::api::ResampleHint::new(&t.info, cause.clone())),
+                        resample: Some(Box::new(crate::api::ResampleHint::new(&t.info, cause.clone()))),
                         cause,
                     };
                 }
@@ -249,6 +249,7 @@ impl Runtime {
             Ok(CallResult::Success(r)) => Ok(r),
             _ => match self.vanished(id).await {
                 RuntimeError::Infra { cause, resample: Some(hint), .. } => {
+                    let hint = *hint;
                     let info = EpisodeInfo { id, env: hint.env, task: hint.task, group: hint.group, lineage: None };
                     Ok(CallReply::refused(&info, Status::InfraError, "infra_error", cause))
                 }

@@ -104,6 +104,38 @@ fn recording_keeps_up_with_many_episodes() {
         journal.record_episode(&ep, None).unwrap();
     }
     journal.flush().unwrap();
-    // 1 environment + 200 x (open + 2 steps + verdict)
-    assert_eq!(journal.written(), 1 + 200 * 4);
+    // 1 environment + 200 x (open + 2 steps + verdict + end)
+    assert_eq!(journal.written(), 1 + 200 * 5);
+}
+
+#[test]
+fn reopening_a_journal_ends_episodes_left_open_as_interrupted() {
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("i.duckdb");
+    let journal = Journal::open(&path).unwrap();
+    let mut open = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    journal.record_opened(&open, None).unwrap();
+    let step = open.call("search_books", &json!({"query": "Dune"})).clone();
+    journal.record_step(&open, &step).unwrap();
+    let mut done = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    done.finish("x").unwrap();
+    journal.record_episode(&done, None).unwrap();
+    drop(journal);
+
+    let journal = Journal::open(&path).unwrap();
+    assert_eq!(journal.recovery().interrupted, 1);
+    drop(journal);
+    let journal = Journal::open(&path).unwrap();
+    assert_eq!(journal.recovery().interrupted, 0, "marked once");
+    drop(journal);
+    let conn = duckdb::Connection::open(&path).unwrap();
+    let ends: Vec<(u64, String, i64)> = conn
+        .prepare("SELECT episode_id, status, steps FROM episode_ends ORDER BY status")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ends, vec![(done.id(), "finished".to_string(), 0), (open.id(), "interrupted".to_string(), 1)]);
 }
