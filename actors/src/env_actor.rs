@@ -164,7 +164,8 @@ pub(crate) async fn adopt(
     } else {
         episodes
     };
-    let pairs: Vec<(Box<Episode>, Arc<EpisodeInfo>)> = episodes.into_iter().map(Box::new).zip(infos.iter().cloned()).collect();
+    let pairs: Vec<(Box<Episode>, Arc<EpisodeInfo>)> =
+        episodes.into_iter().map(Box::new).zip(infos.iter().cloned()).collect();
     match supervisor.call(|reply| SupervisorMsg::Adopt { episodes: pairs, reply }, None).await {
         Ok(CallResult::Success(r)) => r?,
         _ => {

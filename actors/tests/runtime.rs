@@ -341,3 +341,50 @@ async fn bad_requests_get_typed_errors() {
     assert_eq!(r.error.unwrap().code, "invalid_arguments");
     rt.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_actor_layer_stays_responsive_while_every_worker_runs_a_slow_statement() {
+    let mut c = config(None);
+    c.runtime.call_timeout_ms = 1_500;
+    let mut spec = bookstore().spec.clone();
+    spec.limits.deadline_ms = 1_500;
+    let env = Arc::new(Environment::compile(spec, bookstore().source.clone()).unwrap());
+    let rt = Runtime::start(c, vec![env]).await.unwrap();
+    let slow = rt.open_group("bookstore", "order-dune", 2).await.unwrap();
+    let other = rt.open("bookstore", Some("order-dune")).await.unwrap();
+    let busy: Vec<_> = slow
+        .iter()
+        .map(|e| {
+            let (rt, id) = (rt.clone(), e.id);
+            tokio::spawn(async move { rt.call(id, "count_forever", json!({})).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Both workers are inside SQLite now; requests that need no worker are answered at once.
+    let t = Instant::now();
+    assert_eq!(rt.trajectory(other.id).await.unwrap().steps.len(), 0);
+    let _ = rt.metrics().prometheus();
+    assert!(rt.environments()[0].available);
+    assert!(t.elapsed() < Duration::from_millis(50), "{:?}", t.elapsed());
+    for b in busy {
+        assert_eq!(b.await.unwrap().unwrap().status, Status::Timeout);
+    }
+    // ...and the queued call then runs.
+    assert!(rt.call(other.id, "get_book", json!({"book_id": 1})).await.unwrap().is_ok());
+    rt.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_episodes_are_limited() {
+    let mut c = config(None);
+    c.runtime.max_episodes = 5;
+    let rt = Runtime::start(c, vec![bookstore()]).await.unwrap();
+    let eps = rt.open_group("bookstore", "order-dune", 4).await.unwrap();
+    assert!(matches!(
+        rt.open_group("bookstore", "order-dune", 2).await,
+        Err(RuntimeError::TooManyEpisodes { limit: 5 })
+    ));
+    rt.close(eps[0].id).await.unwrap();
+    assert_eq!(rt.open_group("bookstore", "order-dune", 2).await.unwrap().len(), 2);
+    rt.shutdown().await.unwrap();
+}

@@ -53,6 +53,12 @@ pub const QUERIES: &[(&str, &str)] = &[
          FROM steps GROUP BY status, error_code ORDER BY steps DESC",
     ),
     (
+        "how episodes ended",
+        "SELECT status, count(*) AS episodes, round(avg(steps), 1) AS mean_steps,
+                coalesce(any_value(cause), '') AS example_cause
+         FROM episode_ends GROUP BY status ORDER BY episodes DESC",
+    ),
+    (
         "tables changed",
         "SELECT e.env, c.table_name, c.op, count(*) AS rows, count(DISTINCT c.episode_id) AS episodes
          FROM changes c JOIN episodes e USING (episode_id)
