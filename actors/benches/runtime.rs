@@ -88,8 +88,11 @@ fn bare_engine(
                     let (tool, args) = &scripts[*k].2[*done % scripts[*k].2.len()];
                     *done += 1;
                     let t0 = Instant::now();
-                    let step = ep.call(tool, args).clone();
-                    journal.record(vec![Record::step(ep.id(), ep.env(), &step).unwrap()]).unwrap();
+                    let (id, env) = (ep.id(), ep.env().clone());
+                    let step = ep.call(tool, args);
+                    if std::env::var_os("AW_BENCH_NO_JOURNAL").is_none() {
+                        journal.record(vec![Record::step(id, &env, step).unwrap()]).unwrap();
+                    }
                     latency.record(t0.elapsed());
                     calls += 1;
                 }
@@ -106,14 +109,71 @@ fn bare_engine(
     (calls, elapsed, latency)
 }
 
+/// `AW_BENCH_PROFILE=1`: mean cost of every scripted call, slowest first (where the engine time goes).
+fn profile(envs: &[Arc<Environment>]) {
+    let mut rows = Vec::new();
+    for (env, task, calls) in scripts(envs) {
+        for (tool, args) in &calls {
+            let mut total = Duration::ZERO;
+            let mut bytes = 0;
+            for _ in 0..200 {
+                let mut ep = Episode::open(env.clone(), Some(&task)).unwrap();
+                let t = Instant::now();
+                let step = ep.call(tool, args);
+                total += t.elapsed();
+                bytes = step.result.as_ref().map(|v| v.to_string().len()).unwrap_or(0);
+            }
+            rows.push((total.as_secs_f64() * 1e6 / 200.0, env.name().to_string(), tool.clone(), bytes));
+        }
+    }
+    // The journal alone: step records from the scripts, one per `record` call, then a flush.
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("p.duckdb")).unwrap();
+    let mut recs = Vec::new();
+    for (env, task, calls) in scripts(envs) {
+        let mut ep = Episode::open(env.clone(), Some(&task)).unwrap();
+        for (tool, args) in &calls {
+            let (id, e) = (ep.id(), ep.env().clone());
+            recs.push(Record::step(id, &e, ep.call(tool, args)).unwrap());
+        }
+    }
+    let n = 100_000;
+    let t = Instant::now();
+    for i in 0..n {
+        journal.record(vec![recs[i % recs.len()].clone()]).unwrap();
+    }
+    let queued = t.elapsed();
+    journal.flush().unwrap();
+    println!(
+        "journal: {n} step records queued in {:.0} ms ({:.1} us each), committed to DuckDB after {:.0} ms ({:.0} records/s)",
+        queued.as_secs_f64() * 1e3,
+        queued.as_secs_f64() * 1e6 / n as f64,
+        t.elapsed().as_secs_f64() * 1e3,
+        n as f64 / t.elapsed().as_secs_f64()
+    );
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (us, env, tool, bytes) in rows.iter().take(25) {
+        println!("{us:8.1} us  {env}.{tool}  ({bytes} bytes of result)");
+    }
+    let mean = rows.iter().map(|r| r.0).sum::<f64>() / rows.len() as f64;
+    println!("mean over {} scripted calls: {mean:.1} us", rows.len());
+}
+
 fn main() {
+    if std::env::var_os("AW_BENCH_PROFILE").is_some() {
+        profile(&envs());
+        return;
+    }
     let secs: f64 = std::env::var("AW_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
     let episodes: usize = std::env::var("AW_BENCH_EPISODES").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let clients: usize = std::env::var("AW_BENCH_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let cores: usize = std::env::var("AW_BENCH_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(cores);
     let envs = envs();
+    let journal_on = std::env::var_os("AW_BENCH_NO_JOURNAL").is_none();
     println!(
-        "runtime bench: {episodes} episodes, {secs} s per scenario, {cores} cores, journal on (write-ahead log + DuckDB)"
+        "runtime bench: {episodes} episodes, {secs} s per scenario after a warm-up, {cores} threads, journal {}",
+        if journal_on { "on (write-ahead log + DuckDB)" } else { "off" }
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -121,6 +181,10 @@ fn main() {
     for e in &envs {
         journal.record_environment(e).unwrap();
     }
+    // Warm-up (not counted): every pooled connection prepares its tools' statements once; a long-lived service
+    // pays that once per connection, a 10 s measurement from cold would mostly measure it.
+    let warmup: f64 = std::env::var("AW_BENCH_WARMUP").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    bare_engine(&envs, episodes, cores, warmup, &journal);
     let (calls, elapsed, latency) = bare_engine(&envs, episodes, cores, secs, &journal);
     journal.flush().unwrap();
     drop(journal);
@@ -134,7 +198,9 @@ fn main() {
     let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build().unwrap();
     let report = tokio.block_on(async {
         let mut config = RuntimeConfig::default();
-        config.journal.path = Some(dir.path().join("actors.duckdb"));
+        if journal_on {
+            config.journal.path = Some(dir.path().join("actors.duckdb"));
+        }
         config.runtime.max_episodes = episodes * 2;
         let rt = Runtime::start(config, envs.clone()).await.unwrap();
         let spec = LoadSpec {

@@ -37,6 +37,10 @@ pub fn ensure_registered() -> Result<(), String> {
         .get_or_init(|| {
             // SAFETY: sqlite3_vfs_find/register are thread-safe; the copy is leaked so it outlives all connections.
             unsafe {
+                // Before SQLite initialises (the VFS lookup does that): no global memory statistics, whose
+                // process-wide mutex on every allocation stops episode work on several threads from scaling.
+                // If SQLite is already initialised this returns SQLITE_MISUSE and changes nothing.
+                let _ = ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int);
                 let original = ffi::sqlite3_vfs_find(std::ptr::null());
                 if original.is_null() {
                     return Err("SQLite has no default VFS".to_string());
