@@ -177,7 +177,11 @@ fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(&dir.path().join("bare.duckdb")).unwrap();
+    let mut options = agentworld_runtime::journal::JournalOptions::default();
+    if let Some(mb) = std::env::var("AW_BENCH_DUCK_MB").ok().and_then(|s| s.parse().ok()) {
+        options.memory_limit_mb = mb;
+    }
+    let journal = Journal::open_with(&dir.path().join("bare.duckdb"), options.clone()).unwrap();
     for e in &envs {
         journal.record_environment(e).unwrap();
     }
@@ -200,6 +204,7 @@ fn main() {
         let mut config = RuntimeConfig::default();
         if journal_on {
             config.journal.path = Some(dir.path().join("actors.duckdb"));
+            config.journal.memory_limit_mb = options.memory_limit_mb;
         }
         config.runtime.max_episodes = episodes * 2;
         let rt = Runtime::start(config, envs.clone()).await.unwrap();

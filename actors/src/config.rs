@@ -19,7 +19,7 @@
 //! sync = "process"           # "process": survives kill -9; "disk": fdatasync, survives power loss
 //! linger_ms = 20             # DuckDB group-commit window
 //! queue = 16384              # batches queued for DuckDB before producers wait
-//! memory_limit_mb = 256      # DuckDB's buffer pool (it otherwise grows with the record)
+//! memory_limit_mb = 1024     # DuckDB's buffer pool; below ~1 GiB a busy journal slows down once it fills
 //!
 //! [restart]
 //! max_restarts = 5           # restarts of one environment actor within `window_ms` before giving up

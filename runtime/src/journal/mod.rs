@@ -48,7 +48,7 @@ impl Default for JournalOptions {
             sync: SyncMode::Process,
             linger: Duration::from_millis(20),
             queue: 16_384,
-            memory_limit_mb: 256,
+            memory_limit_mb: 1024,
         }
     }
 }
