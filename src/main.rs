@@ -71,6 +71,9 @@ enum Command {
         /// Calls before an episode is finished and replaced.
         #[arg(long, default_value_t = 20)]
         steps_per_episode: usize,
+        /// Only drive scripted calls that take at most this many microseconds in the engine.
+        #[arg(long)]
+        max_call_us: Option<f64>,
         /// Print every acknowledged step and verdict as it happens.
         #[arg(long)]
         acks: bool,
@@ -104,19 +107,29 @@ fn main() -> ExitCode {
         Command::Envs { command: EnvsCommand::List { path, json } } => commands::envs::list(path, json),
         Command::Play { env, task, envs, record } => commands::play::run(&env, task.as_deref(), &envs, record),
         Command::Report { record, json } => commands::report::run(&record, json),
-        Command::Load { envs, config, journal, episodes, clients, seconds, steps_per_episode, acks, json } => {
-            commands::load::run(commands::load::LoadArgs {
-                envs,
-                config,
-                journal,
-                episodes,
-                clients,
-                seconds,
-                steps_per_episode,
-                acks,
-                json,
-            })
-        }
+        Command::Load {
+            envs,
+            config,
+            journal,
+            episodes,
+            clients,
+            seconds,
+            steps_per_episode,
+            max_call_us,
+            acks,
+            json,
+        } => commands::load::run(commands::load::LoadArgs {
+            envs,
+            config,
+            journal,
+            episodes,
+            clients,
+            seconds,
+            steps_per_episode,
+            max_call_us,
+            acks,
+            json,
+        }),
     };
     match result {
         Ok(code) => code,

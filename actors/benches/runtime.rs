@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentworld_actors::load::{LoadSpec, run_load};
+use agentworld_actors::load::{LoadSpec, Script, run_load, scripts};
 use agentworld_actors::metrics::Histogram;
 use agentworld_actors::{Runtime, RuntimeConfig};
 use agentworld_runtime::journal::Record;
@@ -25,32 +25,17 @@ fn envs() -> Vec<Arc<Environment>> {
     Environment::load_all(&dir).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect()
 }
 
-type Script = (Arc<Environment>, String, Vec<(String, Value)>);
-
-fn scripts(envs: &[Arc<Environment>]) -> Vec<Script> {
-    let mut out = Vec::new();
-    for env in envs {
-        for t in env.tasks() {
-            let calls: Vec<_> =
-                t.spec.solution.iter().map(|c| (c.tool.clone(), Value::Object(c.args.clone()))).collect();
-            if !calls.is_empty() {
-                out.push((env.clone(), t.id().to_string(), calls));
-            }
-        }
-    }
-    out
-}
-
 const STEPS_PER_EPISODE: usize = 20;
 
 fn bare_engine(
-    envs: &[Arc<Environment>],
+    scripts: &[Script],
     episodes: usize,
     threads: usize,
     secs: f64,
     journal: &Journal,
 ) -> (u64, f64, Histogram) {
-    let scripts = Arc::new(scripts(envs));
+    let scripts: Arc<Vec<(Arc<Environment>, String, Arc<Vec<(String, Value)>>)>> =
+        Arc::new(scripts.iter().map(|s| (s.env.clone(), s.task.clone(), s.calls.clone())).collect());
     let latency = Arc::new(Histogram::default());
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let started = Instant::now();
@@ -112,8 +97,8 @@ fn bare_engine(
 /// `AW_BENCH_PROFILE=1`: mean cost of every scripted call, slowest first (where the engine time goes).
 fn profile(envs: &[Arc<Environment>]) {
     let mut rows = Vec::new();
-    for (env, task, calls) in scripts(envs) {
-        for (tool, args) in &calls {
+    for Script { env, task, calls } in scripts(envs, None) {
+        for (tool, args) in calls.iter() {
             let mut total = Duration::ZERO;
             let mut bytes = 0;
             for _ in 0..200 {
@@ -130,9 +115,9 @@ fn profile(envs: &[Arc<Environment>]) {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("p.duckdb")).unwrap();
     let mut recs = Vec::new();
-    for (env, task, calls) in scripts(envs) {
+    for Script { env, task, calls } in scripts(envs, None) {
         let mut ep = Episode::open(env.clone(), Some(&task)).unwrap();
-        for (tool, args) in &calls {
+        for (tool, args) in calls.iter() {
             let (id, e) = (ep.id(), ep.env().clone());
             recs.push(Record::step(id, &e, ep.call(tool, args)).unwrap());
         }
@@ -152,7 +137,7 @@ fn profile(envs: &[Arc<Environment>]) {
         n as f64 / t.elapsed().as_secs_f64()
     );
     rows.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (us, env, tool, bytes) in rows.iter().take(25) {
+    for (us, env, tool, bytes) in rows.iter().take(25).chain(rows.iter().rev().take(15)) {
         println!("{us:8.1} us  {env}.{tool}  ({bytes} bytes of result)");
     }
     let mean = rows.iter().map(|r| r.0).sum::<f64>() / rows.len() as f64;
@@ -188,8 +173,14 @@ fn main() {
     // Warm-up (not counted): every pooled connection prepares its tools' statements once; a long-lived service
     // pays that once per connection, a 10 s measurement from cold would mostly measure it.
     let warmup: f64 = std::env::var("AW_BENCH_WARMUP").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
-    bare_engine(&envs, episodes, cores, warmup, &journal);
-    let (calls, elapsed, latency) = bare_engine(&envs, episodes, cores, secs, &journal);
+    let max_call_us: Option<f64> = std::env::var("AW_BENCH_MAX_CALL_US").ok().and_then(|s| s.parse().ok());
+    let scripted = scripts(&envs, max_call_us);
+    if let Some(us) = max_call_us {
+        let n: usize = scripted.iter().map(|s| s.calls.len()).sum();
+        println!("workload: only scripted calls under {us} us in the engine ({n} calls in {} scripts)", scripted.len());
+    }
+    bare_engine(&scripted, episodes, cores, warmup, &journal);
+    let (calls, elapsed, latency) = bare_engine(&scripted, episodes, cores, secs, &journal);
     journal.flush().unwrap();
     drop(journal);
     let bare = calls as f64 / elapsed;
@@ -208,12 +199,15 @@ fn main() {
         }
         config.runtime.max_episodes = episodes * 2;
         let rt = Runtime::start(config, envs.clone()).await.unwrap();
-        let spec = LoadSpec {
+        let mut spec = LoadSpec {
             episodes,
             clients,
-            duration: Duration::from_secs_f64(secs),
+            duration: Duration::from_secs_f64(warmup),
             steps_per_episode: STEPS_PER_EPISODE,
+            max_call_us,
         };
+        run_load(&rt, &spec, None).await.unwrap();
+        spec.duration = Duration::from_secs_f64(secs);
         let report = run_load(&rt, &spec, None).await.unwrap();
         let m = rt.metrics();
         rt.shutdown().await.unwrap();

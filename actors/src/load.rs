@@ -22,11 +22,20 @@ pub struct LoadSpec {
     pub clients: usize,
     pub duration: Duration,
     pub steps_per_episode: usize,
+    /// Keep only scripted calls that take at most this long in the engine (timed once at setup on a scratch
+    /// episode): a workload of cheap calls measures the runtime's own capacity rather than the slowest SQL.
+    pub max_call_us: Option<f64>,
 }
 
 impl Default for LoadSpec {
     fn default() -> Self {
-        LoadSpec { episodes: 1000, clients: 64, duration: Duration::from_secs(5), steps_per_episode: 20 }
+        LoadSpec {
+            episodes: 1000,
+            clients: 64,
+            duration: Duration::from_secs(5),
+            steps_per_episode: 20,
+            max_call_us: None,
+        }
     }
 }
 
@@ -60,20 +69,36 @@ pub struct LoadReport {
 
 /// One task's script: the calls of its reference solution.
 #[derive(Clone)]
-struct Script {
-    env: String,
-    task: String,
-    calls: Arc<Vec<(String, Value)>>,
+pub struct Script {
+    pub env: Arc<Environment>,
+    pub task: String,
+    pub calls: Arc<Vec<(String, Value)>>,
 }
 
-fn scripts(envs: &[Arc<Environment>]) -> Vec<Script> {
+/// The scripts of every task with a reference solution; with `max_call_us`, only the calls that take at most
+/// that long (median of 5 runs on a scratch episode, in solution order) are kept. Blocking (runs SQL).
+pub fn scripts(envs: &[Arc<Environment>], max_call_us: Option<f64>) -> Vec<Script> {
     let mut out = Vec::new();
     for env in envs {
         for task in env.tasks() {
-            let calls: Vec<(String, Value)> =
+            let mut calls: Vec<(String, Value)> =
                 task.spec.solution.iter().map(|c| (c.tool.clone(), Value::Object(c.args.clone()))).collect();
+            if let Some(limit) = max_call_us {
+                let Ok(mut scratch) = agentworld_runtime::Episode::open(env.clone(), Some(task.id())) else { continue };
+                calls.retain(|(tool, args)| {
+                    let mut times: Vec<f64> = (0..5)
+                        .map(|_| {
+                            let t = Instant::now();
+                            scratch.call(tool, args);
+                            t.elapsed().as_secs_f64() * 1e6
+                        })
+                        .collect();
+                    times.sort_by(f64::total_cmp);
+                    times[2] <= limit
+                });
+            }
             if !calls.is_empty() {
-                out.push(Script { env: env.name().to_string(), task: task.id().to_string(), calls: Arc::new(calls) });
+                out.push(Script { env: env.clone(), task: task.id().to_string(), calls: Arc::new(calls) });
             }
         }
     }
@@ -95,7 +120,10 @@ pub async fn run_load(
     observer: Option<AckObserver>,
 ) -> Result<LoadReport, RuntimeError> {
     let envs: Vec<Arc<Environment>> = rt.environments().iter().filter_map(|e| rt.environment(&e.name)).collect();
-    let scripts = scripts(&envs);
+    let max_call_us = spec.max_call_us;
+    let scripts = tokio::task::spawn_blocking(move || scripts(&envs, max_call_us))
+        .await
+        .map_err(|e| RuntimeError::Invalid(e.to_string()))?;
     if scripts.is_empty() {
         return Err(RuntimeError::Invalid("no task with a reference solution to drive".into()));
     }
@@ -106,7 +134,7 @@ pub async fn run_load(
     while slots.len() < spec.episodes {
         let s = &scripts[k % scripts.len()];
         let n = (spec.episodes - slots.len()).min(per_group);
-        for info in rt.open_group(&s.env, &s.task, n).await? {
+        for info in rt.open_group(s.env.name(), &s.task, n).await? {
             slots.push((s.clone(), info.id));
         }
         k += 1;
@@ -151,7 +179,7 @@ pub async fn run_load(
                         }
                         Err(e) => note_error(&e),
                     }
-                    match rt.open(&script.env, Some(&script.task)).await {
+                    match rt.open(script.env.name(), Some(&script.task)).await {
                         Ok(info) => {
                             *id = info.id;
                             *done = 0;

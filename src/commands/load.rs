@@ -20,6 +20,7 @@ pub struct LoadArgs {
     pub clients: usize,
     pub seconds: f64,
     pub steps_per_episode: usize,
+    pub max_call_us: Option<f64>,
     pub acks: bool,
     pub json: bool,
 }
@@ -61,6 +62,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         clients: args.clients,
         duration: Duration::from_secs_f64(args.seconds.max(0.0)),
         steps_per_episode: args.steps_per_episode,
+        max_call_us: args.max_call_us,
     };
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let report = tokio.block_on(async move {
