@@ -18,7 +18,6 @@ use agentworld_actors::metrics::Histogram;
 use agentworld_actors::{Runtime, RuntimeConfig};
 use agentworld_runtime::journal::Record;
 use agentworld_runtime::{Environment, Episode, Journal};
-use serde_json::Value;
 
 fn envs() -> Vec<Arc<Environment>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
@@ -34,8 +33,7 @@ fn bare_engine(
     secs: f64,
     journal: &Journal,
 ) -> (u64, f64, Histogram) {
-    let scripts: Arc<Vec<(Arc<Environment>, String, Arc<Vec<(String, Value)>>)>> =
-        Arc::new(scripts.iter().map(|s| (s.env.clone(), s.task.clone(), s.calls.clone())).collect());
+    let scripts: Arc<Vec<Script>> = Arc::new(scripts.to_vec());
     let latency = Arc::new(Histogram::default());
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let started = Instant::now();
@@ -46,7 +44,7 @@ fn bare_engine(
                 let mut eps: Vec<(usize, Episode, usize)> = (0..episodes / threads)
                     .map(|i| {
                         let k = (t + i * threads) % scripts.len();
-                        let ep = Episode::open(scripts[k].0.clone(), Some(&scripts[k].1)).unwrap();
+                        let ep = Episode::open(scripts[k].env.clone(), Some(&scripts[k].task)).unwrap();
                         journal.record(vec![Record::opened(&ep, None)]).unwrap();
                         (k, ep, 0)
                     })
@@ -65,12 +63,12 @@ fn bare_engine(
                                 Record::ended(ep.id(), "finished", None, *done),
                             ])
                             .unwrap();
-                        *ep = Episode::open(scripts[*k].0.clone(), Some(&scripts[*k].1)).unwrap();
+                        *ep = Episode::open(scripts[*k].env.clone(), Some(&scripts[*k].task)).unwrap();
                         journal.record(vec![Record::opened(ep, None)]).unwrap();
                         *done = 0;
                         continue;
                     }
-                    let (tool, args) = &scripts[*k].2[*done % scripts[*k].2.len()];
+                    let (tool, args) = &scripts[*k].calls[*done % scripts[*k].calls.len()];
                     *done += 1;
                     let t0 = Instant::now();
                     let (id, env) = (ep.id(), ep.env().clone());
