@@ -24,7 +24,10 @@ fn envs() -> Vec<Arc<Environment>> {
     Environment::load_all(&dir).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect()
 }
 
-const STEPS_PER_EPISODE: usize = 20;
+/// Calls before an episode is finished and replaced (`AW_BENCH_STEPS`, default 20).
+fn steps_per_episode() -> usize {
+    std::env::var("AW_BENCH_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(20)
+}
 
 fn bare_engine(
     scripts: &[Script],
@@ -55,7 +58,7 @@ fn bare_engine(
                     let slot = i % eps.len();
                     i += 1;
                     let (k, ep, done) = &mut eps[slot];
-                    if *done >= STEPS_PER_EPISODE {
+                    if *done >= steps_per_episode() {
                         let v = ep.finish("done").unwrap().clone();
                         journal
                             .record(vec![
@@ -188,7 +191,8 @@ fn main() {
         l.p50_us, l.p99_us
     );
 
-    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build().unwrap();
+    let tokio_threads = std::env::var("AW_BENCH_TOKIO_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(cores);
+    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(tokio_threads).enable_all().build().unwrap();
     let report = tokio.block_on(async {
         let mut config = RuntimeConfig::default();
         if journal_on {
@@ -201,7 +205,7 @@ fn main() {
             episodes,
             clients,
             duration: Duration::from_secs_f64(warmup),
-            steps_per_episode: STEPS_PER_EPISODE,
+            steps_per_episode: steps_per_episode(),
             max_call_us,
         };
         run_load(&rt, &spec, None).await.unwrap();
