@@ -1,7 +1,8 @@
 //! Embedding the actor runtime in another program (the README's example, compiled and runnable):
 //!
 //! ```sh
-//! cargo run -p agentworld-actors --example embed_runtime -- envspecs/shop.toml run.duckdb
+//! cargo test --workspace --no-run    # builds the examples with everything else (other selections rebuild DuckDB)
+//! $CARGO_TARGET_DIR/debug/examples/embed_runtime envspecs/shop.toml run.duckdb
 //! ```
 
 use std::sync::Arc;
