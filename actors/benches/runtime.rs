@@ -200,6 +200,9 @@ fn main() {
             config.journal.memory_limit_mb = options.memory_limit_mb;
         }
         config.runtime.max_episodes = episodes * 2;
+        if let Some(w) = std::env::var("AW_BENCH_WORKERS").ok().and_then(|s| s.parse().ok()) {
+            config.runtime.workers = w;
+        }
         let rt = Runtime::start(config, envs.clone()).await.unwrap();
         let mut spec = LoadSpec {
             episodes,
