@@ -50,36 +50,7 @@ enum Command {
     },
     /// Drive the actor runtime with concurrent clients calling the tasks' reference solutions; report
     /// throughput and latency.
-    Load {
-        /// Spec files or folders (default: the bundled envspecs/).
-        #[arg(long = "envs")]
-        envs: Vec<PathBuf>,
-        /// Runtime configuration (TOML; AGENTWORLD_* variables override it).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Journal every step and verdict to this DuckDB record.
-        #[arg(long)]
-        journal: Option<PathBuf>,
-        /// Episodes kept open.
-        #[arg(long, default_value_t = 1000)]
-        episodes: usize,
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 64)]
-        clients: usize,
-        #[arg(long, default_value_t = 5.0)]
-        seconds: f64,
-        /// Calls before an episode is finished and replaced.
-        #[arg(long, default_value_t = 20)]
-        steps_per_episode: usize,
-        /// Only drive scripted calls that take at most this many microseconds in the engine.
-        #[arg(long)]
-        max_call_us: Option<f64>,
-        /// Print every acknowledged step and verdict as it happens.
-        #[arg(long)]
-        acks: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Load(commands::load::LoadArgs),
     /// Answer cross-episode questions about a DuckDB record.
     Report {
         record: PathBuf,
@@ -107,29 +78,7 @@ fn main() -> ExitCode {
         Command::Envs { command: EnvsCommand::List { path, json } } => commands::envs::list(path, json),
         Command::Play { env, task, envs, record } => commands::play::run(&env, task.as_deref(), &envs, record),
         Command::Report { record, json } => commands::report::run(&record, json),
-        Command::Load {
-            envs,
-            config,
-            journal,
-            episodes,
-            clients,
-            seconds,
-            steps_per_episode,
-            max_call_us,
-            acks,
-            json,
-        } => commands::load::run(commands::load::LoadArgs {
-            envs,
-            config,
-            journal,
-            episodes,
-            clients,
-            seconds,
-            steps_per_episode,
-            max_call_us,
-            acks,
-            json,
-        }),
+        Command::Load(args) => commands::load::run(args),
     };
     match result {
         Ok(code) => code,

@@ -12,16 +12,35 @@ use agentworld_actors::{Runtime, RuntimeConfig};
 use agentworld_runtime::Environment;
 use anyhow::{Context, bail};
 
+#[derive(clap::Args)]
 pub struct LoadArgs {
+    /// Spec files or folders (default: the bundled envspecs/).
+    #[arg(long = "envs")]
     pub envs: Vec<PathBuf>,
+    /// Runtime configuration (TOML; AGENTWORLD_* variables override it).
+    #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Journal every step and verdict to this DuckDB record.
+    #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// Episodes kept open.
+    #[arg(long, default_value_t = 1000)]
     pub episodes: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
     pub clients: usize,
+    #[arg(long, default_value_t = 5.0)]
     pub seconds: f64,
+    /// Calls before an episode is finished and replaced.
+    #[arg(long, default_value_t = 20)]
     pub steps_per_episode: usize,
+    /// Only drive scripted calls that take at most this many microseconds in the engine.
+    #[arg(long)]
     pub max_call_us: Option<f64>,
+    /// Print every acknowledged step and verdict as it happens.
+    #[arg(long)]
     pub acks: bool,
+    #[arg(long)]
     pub json: bool,
 }
 
