@@ -32,6 +32,9 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in discriminant order.
+    pub const ALL: [Status; 4] = [Status::Ok, Status::ToolError, Status::Timeout, Status::InfraError];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
@@ -171,6 +174,16 @@ pub enum EndStatus {
 }
 
 impl EndStatus {
+    /// Every end status, in discriminant order.
+    pub const ALL: [EndStatus; 6] = [
+        EndStatus::Finished,
+        EndStatus::Closed,
+        EndStatus::Reaped,
+        EndStatus::Timeout,
+        EndStatus::InfraError,
+        EndStatus::Interrupted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EndStatus::Finished => "finished",

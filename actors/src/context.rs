@@ -85,22 +85,16 @@ impl Directory {
         self.shard(id).read().ok()?.get(&id).map(|e| e.actor.clone())
     }
 
-    /// Live episodes of one environment.
-    pub fn of_env(&self, env: &str) -> Vec<(Arc<EpisodeInfo>, ActorRef<EpisodeMsg>)> {
+    /// Live episodes, of one environment or (`None`) of all.
+    pub fn live(&self, env: Option<&str>) -> Vec<(Arc<EpisodeInfo>, ActorRef<EpisodeMsg>)> {
         let mut out = Vec::new();
         for shard in &self.live {
             if let Ok(s) = shard.read() {
-                out.extend(s.values().filter(|e| e.info.env == env).map(|e| (e.info.clone(), e.actor.clone())));
-            }
-        }
-        out
-    }
-
-    pub fn all_live(&self) -> Vec<(EpisodeId, ActorRef<EpisodeMsg>)> {
-        let mut out = Vec::new();
-        for shard in &self.live {
-            if let Ok(s) = shard.read() {
-                out.extend(s.iter().map(|(id, e)| (*id, e.actor.clone())));
+                out.extend(
+                    s.values()
+                        .filter(|e| env.is_none_or(|env| e.info.env == env))
+                        .map(|e| (e.info.clone(), e.actor.clone())),
+                );
             }
         }
         out

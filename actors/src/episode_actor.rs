@@ -151,7 +151,7 @@ impl Actor for EpisodeActor {
                 state.last_active = started;
                 let r = call(state, tool, args).await;
                 state.shared.metrics.time(Op::Call, started.elapsed());
-                state.shared.metrics.call_status(r.status.as_str());
+                state.shared.metrics.call_status(r.status);
                 reply.send(r);
             }
             EpisodeMsg::Finish { answer, reply } => {
@@ -242,32 +242,51 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
-/// Records the end of the episode (on a worker: dropping the episode rolls its database back), keeps its
-/// trajectory in the directory and updates the metrics. Idempotent.
+/// Records the end of the episode and releases it (see [`release`]). Idempotent.
 async fn end(state: &mut EpisodeState, status: EndStatus, cause: Option<String>) -> Trajectory {
+    let steps = state.episode.as_ref().map(|e| e.steps().len()).unwrap_or(0);
+    let record = Record::ended(state.info.id, status.as_str(), cause.clone(), steps);
+    release(state, status, cause, Some(record)).await
+}
+
+/// Marks the episode ended: its database is released on a worker (dropping the episode rolls it back), after
+/// `record` is journaled there (awaited, so the end is in the journal before anyone hears of it); its trajectory
+/// is kept in the directory and the metrics are updated. Idempotent.
+async fn release(
+    state: &mut EpisodeState,
+    status: EndStatus,
+    cause: Option<String>,
+    record: Option<Record>,
+) -> Trajectory {
     let mut t = trajectory(state);
     t.ended = Some(status);
-    t.cause = cause.clone();
+    t.cause = cause;
     if state.ended.is_some() {
         return t;
     }
     state.ended = Some(status);
     let episode = state.episode.take();
-    let journal = state.shared.journal.clone();
-    let (id, steps) = (state.info.id, t.steps.len());
     let shared = state.shared.clone();
-    let _ = shared
-        .pool
-        .run(&shared.metrics, move || {
-            if let Some(j) = journal {
-                let _ = j.record(vec![Record::ended(id, status.as_str(), cause, steps)]);
-            }
-            drop(episode);
-        })
-        .await;
+    match record {
+        Some(record) => {
+            let journal = shared.journal.clone();
+            let _ = shared
+                .pool
+                .run(&shared.metrics, move || {
+                    if let Some(j) = journal {
+                        let _ = j.record(vec![record]);
+                    }
+                    drop(episode);
+                })
+                .await;
+        }
+        None => {
+            let _ = shared.pool.submit(&shared.metrics, move || drop(episode)).await;
+        }
+    }
     state.shared.directory.ended(t.clone());
-    state.shared.directory.remove(id);
-    state.shared.metrics.ended(status.as_str());
+    state.shared.directory.remove(state.info.id);
+    state.shared.metrics.ended(status);
     t
 }
 
@@ -443,15 +462,8 @@ async fn finish(state: &mut EpisodeState, answer: String) -> Result<FinishReply,
         Some((episode, Ok(verdict))) => {
             let steps = episode.steps().len();
             state.episode = Some(episode);
-            let mut t = trajectory(state);
-            t.ended = Some(EndStatus::Finished);
-            state.ended = Some(EndStatus::Finished);
-            let episode = state.episode.take();
-            // The verdict and end are journaled; release the database on a worker.
-            let _ = state.shared.pool.submit(&state.shared.metrics, move || drop(episode)).await;
-            state.shared.directory.ended(t);
-            state.shared.directory.remove(state.info.id);
-            state.shared.metrics.ended("finished");
+            // The verdict and the end are journaled already (with the verification, on the worker).
+            release(state, EndStatus::Finished, None, None).await;
             Ok(FinishReply { episode: state.info.id, verdict, steps })
         }
         Some((episode, Err(e))) => {

@@ -122,7 +122,7 @@ pub(crate) async fn crashed(shared: &Arc<Shared>, info: &EpisodeInfo, cause: Str
         return;
     }
     shared.metrics.episode_crashed();
-    shared.metrics.ended(EndStatus::InfraError.as_str());
+    shared.metrics.ended(EndStatus::InfraError);
     shared.directory.ended(Trajectory {
         info: info.clone(),
         steps: Vec::new(),

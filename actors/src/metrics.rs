@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::api::{EndStatus, Status};
+
 /// Log-linear buckets: 8 per power of two of microseconds, up to 2^34 us (about 4.8 hours).
 const SUB: usize = 8;
 const OCTAVES: usize = 35;
@@ -121,17 +123,11 @@ impl Op {
     }
 }
 
-/// Step outcomes of the failure taxonomy.
-pub const STATUSES: [&str; 4] = ["ok", "tool_error", "timeout", "infra_error"];
-
-/// How episodes end.
-pub const END_STATUSES: [&str; 7] = ["finished", "closed", "reaped", "timeout", "infra_error", "interrupted", "other"];
-
 #[derive(Default)]
 pub struct Metrics {
     ops: [Histogram; 5],
-    calls_by_status: [AtomicU64; 4],
-    ended_by_status: [AtomicU64; 7],
+    calls_by_status: [AtomicU64; Status::ALL.len()],
+    ended_by_status: [AtomicU64; EndStatus::ALL.len()],
     opened: AtomicU64,
     live: AtomicI64,
     env_restarts: AtomicU64,
@@ -145,10 +141,8 @@ impl Metrics {
         self.ops[op as usize].record(d);
     }
 
-    pub fn call_status(&self, status: &str) {
-        if let Some(i) = STATUSES.iter().position(|s| *s == status) {
-            self.calls_by_status[i].fetch_add(1, Ordering::Relaxed);
-        }
+    pub fn call_status(&self, status: Status) {
+        self.calls_by_status[status as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn opened(&self, n: usize) {
@@ -156,9 +150,8 @@ impl Metrics {
         self.live.fetch_add(n as i64, Ordering::Relaxed);
     }
 
-    pub(crate) fn ended(&self, status: &str) {
-        let i = END_STATUSES.iter().position(|s| *s == status).unwrap_or(END_STATUSES.len() - 1);
-        self.ended_by_status[i].fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn ended(&self, status: EndStatus) {
+        self.ended_by_status[status as usize].fetch_add(1, Ordering::Relaxed);
         self.live.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -187,8 +180,16 @@ impl Metrics {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         MetricsSnapshot {
             ops: Op::ALL.iter().map(|op| (op.as_str(), self.ops[*op as usize].snapshot())).collect(),
-            calls_by_status: STATUSES.iter().zip(&self.calls_by_status).map(|(s, c)| (*s, load(c))).collect(),
-            ended_by_status: END_STATUSES.iter().zip(&self.ended_by_status).map(|(s, c)| (*s, load(c))).collect(),
+            calls_by_status: Status::ALL
+                .iter()
+                .zip(&self.calls_by_status)
+                .map(|(s, c)| (s.as_str(), load(c)))
+                .collect(),
+            ended_by_status: EndStatus::ALL
+                .iter()
+                .zip(&self.ended_by_status)
+                .map(|(s, c)| (s.as_str(), load(c)))
+                .collect(),
             episodes_opened: load(&self.opened),
             live_episodes: self.live.load(Ordering::Relaxed),
             env_restarts: load(&self.env_restarts),
@@ -293,9 +294,9 @@ mod tests {
     fn prometheus_text_names_every_series() {
         let m = Metrics::default();
         m.time(Op::Call, Duration::from_micros(40));
-        m.call_status("timeout");
+        m.call_status(Status::Timeout);
         m.opened(3);
-        m.ended("reaped");
+        m.ended(EndStatus::Reaped);
         let text = m.snapshot().prometheus();
         assert!(text.contains("agentworld_calls_total{status=\"timeout\"} 1"), "{text}");
         assert!(text.contains("agentworld_live_episodes 2"), "{text}");

@@ -333,7 +333,7 @@ impl Runtime {
         if self.shared.shutting_down.swap(true, Ordering::AcqRel) {
             return Ok(ShutdownReport { interrupted: 0 });
         }
-        let live = self.shared.directory.all_live();
+        let live = self.shared.directory.live(None);
         let interrupted = live.len();
         let mut ends = tokio::task::JoinSet::new();
         for (_, actor) in live {

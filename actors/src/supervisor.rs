@@ -97,7 +97,7 @@ impl Actor for RootSupervisor {
                     tracing::error!(env = %name, ?part, error = %err, "actor failed");
                     state.shared.metrics.env_restarted();
                     if part == Part::Episodes {
-                        for (info, _) in state.shared.directory.of_env(&name) {
+                        for (info, _) in state.shared.directory.live(Some(&name)) {
                             crashed(&state.shared, &info, format!("the episode supervisor crashed: {err}")).await;
                         }
                     }
