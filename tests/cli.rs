@@ -124,3 +124,28 @@ fn report_on_a_missing_record_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no record at /nonexistent/record.duckdb"));
 }
+
+#[test]
+fn load_refuses_bad_specs_and_bad_config_with_where_and_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(fixture()).unwrap().replace("$stock >= $quantity", "$stock >= $qty");
+    std::fs::write(&bad, text).unwrap();
+    let out = bin().args(["load", "--seconds", "0.1", "--envs"]).arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml") && stderr.contains("$qty"), "{stderr}");
+
+    let config = dir.path().join("aw.toml");
+    std::fs::write(&config, "[runtime]\ncall_timeout = 5\n").unwrap();
+    let out = bin()
+        .args(["load", "--seconds", "0.1", "--envs"])
+        .arg(fixture())
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("aw.toml") && stderr.contains("call_timeout"), "{stderr}");
+}
