@@ -51,6 +51,8 @@ enum Command {
     /// Drive the actor runtime with concurrent clients calling the tasks' reference solutions; report
     /// throughput and latency.
     Load(commands::load::LoadArgs),
+    /// Write seeded procedural environments (every task proven by self-validation) and report what was made.
+    Generate(commands::generate::GenerateArgs),
     /// Answer cross-episode questions about a DuckDB record.
     Report {
         record: PathBuf,
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Play { env, task, envs, record } => commands::play::run(&env, task.as_deref(), &envs, record),
         Command::Report { record, json } => commands::report::run(&record, json),
         Command::Load(args) => commands::load::run(args),
+        Command::Generate(args) => commands::generate::run(args),
     };
     match result {
         Ok(code) => code,

@@ -26,6 +26,7 @@ mod env_actor;
 mod episode_actor;
 mod episode_supervisor;
 pub mod faults;
+pub mod generate;
 pub mod load;
 pub mod metrics;
 mod pool;
