@@ -23,7 +23,7 @@ table customers customer core rows 14-26 create
   col segment enum(retail,premier,private_banking,small_business) opt edit
   ref branch_id branches opt
   status status active:8 frozen:1 closed:1
-  action freeze "freeze the profile of {it}" active -> frozen
+  action freeze "freeze {it}" active -> frozen
   action unfreeze "lift the freeze on {it}" frozen -> active
   action close "close the relationship with {it}" active,frozen -> closed
 
@@ -39,15 +39,15 @@ table accounts account core rows 16-32 create
   status status active:8 frozen:1 dormant:1 closed:1
   action freeze "freeze {it}" active,dormant -> frozen
   action unfreeze "unfreeze {it}" frozen -> active
-  action reactivate "reactivate the dormant {it}" dormant -> active
+  action reactivate "reactivate {it}" dormant -> active
   action close "close {it}" active,dormant -> closed
 
 table payees payee core rows 10-20 create delete
   label name company
   ref customer_id customers
   col bank_name pick(Summit Federal|Lakeshore Credit Union|Pioneer Savings|Coastal Community Bank|Meridian Bank|Keystone National|Evergreen Trust|Prairie State Bank)
-  col routing_number int(211000000,322999999)
-  col account_last4 int(1000,9999) edit
+  col external_account code(EXT)
+  col default_amount money(20,2000) opt edit
   col category enum(utility,rent,credit_card,individual,business,tax_authority) opt
   status status active:7 blocked:1
   action block "block payments to {it}" active -> blocked
@@ -90,9 +90,9 @@ table loans loan core rows 6-12 create
   col apr_percent int(3,24) edit
   col term_months int(12,360)
   col monthly_payment money(80,2800) opt
-  status status application:3 approved:2 active:5 paid_off:2 rejected:1
-  action approve "approve the application for {it}" application -> approved
-  action reject "reject the application for {it}" application -> rejected
+  status status under_review:3 approved:2 active:5 paid_off:2 rejected:1
+  action approve "approve {it}" under_review -> approved
+  action reject "reject {it}" under_review -> rejected
   action disburse "disburse the funds for {it}" approved -> active
   action mark_paid_off "mark {it} as paid off" active -> paid_off
 

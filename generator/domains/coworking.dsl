@@ -43,9 +43,9 @@ table members member core rows 16-30 create
   col access_card code(CARD) opt
   col joined_on pastdate(900)
   status status active:8 paused:2 cancelled:1
-  action pause "pause the membership of {it}" active -> paused
-  action resume "resume the membership of {it}" paused -> active
-  action cancel "cancel the membership of {it}" active,paused -> cancelled
+  action pause "pause the membership for {it}" active -> paused
+  action resume "resume the membership for {it}" paused -> active
+  action cancel "cancel the membership for {it}" active,paused -> cancelled
 
 table spaces space core rows 12-26 create
   label name combo(Cedar|Birch|Maple|Willow|Aspen|Juniper|Alder|Hazel|Rowan|Spruce ; Room|Booth|Studio|Suite|Lounge|Boardroom|Nook)

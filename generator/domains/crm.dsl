@@ -36,7 +36,7 @@ table contacts contact core rows 14-30 create delete
   col job_title pick(VP of Operations|Head of Procurement|CTO|IT Director|Finance Manager|Chief Marketing Officer|Office Manager|Operations Lead|Purchasing Agent|CFO) edit
   col decision_maker bool opt edit
   status status active:8 left_company:1 do_not_contact:1
-  action mark_left "record that {it} has left the company" active -> left_company
+  action mark_left "mark {it} as having left the company" active -> left_company
   action opt_out "mark {it} as do-not-contact" active -> do_not_contact
 
 table campaigns campaign rows 3-8 create delete
@@ -81,11 +81,11 @@ table opportunities opportunity core rows 12-26 create
   col close_date futuredate(180) edit
   col probability int(5,95) opt edit
   col next_step pick(Send pricing|Schedule demo|Security review|Legal review|Executive sponsor call|Procurement sign-off) opt edit
-  status status prospecting:4 qualification:3 proposal:3 negotiation:2 closed_won:3 closed_lost:2
-  action qualify "move {it} to the qualification stage" prospecting -> qualification
-  action propose "move {it} to the proposal stage" qualification -> proposal
-  action mark_won "mark {it} as closed won" proposal,negotiation -> closed_won
-  action mark_lost "mark {it} as closed lost" prospecting,qualification,proposal,negotiation -> closed_lost
+  status status prospecting:4 qualifying:3 proposal_sent:3 negotiating:2 closed_won:3 closed_lost:2
+  action qualify "move {it} to the qualification stage" prospecting -> qualifying
+  action propose "move {it} to the proposal stage" qualifying -> proposal_sent
+  action mark_won "mark {it} as closed won" proposal_sent,negotiating -> closed_won
+  action mark_lost "mark {it} as closed lost" prospecting,qualifying,proposal_sent,negotiating -> closed_lost
 
 table quotes quote rows 6-16 create
   label quote_number code(QT)

@@ -10,8 +10,8 @@ table clients client core rows 12-22 create
   col organization company opt
   col preferred_contact enum(email,phone,text) opt edit
   status status active:8 inactive:2
-  action archive "archive the client record of {it}" active -> inactive
-  action restore "restore the client record of {it}" inactive -> active
+  action archive "archive {it}" active -> inactive
+  action restore "restore {it}" inactive -> active
 
 table planners planner core rows 3-7 create
   label full_name person
@@ -44,11 +44,11 @@ table events event core rows 12-22 create
   col seats_remaining int(0,250)
   col budget_remaining money(3000,60000)
   col dress_code enum(casual,cocktail,black_tie,themed) opt edit
-  status status inquiry:3 planning:5 confirmed:4 completed:3 cancelled:1
-  action start_planning "move {it} into planning" inquiry -> planning
+  status status tentative:3 planning:5 confirmed:4 completed:3 cancelled:1
+  action start_planning "move {it} into planning" tentative -> planning
   action confirm "confirm {it}" planning -> confirmed
   action complete "mark {it} as completed" confirmed -> completed
-  action cancel "cancel {it}" inquiry,planning,confirmed -> cancelled
+  action cancel "cancel {it}" tentative,planning,confirmed -> cancelled
 
 table vendors vendor core rows 8-16 create
   label name company
@@ -81,8 +81,8 @@ table guests guest core rows 18-40 create delete
   col meal_choice enum(beef,chicken,fish,vegetarian,vegan,kids_meal) opt edit
   col table_number int(1,30) opt edit
   status status invited:4 attending:5 declined:2 checked_in:1
-  action accept "record that {it} will attend" invited -> attending
-  action decline "record that {it} has declined" invited,attending -> declined
+  action accept "mark {it} as attending" invited -> attending
+  action decline "mark {it} as declined" invited,attending -> declined
   action check_in "check in {it}" attending -> checked_in
 
 table rental_items rental_item rows 4-10 create
@@ -142,8 +142,8 @@ table tasks task rows 10-24 create delete
   ref planner_id planners opt
   col due_on futuredate(90) edit
   col priority enum(low,medium,high) edit
-  status status todo:5 in_progress:3 done:4 blocked:1
-  action start "start {it}" todo -> in_progress
-  action complete "mark {it} as done" todo,in_progress -> done
-  action block "mark {it} as blocked" todo,in_progress -> blocked
-  action unblock "unblock {it}" blocked -> todo
+  status status not_started:5 in_progress:3 done:4 blocked:1
+  action start "start {it}" not_started -> in_progress
+  action complete "mark {it} as done" not_started,in_progress -> done
+  action block "mark {it} as blocked" not_started,in_progress -> blocked
+  action unblock "unblock {it}" blocked -> not_started

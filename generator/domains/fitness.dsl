@@ -6,8 +6,7 @@ brand Ironleaf Fitness | Pulse Athletic Club | Northstar Gym | Kinetic Studio | 
 table clubs club rows 3-6 create
   label name pick(Downtown Club|Riverside Club|Eastgate Club|Harbor Club|Midtown Club|Lakeview Club|Southpark Club|Westfield Club|Hilltop Club)
   col city city
-  col street_address street opt
-  col opens_at pick(05:00|05:30|06:00) opt edit
+  col opening_time pick(05:00|05:30|06:00) opt edit
   col has_pool bool opt
   status status open:5 closed:1
   action close "temporarily close {it}" open -> closed
@@ -33,8 +32,8 @@ table members member core rows 20-36 create
   col emergency_contact person opt edit
   col fitness_goal enum(weight_loss,strength,endurance,flexibility,general_health) opt edit
   status status active:7 frozen:1 suspended:1 cancelled:1
-  action freeze "freeze the membership of {it}" active -> frozen
-  action unfreeze "unfreeze the membership of {it}" frozen -> active
+  action freeze "put {it} on a membership freeze" active -> frozen
+  action unfreeze "take {it} off the membership freeze" frozen -> active
   action suspend "suspend the membership of {it} for non-payment" active,frozen -> suspended
   action cancel "cancel the membership of {it}" active,frozen,suspended -> cancelled
 

@@ -13,9 +13,9 @@ table customers customer core rows 14-28 create
   col wallet_credit money(0,60) opt
   col leave_at_door bool opt edit
   status status active:8 suspended:1 closed:1
-  action suspend "suspend the account of {it}" active -> suspended
-  action reactivate "reactivate the account of {it}" suspended -> active
-  action close "close the account of {it}" active,suspended -> closed
+  action suspend "suspend the account for {it}" active -> suspended
+  action reactivate "reactivate the account for {it}" suspended -> active
+  action close "close the account for {it}" active,suspended -> closed
 
 table stores store core rows 3-6 create
   label name pick(Greenway Market Downtown|Greenway Market Northside|Valley Fresh|Corner Pantry|Harvest Hall|Riverside Foods|Oakmont Grocers|Pine Street Market|Bayview Supermarket|Maple Avenue Grocery)

@@ -44,8 +44,8 @@ table patients patient core rows 16-30 create
   ref insurer_id insurers opt
   ref primary_doctor_id doctors opt
   status status active:9 inactive:1
-  action deactivate "mark the chart of {it} as inactive" active -> inactive
-  action reactivate "reactivate the chart of {it}" inactive -> active
+  action deactivate "mark {it} as inactive" active -> inactive
+  action reactivate "reactivate {it}" inactive -> active
 
 table rooms room rows 4-8 create
   label name combo(Exam|Consult|Procedure|Treatment ; Room 1|Room 2|Room 3|Room 4|Room 5|Room 6|Room 7|Room 8)

@@ -11,9 +11,9 @@ table agents agent core rows 5-10 create
   col region enum(northeast,southeast,midwest,southwest,west)
   col commission_percent int(5,15) opt edit
   status status active:8 suspended:1 terminated:1
-  action suspend "suspend the appointment of {it}" active -> suspended
+  action suspend "suspend {it}" active -> suspended
   action reinstate "reinstate {it}" suspended -> active
-  action terminate "terminate the appointment of {it}" active,suspended -> terminated
+  action terminate "terminate {it}" active,suspended -> terminated
 
 table policy_products product core rows 4-8 create
   label name pick(Auto Standard|Auto Plus|Homeowners Basic|Homeowners Premier|Renters Essentials|Condo Cover|Term Life 20|Whole Life Classic|Umbrella Liability|Pet Care|Travel Shield|Landlord Protect|Motorcycle Cover)
@@ -28,14 +28,13 @@ table policyholders policyholder core rows 16-28 create
   label full_name person
   col email email
   col phone phone opt edit
-  col mailing_address street opt edit
   col city city opt edit
   col risk_tier enum(preferred,standard,high_risk) edit
   col paperless bool opt edit
   ref agent_id agents opt
   status status active:9 inactive:1
-  action deactivate "deactivate the account of {it}" active -> inactive
-  action reactivate "reactivate the account of {it}" inactive -> active
+  action deactivate "deactivate {it}" active -> inactive
+  action reactivate "reactivate {it}" inactive -> active
 
 table policies policy core rows 18-34 create
   label policy_number code(POL)

@@ -5,9 +5,9 @@ brand Riverbend Public Library | Alder County Libraries | Hearthstone Library | 
 
 table branches branch core rows 3-6 create
   label name pick(Central Library|Maple Grove Branch|Riverside Branch|Oakwood Branch|Hillside Branch|Northside Branch|Lakeview Branch|Eastgate Branch|Cedar Park Branch|Willow Creek Branch)
-  col street_address street
+  col meeting_rooms int(0,6) opt
   col phone phone opt edit
-  col opens_at pick(08:00|09:00|10:00) opt edit
+  col opening_time pick(08:00|09:00|10:00) opt edit
   col has_makerspace bool opt
   status status open:5 closed_for_renovation:1
   action close "close {it} for renovation" open -> closed_for_renovation

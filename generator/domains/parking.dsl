@@ -25,9 +25,9 @@ table drivers driver core rows 12-26 create
   col license_number code(DL) opt
   col autopay bool opt edit
   status status active:8 suspended:1 closed:1
-  action suspend "suspend the account of {it}" active -> suspended
-  action reinstate "reinstate the account of {it}" suspended -> active
-  action close "close the account of {it}" active,suspended -> closed
+  action suspend "suspend the account for {it}" active -> suspended
+  action reinstate "reinstate the account for {it}" suspended -> active
+  action close "close the account for {it}" active,suspended -> closed
 
 table vehicles vehicle core rows 14-30 create delete
   label plate combo(AKR|BXT|CJN|DLW|EMP|FRZ|GHT|JKV|LNX|MPQ|RSV|TWY ; 1043|2187|3356|4920|5271|6618|7094|8432|9125|0587)

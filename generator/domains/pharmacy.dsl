@@ -15,7 +15,7 @@ table pharmacies pharmacy core rows 3-6 create
 
 table insurers insurer core rows 4-7 create
   label name pick(Meridian Health Plan|BluePeak Insurance|Summit Rx Benefits|Evergreen Health|Northstar Medicare|Coastal Care Alliance|Liberty Health Partners|Pioneer Benefits|Keystone Health|Harborview Insurance|Unity Rx|Prairie Mutual)
-  col bin_number int(600000,699999)
+  col reimbursement_percent int(60,95) edit
   col plan_type enum(commercial,medicare_part_d,medicaid,discount_card)
   col help_desk_phone phone opt edit
   status status contracted:6 out_of_network:1
@@ -24,8 +24,8 @@ table insurers insurer core rows 4-7 create
 
 table prescribers prescriber rows 5-12 create
   label full_name person
-  col clinic company
-  col npi int(1000000000,1999999999)
+  col clinic pick(Riverside Family Clinic|Oak Hill Internal Medicine|Lakeview Pediatrics|Summit Urgent Care|Harbor OB-GYN Associates|Cedar Dermatology|Westgate Cardiology|Union Square Medical|Pine Ridge Orthopedics|Bayview Psychiatry)
+  col npi code(NPI)
   col dea_number code(DEA) opt
   col fax phone opt edit
   status status active:8 license_suspended:1
@@ -33,7 +33,7 @@ table prescribers prescriber rows 5-12 create
   action reinstate "clear the license flag on {it}" license_suspended -> active
 
 table wholesalers wholesaler rows 3-6 create
-  label name company
+  label name pick(Apex Pharma Supply|BlueLine Medical Wholesale|Keystone Drug Distributors|Meridian Rx Supply|Northway Pharmaceutical|Summit Health Distributors|Pacific Drug Supply|Cardinal Point Distribution|Heartland Pharma Logistics)
   col account_code code(WH)
   col order_phone phone opt edit
   col delivery_days int(1,5) edit
@@ -60,8 +60,8 @@ table patients patient core rows 12-24 create
   col text_alerts bool opt edit
   ref insurer_id insurers opt
   status status active:9 inactive:1
-  action deactivate "deactivate the profile of {it}" active -> inactive
-  action reactivate "reactivate the profile of {it}" inactive -> active
+  action deactivate "deactivate {it}" active -> inactive
+  action reactivate "reactivate {it}" inactive -> active
 
 table prescriptions prescription core rows 18-34 create
   label rx_number code(RX)
@@ -88,7 +88,7 @@ table refills refill core rows 8-18 create
   status status requested:3 approved:2 filled:5 denied:1
   action approve "approve {it}" requested -> approved
   action deny "deny {it}" requested -> denied
-  action fill "fill {it}" approved -> filled
+  action dispense "dispense {it}" approved -> filled
 
 table insurance_claims insurance_claim core rows 8-18 create
   label claim_number code(CLM)

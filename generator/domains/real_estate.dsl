@@ -131,5 +131,5 @@ table maintenance_requests maintenance_request rows 5-12 create
   col estimated_cost money(50,2500) opt edit
   status status open:4 scheduled:3 completed:3 cancelled:1
   action schedule "schedule a repair visit for {it}" open -> scheduled
-  action complete "close out {it} as completed" open,scheduled -> completed
+  action complete "mark {it} as completed" open,scheduled -> completed
   action cancel "cancel {it}" open,scheduled -> cancelled

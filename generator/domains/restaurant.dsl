@@ -6,10 +6,9 @@ brand Olive & Ash | The Copper Pot | Saffron House | Harbor Grill | Juniper Kitc
 table branches branch core rows 3-6 create
   label name pick(Downtown|Riverside|Old Town|Harbor Front|Midtown|Uptown|Airport|University District|West End|Market Square)
   col city city
-  col street_address street opt
   col phone phone opt edit
   col seating_capacity int(40,220)
-  col opens_at pick(07:00|11:00|11:30|17:00) opt edit
+  col opening_time pick(07:00|11:00|11:30|17:00) opt edit
   status status open:5 temporarily_closed:1
   action close "temporarily close {it}" open -> temporarily_closed
   action reopen "reopen {it}" temporarily_closed -> open
@@ -17,7 +16,7 @@ table branches branch core rows 3-6 create
 table dining_tables dining_table core rows 16-30 create delete
   label table_code code(TBL)
   ref branch_id branches
-  col seats int(2,10)
+  col seat_count int(2,10)
   col area enum(main_room,patio,bar,private_room,window)
   col accessible bool opt edit
   status status available:6 out_of_service:1
@@ -66,7 +65,7 @@ table reservations reservation core rows 20-36 create
   action cancel "cancel {it}" booked,confirmed -> cancelled
   action mark_no_show "mark {it} as a no-show" booked,confirmed -> no_show
 
-table orders order core rows 24-40 create
+table kitchen_orders kitchen_order core rows 24-40 create
   label ticket_number code(ORD)
   ref menu_item_id menu_items consumes portions_left by quantity
   ref reservation_id reservations opt
@@ -125,7 +124,7 @@ table purchase_orders purchase_order rows 6-14 create
   ref supplier_id suppliers
   ref inventory_item_id inventory_items opt
   col quantity int(5,80)
-  col total_cost money(40,2500)
+  col order_value money(40,2500)
   col expected_on futuredate(10)
   status status draft:2 submitted:3 received:4 cancelled:1
   action submit "submit {it} to the supplier" draft -> submitted

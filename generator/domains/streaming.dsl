@@ -67,7 +67,7 @@ table device_registrations device_registration rows 8-20 create delete
   ref subscriber_id subscribers
   col device_type enum(smart_tv,mobile,tablet,web,console,streaming_stick)
   col last_seen_at past(30)
-  col app_version pick(5.2.1|5.3.0|5.4.2|6.0.0|6.1.3) opt
+  col app_version pick(v5.2.1|v5.3.0|v5.4.2|v6.0.0|v6.1.3) opt
   status status active:7 blocked:1 deregistered:2
   action block "block {it}" active -> blocked
   action deregister "deregister {it}" active,blocked -> deregistered

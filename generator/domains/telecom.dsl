@@ -18,13 +18,12 @@ table subscribers subscriber core rows 12-24 create
   col email email
   col contact_phone phone opt edit
   col billing_city city opt edit
-  col account_pin int(1000,9999) opt edit
   col autopay bool edit
-  col credit_class enum(a,b,c,d) opt
+  col credit_class enum(prime,near_prime,subprime,deposit_required) opt
   status status active:8 suspended:1 closed:1
-  action suspend "suspend the account of {it}" active -> suspended
-  action restore "restore the account of {it}" suspended -> active
-  action close "close the account of {it}" active,suspended -> closed
+  action suspend "suspend {it}" active -> suspended
+  action restore "restore {it}" suspended -> active
+  action close "close {it}" active,suspended -> closed
 
 table devices device core rows 10-20 create
   label imei code(IMEI)

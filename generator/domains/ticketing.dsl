@@ -6,7 +6,6 @@ brand Stagepass | Marquee Tix | Front Row Box Office | Encore Tickets | Turnstil
 table venues venue core rows 5-9 create
   label name pick(Riverside Arena|The Orpheum|Granite Hall|Lakeside Amphitheater|Union Ballroom|Civic Center Theater|Foundry Music Hall|Pier 9 Pavilion|Majestic Playhouse|Northgate Stadium|Bluebird Club|Copper Dome|Ember Room|Westfield Bowl|Harborlight Theatre)
   col city city
-  col street_address street opt
   col capacity int(300,20000)
   col accessible_seating bool opt edit
   col box_office_phone phone opt edit
@@ -32,7 +31,6 @@ table events event core rows 16-30 create
   col seats_available int(0,300)
   col base_price money(25,250) edit
   col age_restriction enum(all_ages,over_18,over_21) opt edit
-  col doors_open_minutes int(30,90) opt
   status status scheduled:2 on_sale:6 postponed:1 cancelled:1
   action open_sales "open ticket sales for {it}" scheduled -> on_sale
   action postpone "postpone {it}" scheduled,on_sale -> postponed
@@ -56,8 +54,8 @@ table promo_codes promo_code rows 3-8 create delete
   col expires_on futuredate(60)
   col max_uses int(50,500) opt edit
   status status active:4 paused:1 expired:1
-  action pause "pause the promo code {it}" active -> paused
-  action resume "resume the promo code {it}" paused -> active
+  action pause "pause {it}" active -> paused
+  action resume "resume {it}" paused -> active
 
 table ticket_orders ticket_order core rows 28-50 create
   label order_number code(TKT)
@@ -66,7 +64,7 @@ table ticket_orders ticket_order core rows 28-50 create
   ref promo_code_id promo_codes opt
   col ticket_count int(1,6)
   col seat_section enum(floor,orchestra,mezzanine,balcony,general_admission)
-  col total_paid money(30,900)
+  col amount_paid money(30,900)
   col delivery_method enum(mobile,print_at_home,will_call) opt edit
   col placed_at past(60)
   status status reserved:3 confirmed:6 cancelled:1 refunded:1

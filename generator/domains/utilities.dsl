@@ -7,9 +7,9 @@ table service_areas service_area rows 4-8 create
   label name pick(North District|South District|East Side|West End|Downtown Grid|Hillcrest|Riverside|Lakeview|Industrial Park|Airport Corridor|Old Mill|Pine Ridge)
   col substation pick(Substation A|Substation B|Substation C|Substation D|Substation E) opt
   col households_served int(800,25000)
-  status status normal:6 storm_alert:1
-  action raise_storm_alert "raise a storm alert for {it}" normal -> storm_alert
-  action clear_storm_alert "clear the storm alert for {it}" storm_alert -> normal
+  status status normal:6 on_storm_alert:1
+  action raise_storm_alert "raise a storm alert for {it}" normal -> on_storm_alert
+  action clear_storm_alert "clear the storm alert for {it}" on_storm_alert -> normal
 
 table tariffs tariff core rows 4-7 create
   label name pick(Residential Standard|Residential Time-of-Use|Green Energy 100|Small Business|Commercial Demand|Water Residential|Water Irrigation|Income Assistance|EV Night Saver|Budget Flat Rate|Seasonal Cottage|Natural Gas Residential)
@@ -31,11 +31,11 @@ table customers customer core rows 12-22 create
   action reactivate "reactivate {it}" moved_out -> active
 
 table service_accounts service_account core rows 14-26 create
-  label account_number code(UA)
+  label service_address street
   ref customer_id customers
   ref tariff_id tariffs
   ref service_area_id service_areas opt
-  col service_address street
+  col account_number code(UA)
   col balance_due money(20,900)
   col billing_cycle enum(monthly,bimonthly,quarterly) opt edit
   col paperless_billing bool opt edit

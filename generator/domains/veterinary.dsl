@@ -11,9 +11,9 @@ table owners owner core rows 12-24 create
   col preferred_contact enum(phone,email,sms) opt edit
   col account_balance money(0,300) opt
   status status active:8 on_hold:1 inactive:1
-  action hold "put the account of {it} on hold" active -> on_hold
-  action release_hold "take the account of {it} off hold" on_hold -> active
-  action deactivate "close the account of {it}" active,on_hold -> inactive
+  action hold "put {it} on hold" active -> on_hold
+  action release_hold "take {it} off hold" on_hold -> active
+  action deactivate "deactivate {it}" active,on_hold -> inactive
 
 table vets vet core rows 4-8 create
   label full_name person
@@ -32,7 +32,7 @@ table pets pet core rows 14-28 create
   ref owner_id owners
   col species enum(dog,cat,rabbit,guinea_pig,bird,ferret)
   col sex enum(male,female)
-  col weight_kg int(1,45) edit
+  col weight_in_kg int(1,45) edit
   col neutered bool opt edit
   col date_of_birth pastdate(5000) opt
   col microchip_number code(CHIP) opt

@@ -466,9 +466,6 @@ fn check_domain(d: &Domain) -> Result<(), (usize, String)> {
     if d.about.is_empty() || d.brands.is_empty() {
         return Err((1, "a domain needs `about` and at least one `brand`".into()));
     }
-    if d.tables.len() < 9 {
-        return Err((1, format!("a domain needs at least 9 tables (it has {})", d.tables.len())));
-    }
     let mut seen: Vec<&TableDef> = Vec::new();
     for t in &d.tables {
         let at = t.line;
@@ -514,6 +511,9 @@ fn check_domain(d: &Domain) -> Result<(), (usize, String)> {
             return Err((at, format!("table `{}` has actions but no `status`", t.name)));
         }
         seen.push(t);
+    }
+    if d.tables.len() < 9 {
+        return Err((1, format!("a domain needs at least 9 tables (it has {})", d.tables.len())));
     }
     if d.tables.iter().filter(|t| t.core).count() < 4 {
         return Err((1, "a domain needs at least 4 `core` tables".into()));

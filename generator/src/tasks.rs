@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::dsl::{ActionDef, Generator};
 use crate::rng::Rng;
-use crate::tools::{capitalize, id_param, or_list};
+use crate::tools::{a_or_an, capitalize, id_param, or_list};
 use crate::world::{Column, ColumnKind, Table, Value, World, money_text, sql_text};
 use crate::words;
 
@@ -228,6 +228,14 @@ impl<'a> Maker<'a> {
         let t = self.t();
         let col = &t.columns[ci];
         let v = &t.rows[r][ci];
+        // The validator's wrong answers put a 7 before every number or say "I could not find that.": a text value
+        // that survives either (a leading house number, a very short word) cannot tell right from wrong.
+        if let Value::Text(text) = v {
+            let spoken = text.replace('_', " ").to_lowercase();
+            if spoken.len() < 3 || spoken.starts_with(|c: char| c.is_ascii_digit()) || "i could not find that.".contains(&spoken) {
+                return None;
+            }
+        }
         let sel = format!("(SELECT {} FROM initial.{} WHERE id = {})", col.name, t.name, r + 1);
         let verify = if col.is_numeric() {
             check("value", format!("SELECT answer_has_number({sel})"))
@@ -561,7 +569,7 @@ impl<'a> Maker<'a> {
         let what = t.singular.clone();
         let instruction = match self.rng.below(3) {
             0 => format!("Please create a new {what} {}.", join_said(&said)),
-            1 => format!("Add a {what} {}.", join_said(&said)),
+            1 => format!("Add {} {what} {}.", a_or_an(&what), join_said(&said)),
             _ => format!("I'd like a new {what} set up {}.", join_said(&said)),
         };
         Some(task(instruction, verify, solution, "Done, it has been created."))

@@ -246,7 +246,7 @@ fn create_tool(world: &World, t: &Table, name: &str) -> ToolSpec {
                 steps.push(expect_step(
                     format!("SELECT id AS existing_id FROM {} WHERE {} = ${}", t.name, c.name, c.name),
                     Expect::None,
-                    format!("a {} with {} {{{}}} already exists", t.singular, c.words(), c.name),
+                    format!("{} {} with {} {{{}}} already exists", a_or_an(&t.singular), t.singular, c.words(), c.name),
                 ));
                 cols.push(c.name.clone());
                 values.push(format!("${}", c.name));
@@ -456,7 +456,7 @@ fn action_tool(t: &Table, action: &crate::dsl::ActionDef, name: &str) -> ToolSpe
         },
     ];
     let _ = status;
-    let phrase = action.phrase.replace("{it}", &format!("a {}", t.singular));
+    let phrase = action.phrase.replace("{it}", &format!("{} {}", a_or_an(&t.singular), t.singular));
     let description = format!("{}: sets its {} to {}. Only {from_words} {} qualify.", capitalize(&phrase), scol.replace('_', " "), action.to.replace('_', " "), t.plural_words());
     tool(name, description, params, steps, true, ResultShape::Row)
 }
@@ -468,6 +468,11 @@ pub fn or_list(items: &[String]) -> String {
         1 => words[0].clone(),
         n => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
     }
+}
+
+/// The indefinite article for a noun.
+pub fn a_or_an(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
 }
 
 pub fn capitalize(s: &str) -> String {
