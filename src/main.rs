@@ -71,6 +71,13 @@ enum EnvsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The distribution of a folder of specs: domains, tables/tools/tasks/rows per environment, task kinds.
+    Stats {
+        /// A spec file or folder (default: envspecs/).
+        path: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -78,6 +85,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate { paths, record, json } => commands::validate::run(paths, record, json),
         Command::Envs { command: EnvsCommand::List { path, json } } => commands::envs::list(path, json),
+        Command::Envs { command: EnvsCommand::Stats { path, json } } => commands::envs::stats(path, json),
         Command::Play { env, task, envs, record } => commands::play::run(&env, task.as_deref(), &envs, record),
         Command::Report { record, json } => commands::report::run(&record, json),
         Command::Load(args) => commands::load::run(args),

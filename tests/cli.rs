@@ -149,3 +149,92 @@ fn load_refuses_bad_specs_and_bad_config_with_where_and_what() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("aw.toml") && stderr.contains("call_timeout"), "{stderr}");
 }
+
+fn read_tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn generate_writes_the_same_bytes_for_a_seed_and_the_specs_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let run = |out: &std::path::Path, workers: &str| {
+        let o = bin()
+            .args(["generate", "--count", "6", "--seed", "77", "--workers", workers, "--out"])
+            .arg(out)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+        stdout
+    };
+    let stdout = run(&a, "1");
+    run(&b, "3");
+    assert!(stdout.contains("generated 6 environment(s)"), "{stdout}");
+    assert!(stdout.contains("task kinds:") && stdout.contains("refusal"), "{stdout}");
+    assert!(stdout.contains("all passed self-validation"), "{stdout}");
+    let (ta, tb) = (read_tree(&a), read_tree(&b));
+    assert_eq!(ta.len(), 7, "6 specs and a manifest");
+    assert!(ta == tb, "same seed, different bytes (1 vs 3 generator actors)");
+    // What was written is a valid set of environments for the rest of the toolchain.
+    let v = bin().arg("validate").arg(&a).output().unwrap();
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert!(v.status.success(), "{}", text.lines().rev().take(20).collect::<Vec<_>>().join("\n"));
+    assert!(text.contains("6 environment(s) valid, 0 problem(s)"), "{text}");
+    let s = bin().args(["envs", "stats"]).arg(&a).output().unwrap();
+    let text = String::from_utf8_lossy(&s.stdout);
+    assert!(s.status.success(), "{text}");
+    assert!(text.contains("6 environment(s)") && text.contains("domains (6)") && text.contains("task kinds:"), "{text}");
+}
+
+#[test]
+fn generate_split_keeps_train_and_heldout_domains_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bin()
+        .args(["generate", "--count", "10", "--seed", "3", "--split", "0.3", "--domains"])
+        .arg("retail,banking,hotel,library,hr")
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    let domains_in = |sub: &str| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(dir.path().join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().split('-').next().unwrap().to_string())
+            .collect()
+    };
+    let (train, held) = (domains_in("train"), domains_in("heldout"));
+    assert!(!train.is_empty() && !held.is_empty(), "{train:?} {held:?}");
+    assert!(train.is_disjoint(&held), "train {train:?} and held-out {held:?} share a domain");
+    assert_eq!(train.len() + held.len(), 5);
+}
+
+#[test]
+fn generate_refuses_unknown_domains_and_broken_domain_files_with_where_and_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bin().args(["generate", "--count", "1", "--domains", "atlantis", "--out"]).arg(dir.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("unknown domain `atlantis`") && err.contains("retail"), "{err}");
+    let bad = dir.path().join("zoo.dsl");
+    std::fs::write(&bad, "domain zoo\nabout a zoo\nbrand Zoo\ntable animals animal core rows 2-4\n  col legs int(4)\n").unwrap();
+    let o = bin().args(["generate", "--count", "1", "--domain-file"]).arg(&bad).arg("--out").arg(dir.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("zoo.dsl:5:") && err.contains("int(4)"), "{err}");
+}

@@ -106,7 +106,7 @@ table assignments assignment rows 8-18 create delete
 table grades grade rows 10-24 create
   label grade_code code(GRD)
   ref enrollment_id enrollments
-  col letter enum(a,a_minus,b_plus,b,b_minus,c_plus,c,d,f,incomplete) edit
+  col letter enum(grade_a,grade_b,grade_c,grade_d,grade_f,incomplete) edit
   col points int(0,100) opt edit
   status status provisional:4 final:6 disputed:1
   action finalize "finalize {it}" provisional -> final

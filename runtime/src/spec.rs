@@ -329,7 +329,10 @@ pub fn spec_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
             let p = entry?.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "toml" || e == "json") {
+            } else if p.extension().is_some_and(|e| e == "toml" || e == "json")
+                // `agentworld generate` writes a manifest.json beside its specs; it is not one.
+                && p.file_name().is_none_or(|n| n != "manifest.json")
+            {
                 out.push(p);
             }
         }
