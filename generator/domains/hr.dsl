@@ -72,7 +72,7 @@ table job_openings job_opening core rows 6-12 create
   col work_mode enum(onsite,hybrid,remote) edit
   col closes_on futuredate(60) opt edit
   status status open:5 on_hold:2 filled:2 closed:1
-  action pause "put {it} on hold" open -> on_hold
+  action put_on_hold "put {it} on hold" open -> on_hold
   action reopen "reopen {it}" on_hold -> open
   action close "close {it}" open,on_hold -> closed
 

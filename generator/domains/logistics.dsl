@@ -38,7 +38,7 @@ table drivers driver core rows 12-22 create
   status status available:5 on_route:4 off_duty:2 suspended:1
   action suspend "suspend {it}" available,on_route,off_duty -> suspended
   action reinstate "reinstate {it}" suspended -> available
-  action sign_off "mark {it} as off duty" available -> off_duty
+  action mark_off_duty "mark {it} as off duty" available -> off_duty
 
 table vehicles vehicle core rows 10-18 create
   label fleet_number code(FLT)
@@ -143,5 +143,5 @@ table rate_cards rate_card rows 4-8 create delete
   col fuel_surcharge_percent int(5,30) edit
   col valid_until futuredate(180) opt
   status status active:4 expired:1
-  action expire "retire {it}" active -> expired
-  action renew "reinstate {it}" expired -> active
+  action retire "retire {it}" active -> expired
+  action reinstate "reinstate {it}" expired -> active

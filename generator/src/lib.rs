@@ -131,6 +131,9 @@ pub struct GeneratedEnv {
     /// Hash of the schema and the toolset (names and parameters): distinct environments differ in it.
     pub fingerprint: String,
     pub rejected_tasks: Vec<RejectedTask>,
+    /// Time to draw and prove this attempt (not part of the output, which must not depend on timing).
+    #[serde(skip)]
+    pub micros: u64,
 }
 
 impl GeneratedEnv {
@@ -191,7 +194,10 @@ pub fn draft(domain: &Domain, seed: u64, index: usize, attempt: u32) -> Draft {
 
 /// Draws, writes and proves one environment.
 pub fn generate_one(domain: &Domain, seed: u64, index: usize, attempt: u32) -> Result<GeneratedEnv, Rejection> {
-    prove(draft(domain, seed, index, attempt))
+    let started = std::time::Instant::now();
+    let mut env = prove(draft(domain, seed, index, attempt))?;
+    env.micros = started.elapsed().as_micros() as u64;
+    Ok(env)
 }
 
 /// Writes a draft, parses the text back, compiles it and self-validates every task; keeps the tasks that pass.
@@ -231,7 +237,17 @@ pub fn prove(draft: Draft) -> Result<GeneratedEnv, Rejection> {
         *kinds.entry(t.kind.clone().unwrap_or_default()).or_insert(0) += 1;
     }
     let stats = EnvStats { tables, tools: spec.tools.len(), tasks: spec.tasks.len(), rows, kinds };
-    Ok(GeneratedEnv { index, name, domain, attempt, text, stats, fingerprint: fingerprint(&spec), rejected_tasks: rejected })
+    Ok(GeneratedEnv {
+        index,
+        name,
+        domain,
+        attempt,
+        text,
+        stats,
+        fingerprint: fingerprint(&spec),
+        rejected_tasks: rejected,
+        micros: 0,
+    })
 }
 
 /// Where two specs differ first (to report an emitter bug precisely).
