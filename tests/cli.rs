@@ -197,7 +197,10 @@ fn generate_writes_the_same_bytes_for_a_seed_and_the_specs_validate() {
     let s = bin().args(["envs", "stats"]).arg(&a).output().unwrap();
     let text = String::from_utf8_lossy(&s.stdout);
     assert!(s.status.success(), "{text}");
-    assert!(text.contains("6 environment(s)") && text.contains("domains (6)") && text.contains("task kinds:"), "{text}");
+    assert!(
+        text.contains("6 environment(s)") && text.contains("domains (6)") && text.contains("task kinds:"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -227,13 +230,21 @@ fn generate_split_keeps_train_and_heldout_domains_apart() {
 #[test]
 fn generate_refuses_unknown_domains_and_broken_domain_files_with_where_and_what() {
     let dir = tempfile::tempdir().unwrap();
-    let o = bin().args(["generate", "--count", "1", "--domains", "atlantis", "--out"]).arg(dir.path()).output().unwrap();
+    let o =
+        bin().args(["generate", "--count", "1", "--domains", "atlantis", "--out"]).arg(dir.path()).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(err.contains("unknown domain `atlantis`") && err.contains("retail"), "{err}");
     let bad = dir.path().join("zoo.dsl");
-    std::fs::write(&bad, "domain zoo\nabout a zoo\nbrand Zoo\ntable animals animal core rows 2-4\n  col legs int(4)\n").unwrap();
-    let o = bin().args(["generate", "--count", "1", "--domain-file"]).arg(&bad).arg("--out").arg(dir.path()).output().unwrap();
+    std::fs::write(&bad, "domain zoo\nabout a zoo\nbrand Zoo\ntable animals animal core rows 2-4\n  col legs int(4)\n")
+        .unwrap();
+    let o = bin()
+        .args(["generate", "--count", "1", "--domain-file"])
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(err.contains("zoo.dsl:5:") && err.contains("int(4)"), "{err}");

@@ -6,7 +6,6 @@
 //! environments share a schema and toolset).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -75,7 +74,7 @@ fn main() {
         let mut failing = 0usize;
         let mut total = 0usize;
         for e in &report.envs {
-            let source = SourceText { path: PathBuf::from(e.file_name()), text: e.text.clone() };
+            let source = SourceText { path: e.file_name(), text: e.text.clone() };
             let spec = parse_source(&source).expect("written text parses");
             let env = Arc::new(Environment::compile(spec, source).expect("written text compiles"));
             for v in validate_env(&env, None).expect("validation runs") {

@@ -191,7 +191,10 @@ async fn assign(worker: &ActorRef<GeneratorMsg>, state: &mut SupervisorState) {
     }
 }
 
-async fn spawn_generator(myself: &ActorRef<SupervisorMsg>, state: &SupervisorState) -> Result<ActorRef<GeneratorMsg>, ActorProcessingErr> {
+async fn spawn_generator(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &SupervisorState,
+) -> Result<ActorRef<GeneratorMsg>, ActorProcessingErr> {
     let args = GeneratorArgs { spec: state.spec.clone(), supervisor: myself.clone() };
     let (worker, _) = Actor::spawn_linked(None, GeneratorActor, args, myself.get_cell()).await?;
     Ok(worker)
@@ -297,7 +300,11 @@ impl Actor for GeneratorActor {
     type State = GeneratorArgs;
     type Arguments = GeneratorArgs;
 
-    async fn pre_start(&self, _: ActorRef<Self::Msg>, args: GeneratorArgs) -> Result<GeneratorArgs, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _: ActorRef<Self::Msg>,
+        args: GeneratorArgs,
+    ) -> Result<GeneratorArgs, ActorProcessingErr> {
         Ok(args)
     }
 

@@ -312,7 +312,10 @@ fn table_line(table: &mut TableDef, keyword: &str, rest: &str) -> Result<(), Str
             }
             if keyword == "label" {
                 if !col.generator.is_name() {
-                    return Err(format!("label `{}`: a label needs a naming generator (person, company, street, pick, combo, code)", col.name));
+                    return Err(format!(
+                        "label `{}`: a label needs a naming generator (person, company, street, pick, combo, code)",
+                        col.name
+                    ));
                 }
                 table.label = col;
             } else {
@@ -385,7 +388,8 @@ fn args_of<'a>(tok: &'a str, name: &str) -> Option<&'a str> {
 }
 
 fn parse_generator(tok: &str) -> Result<Generator, String> {
-    let list = |s: &str| -> Vec<String> { s.split('|').map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect() };
+    let list =
+        |s: &str| -> Vec<String> { s.split('|').map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect() };
     let two = |s: &str| -> Result<(i64, i64), String> {
         let (a, b) = s.split_once(',').ok_or(format!("`{tok}`: expected two numbers"))?;
         let a: i64 = a.trim().parse().map_err(|_| format!("`{tok}`: `{a}` is not a whole number"))?;
@@ -477,7 +481,13 @@ fn check_domain(d: &Domain) -> Result<(), (usize, String)> {
         }
         for r in &t.refs {
             let Some(parent) = seen.iter().find(|s| s.name == r.table) else {
-                return Err((at, format!("table `{}`: ref `{}` names `{}`, which is not a table defined above it", t.name, r.column, r.table)));
+                return Err((
+                    at,
+                    format!(
+                        "table `{}`: ref `{}` names `{}`, which is not a table defined above it",
+                        t.name, r.column, r.table
+                    ),
+                ));
             };
             if t.column(&r.column).is_some() {
                 return Err((at, format!("table `{}`: `{}` is both a column and a ref", t.name, r.column)));
@@ -489,7 +499,13 @@ fn check_domain(d: &Domain) -> Result<(), (usize, String)> {
                 let cap_ok = parent.column(cap).is_some_and(|c| c.generator.is_numeric() && !c.optional);
                 let qty_ok = t.column(qty).is_some_and(|c| c.generator.is_numeric() && !c.optional);
                 if !cap_ok || !qty_ok {
-                    return Err((at, format!("table `{}`: `consumes {cap} by {qty}` needs a required numeric `{cap}` in `{}` and a required numeric `{qty}` here", t.name, parent.name)));
+                    return Err((
+                        at,
+                        format!(
+                            "table `{}`: `consumes {cap} by {qty}` needs a required numeric `{cap}` in `{}` and a required numeric `{qty}` here",
+                            t.name, parent.name
+                        ),
+                    ));
                 }
                 if !t.create {
                     return Err((at, format!("table `{}`: `consumes` needs the table to be `create`", t.name)));
@@ -500,11 +516,20 @@ fn check_domain(d: &Domain) -> Result<(), (usize, String)> {
             for a in &t.actions {
                 for st in a.from.iter().chain(std::iter::once(&a.to)) {
                     if !s.states.iter().any(|(n, _)| n == st) {
-                        return Err((at, format!("table `{}`: action `{}` names state `{st}`, which `status` does not list", t.name, a.verb)));
+                        return Err((
+                            at,
+                            format!(
+                                "table `{}`: action `{}` names state `{st}`, which `status` does not list",
+                                t.name, a.verb
+                            ),
+                        ));
                     }
                 }
                 if a.from.contains(&a.to) {
-                    return Err((at, format!("table `{}`: action `{}` goes from `{}` to itself", t.name, a.verb, a.to)));
+                    return Err((
+                        at,
+                        format!("table `{}`: action `{}` goes from `{}` to itself", t.name, a.verb, a.to),
+                    ));
                 }
             }
         } else if !t.actions.is_empty() {
@@ -533,7 +558,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let e = parse_domain("x.dsl", "domain x\nabout y\nbrand Z\ntable things thing\n  col size wat(1)\n").unwrap_err();
+        let e =
+            parse_domain("x.dsl", "domain x\nabout y\nbrand Z\ntable things thing\n  col size wat(1)\n").unwrap_err();
         assert_eq!(e.line, 5);
         assert!(e.message.contains("unknown generator `wat(1)`"), "{e}");
         let e = parse_domain("x.dsl", "domain x\n  col a int(1,2)\n").unwrap_err();

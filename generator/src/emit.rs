@@ -37,7 +37,11 @@ fn sql(s: &str) -> String {
 }
 
 fn key(k: &str) -> String {
-    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') { k.to_string() } else { string(k) }
+    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        k.to_string()
+    } else {
+        string(k)
+    }
 }
 
 /// A JSON value as an inline TOML value (nulls are left out of tables; TOML has none).
@@ -194,7 +198,8 @@ pub fn to_toml(spec: &EnvSpec, header: &str) -> String {
         let _ = writeln!(out, "unchanged = [{}]", unchanged.join(", "));
         out.push_str("solution = [\n");
         for c in &task.solution {
-            let _ = writeln!(out, "  {{ tool = {}, args = {} }},", string(&c.tool), inline(&Json::Object(c.args.clone())));
+            let _ =
+                writeln!(out, "  {{ tool = {}, args = {} }},", string(&c.tool), inline(&Json::Object(c.args.clone())));
         }
         out.push_str("]\n");
         let _ = writeln!(out, "answer = {}", string(&task.answer));
@@ -209,6 +214,9 @@ mod tests {
     #[test]
     fn strings_escape_what_toml_needs() {
         assert_eq!(string("a \"b\" \\ c\n"), "\"a \\\"b\\\" \\\\ c\\n\"");
-        assert_eq!(inline(&serde_json::json!({"a": 1, "b": 2.0, "c": [true, "x"]})), "{ a = 1, b = 2.0, c = [true, \"x\"] }");
+        assert_eq!(
+            inline(&serde_json::json!({"a": 1, "b": 2.0, "c": [true, "x"]})),
+            "{ a = 1, b = 2.0, c = [true, \"x\"] }"
+        );
     }
 }

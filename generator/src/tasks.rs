@@ -7,11 +7,11 @@ use serde_json::{Map, Value as Json};
 use crate::dsl::{ActionDef, Generator};
 use crate::rng::Rng;
 use crate::tools::{a_or_an, capitalize, id_param, or_list};
-use crate::world::{Column, ColumnKind, Table, Value, World, money_text, sql_text};
 use crate::words;
+use crate::world::{Column, ColumnKind, Table, Value, World, money_text, sql_text};
 
 /// The task kinds, in the order a fresh environment tries them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Template {
     LookupField,
     LookupCount,
@@ -84,6 +84,8 @@ const REFUSAL_WORDS: &str = "SELECT answer_contains('cannot') OR answer_contains
 pub fn tasks(world: &World, rng: &mut Rng, want: usize) -> Vec<TaskSpec> {
     let mut out: Vec<TaskSpec> = Vec::new();
     let mut counter = 0usize;
+    // A template is used once per table, so later passes ask about other parts of the service.
+    let mut used = std::collections::HashSet::new();
     for _pass in 0..4 {
         let before = out.len();
         for template in Template::ALL {
@@ -91,11 +93,12 @@ pub fn tasks(world: &World, rng: &mut Rng, want: usize) -> Vec<TaskSpec> {
                 return out;
             }
             // A few tables per template: the first that can host it wins.
-            let mut order: Vec<usize> = (0..world.tables.len()).collect();
+            let mut order: Vec<usize> = (0..world.tables.len()).filter(|ti| !used.contains(&(template, *ti))).collect();
             rng.shuffle(&mut order);
             for ti in order.into_iter().take(6) {
                 let mut maker = Maker { world, rng, ti };
                 if let Some(mut task) = maker.make(template) {
+                    used.insert((template, ti));
                     counter += 1;
                     task.id = format!("{}-{}-{counter}", template.slug(), world.tables[ti].name.replace('_', "-"));
                     task.kind = Some(template.kind().to_string());
@@ -110,6 +113,27 @@ pub fn tasks(world: &World, rng: &mut Rng, want: usize) -> Vec<TaskSpec> {
         }
     }
     out
+}
+
+/// A create call planned for a task.
+struct CreatePlan {
+    args: Vec<(String, Json)>,
+    /// How the request names each value ("for the customer X", "quantity 2").
+    said: Vec<String>,
+    /// SQL conditions the new row meets.
+    conds: Vec<String>,
+    /// The searches that find the parents' ids.
+    searches: Vec<CallSpec>,
+    capacity: Option<Capacity>,
+}
+
+/// What a create call takes from a parent's capacity.
+struct Capacity {
+    parent: usize,
+    row: usize,
+    column: String,
+    have: Value,
+    take: Value,
 }
 
 struct Maker<'a> {
@@ -232,7 +256,10 @@ impl<'a> Maker<'a> {
         // that survives either (a leading house number, a very short word) cannot tell right from wrong.
         if let Value::Text(text) = v {
             let spoken = text.replace('_', " ").to_lowercase();
-            if spoken.len() < 3 || spoken.starts_with(|c: char| c.is_ascii_digit()) || "i could not find that.".contains(&spoken) {
+            if spoken.len() < 3
+                || spoken.starts_with(|c: char| c.is_ascii_digit())
+                || "i could not find that.".contains(&spoken)
+            {
                 return None;
             }
         }
@@ -257,7 +284,8 @@ impl<'a> Maker<'a> {
     fn lookup_count(&mut self) -> Option<TaskSpec> {
         let t = self.t();
         let (si, status) = t.status()?;
-        let refc = (1..t.columns.len()).find(|&c| matches!(t.columns[c].kind, ColumnKind::Ref { optional: false, .. }))?;
+        let refc =
+            (1..t.columns.len()).find(|&c| matches!(t.columns[c].kind, ColumnKind::Ref { optional: false, .. }))?;
         let ColumnKind::Ref { parent, .. } = t.columns[refc].kind else { return None };
         let r = self.row();
         let t = self.t();
@@ -267,7 +295,11 @@ impl<'a> Maker<'a> {
             _ => return None,
         };
         let state = t.rows[r][si].as_text()?.to_string();
-        let count = t.rows.iter().filter(|row| row[refc] == Value::Int(pid as i64) && row[si].as_text() == Some(&state)).count();
+        let count = t
+            .rows
+            .iter()
+            .filter(|row| row[refc] == Value::Int(pid as i64) && row[si].as_text() == Some(&state))
+            .count();
         let _ = status;
         let verify = check(
             "count",
@@ -288,7 +320,10 @@ impl<'a> Maker<'a> {
         };
         let solution = vec![
             call(&p.tools.search, &[("query", Json::String(p.label(pid - 1).to_string()))]),
-            call(&t.tools.search, &[(&t.columns[refc].name, Json::from(pid)), (&t.columns[si].name, Json::String(state.clone()))]),
+            call(
+                &t.tools.search,
+                &[(&t.columns[refc].name, Json::from(pid)), (&t.columns[si].name, Json::String(state.clone()))],
+            ),
         ];
         Some(task(instruction, vec![verify], solution, &format!("{count}.")))
     }
@@ -299,21 +334,35 @@ impl<'a> Maker<'a> {
         for _ in 0..10 {
             let v = match &g {
                 Generator::Int(lo, hi) => Value::Int(self.rng.range(*lo, *hi)),
-                Generator::Money(lo, hi) => Value::Cents(self.rng.range(*lo / 100, *hi / 100) * 100 + [0, 50, 99][self.rng.below(3)]),
+                Generator::Money(lo, hi) => {
+                    Value::Cents(self.rng.range(*lo / 100, *hi / 100) * 100 + [0, 50, 99][self.rng.below(3)])
+                }
                 Generator::Enum(vals) => Value::Text(self.rng.pick(vals).clone()),
                 Generator::Pick(vals) => Value::Text(self.rng.pick(vals).clone()),
                 Generator::City => Value::Text(self.rng.pick(words::CITIES).0.to_string()),
-                Generator::Phone => Value::Text(format!("+1-{}-555-{:04}", self.rng.pick(words::CITIES).1, self.rng.range(200, 299))),
-                Generator::Person => Value::Text(format!("{} {}", self.rng.pick(words::FIRST_NAMES), self.rng.pick(words::LAST_NAMES))),
-                Generator::Company => Value::Text(format!("{} {}", self.rng.pick(words::COMPANY_FIRST), self.rng.pick(words::COMPANY_SECOND))),
-                Generator::Street => Value::Text(format!("{} {}", self.rng.range(12, 2400), self.rng.pick(words::STREETS))),
+                Generator::Phone => {
+                    Value::Text(format!("+1-{}-555-{:04}", self.rng.pick(words::CITIES).1, self.rng.range(200, 299)))
+                }
+                Generator::Person => {
+                    Value::Text(format!("{} {}", self.rng.pick(words::FIRST_NAMES), self.rng.pick(words::LAST_NAMES)))
+                }
+                Generator::Company => Value::Text(format!(
+                    "{} {}",
+                    self.rng.pick(words::COMPANY_FIRST),
+                    self.rng.pick(words::COMPANY_SECOND)
+                )),
+                Generator::Street => {
+                    Value::Text(format!("{} {}", self.rng.range(12, 2400), self.rng.pick(words::STREETS)))
+                }
                 Generator::Email => Value::Text(format!(
                     "{}.{}{}@example.com",
                     self.rng.pick(words::FIRST_NAMES).to_lowercase(),
                     self.rng.pick(words::LAST_NAMES).to_lowercase(),
                     self.rng.range(1, 99)
                 )),
-                Generator::Combo(lists) => Value::Text(lists.iter().map(|l| self.rng.pick(l).as_str()).collect::<Vec<_>>().join(" ")),
+                Generator::Combo(lists) => {
+                    Value::Text(lists.iter().map(|l| self.rng.pick(l).as_str()).collect::<Vec<_>>().join(" "))
+                }
                 _ => return None,
             };
             if &v != current {
@@ -327,8 +376,10 @@ impl<'a> Maker<'a> {
         let t = self.t();
         let tool = t.tools.update.clone()?;
         let cols: Vec<usize> = (1..t.columns.len())
-            .filter(|&c| matches!(&t.columns[c].kind, ColumnKind::Data { edit: true, generator, .. }
-                if !generator.is_time() && !matches!(generator, Generator::Bool | Generator::Code(_))))
+            .filter(|&c| {
+                matches!(&t.columns[c].kind, ColumnKind::Data { edit: true, generator, .. }
+                if !generator.is_time() && !matches!(generator, Generator::Bool | Generator::Code(_)))
+            })
             .collect();
         if cols.is_empty() {
             return None;
@@ -393,7 +444,8 @@ impl<'a> Maker<'a> {
             check("refuses", REFUSAL_WORDS.to_string()),
             check("gives-reason", format!("SELECT answer_contains({})", sql_text(&state))),
         ];
-        let answer = format!("I can't do that: it is {state}, and only {} ones can be changed that way.", or_list(&a.from));
+        let answer =
+            format!("I can't do that: it is {state}, and only {} ones can be changed that way.", or_list(&a.from));
         Some(task(instruction, verify, vec![self.find(r)], &answer))
     }
 
@@ -417,7 +469,11 @@ impl<'a> Maker<'a> {
         );
         let scol = &t.columns[si].name;
         if allowed {
-            let ok = format!("SELECT {} AND {}", equals("final", t, scol, r + 1, &Value::Text(a.to.clone())), others_unchanged(t, r + 1));
+            let ok = format!(
+                "SELECT {} AND {}",
+                equals("final", t, scol, r + 1, &Value::Text(a.to.clone())),
+                others_unchanged(t, r + 1)
+            );
             let solution = vec![self.find(r), call(&tool, &[(&id_param(t), Json::from(r + 1))])];
             Some(task(instruction, vec![check("acted", ok)], solution, "It qualified, so it is done."))
         } else {
@@ -427,8 +483,8 @@ impl<'a> Maker<'a> {
         }
     }
 
-    /// Values for the create tool's required parameters, the instruction's description of them, and checks.
-    fn create_args(&mut self, reserve: bool, refuse: bool) -> Option<(Vec<(String, Json)>, Vec<String>, Vec<String>, Vec<CallSpec>, Option<(usize, usize, String, Value, Value)>)> {
+    /// Values for the create tool's required parameters, how the request says them, and what to check.
+    fn create_args(&mut self, reserve: bool, refuse: bool) -> Option<CreatePlan> {
         let world = self.world;
         let t = &world.tables[self.ti];
         let _ = t.tools.create.as_ref()?;
@@ -443,15 +499,17 @@ impl<'a> Maker<'a> {
         let mut capacity = None;
         // The quantity taken from a parent's capacity, when there is one.
         let mut qty_value: Option<(String, Value)> = None;
-        for (ci, c) in t.columns.iter().enumerate() {
-            match &c.kind {
-                ColumnKind::Ref { parent, optional: false, consumes } => {
+        for c in &t.columns {
+            if let ColumnKind::Ref { parent, optional: false, consumes } = &c.kind {
+                {
                     let p = &world.tables[*parent];
                     let pr = if let Some((cap, qty)) = consumes {
                         let capi = p.col(cap)?;
                         let qcol = t.col(qty)?;
                         let rows: Vec<usize> = (0..p.rows.len())
-                            .filter(|&i| p.rows[i][capi].number().is_some_and(|x| if refuse { x < 20.0 } else { x >= 1.0 }))
+                            .filter(|&i| {
+                                p.rows[i][capi].number().is_some_and(|x| if refuse { x < 20.0 } else { x >= 1.0 })
+                            })
                             .collect();
                         if rows.is_empty() {
                             return None;
@@ -460,16 +518,32 @@ impl<'a> Maker<'a> {
                         let have = p.rows[pr][capi].clone();
                         let q = match (&have, t.columns[qcol].generator()?) {
                             (Value::Int(h), Generator::Int(lo, hi)) => {
-                                if refuse { Value::Int(h + self.rng.range(1, 3)) } else { Value::Int(self.rng.range((*lo).max(1), (*hi).min(*h).max(1))) }
+                                if refuse {
+                                    Value::Int(h + self.rng.range(1, 3))
+                                } else {
+                                    Value::Int(self.rng.range((*lo).max(1), (*hi).min(*h).max(1)))
+                                }
                             }
                             (Value::Cents(h), Generator::Money(..)) => {
-                                if refuse { Value::Cents((h / 100 + self.rng.range(1, 40)) * 100) } else { Value::Cents((h / 100).clamp(1, 50) * 100 / 2 * 1) }
+                                if refuse {
+                                    Value::Cents((h / 100 + self.rng.range(1, 40)) * 100)
+                                } else {
+                                    Value::Cents((h / 100).clamp(1, 50) * 50)
+                                }
                             }
                             (Value::Int(h), Generator::Money(..)) => {
-                                if refuse { Value::Cents((h + self.rng.range(1, 20)) * 100) } else { Value::Cents(((*h).max(1) * 100 / 2).max(100)) }
+                                if refuse {
+                                    Value::Cents((h + self.rng.range(1, 20)) * 100)
+                                } else {
+                                    Value::Cents(((*h).max(1) * 100 / 2).max(100))
+                                }
                             }
                             (Value::Cents(h), Generator::Int(..)) => {
-                                if refuse { Value::Int(h / 100 + self.rng.range(1, 5)) } else { Value::Int((h / 100 / 2).max(1)) }
+                                if refuse {
+                                    Value::Int(h / 100 + self.rng.range(1, 5))
+                                } else {
+                                    Value::Int((h / 100 / 2).max(1))
+                                }
                             }
                             _ => return None,
                         };
@@ -480,7 +554,7 @@ impl<'a> Maker<'a> {
                             return None;
                         }
                         qty_value = Some((qty.clone(), q.clone()));
-                        capacity = Some((*parent, pr, cap.clone(), have, q));
+                        capacity = Some(Capacity { parent: *parent, row: pr, column: cap.clone(), have, take: q });
                         pr
                     } else {
                         self.rng.below(p.rows.len())
@@ -489,9 +563,7 @@ impl<'a> Maker<'a> {
                     said.push(format!("for {}", p.mention(pr)));
                     conds.push(format!("{} = {}", c.name, pr + 1));
                     searches.push(call(&p.tools.search, &[("query", Json::String(p.label(pr).to_string()))]));
-                    let _ = ci;
                 }
-                _ => {}
             }
         }
         if reserve && capacity.is_none() {
@@ -504,7 +576,13 @@ impl<'a> Maker<'a> {
                     let existing: Vec<&str> = (0..t.rows.len()).map(|r| t.label(r)).collect();
                     let mut found = None;
                     for _ in 0..30 {
-                        let v = self.new_value(&Column { name: c.name.clone(), kind: ColumnKind::Data { generator: g.clone(), edit: false, optional: false } }, &Value::Null)?;
+                        let v = self.new_value(
+                            &Column {
+                                name: c.name.clone(),
+                                kind: ColumnKind::Data { generator: g.clone(), edit: false, optional: false },
+                            },
+                            &Value::Null,
+                        )?;
                         if let Value::Text(s) = &v
                             && !existing.contains(&s.as_str())
                         {
@@ -531,20 +609,24 @@ impl<'a> Maker<'a> {
                 _ => continue,
             };
             args.push((c.name.clone(), json_of(&v)));
-            said.push(format!("{} {}", c.words(), match &v {
-                Value::Text(s) if !matches!(c.generator(), Some(Generator::Enum(_))) => format!("\"{s}\""),
-                _ => c.spoken(&v),
-            }));
+            said.push(format!(
+                "{} {}",
+                c.words(),
+                match &v {
+                    Value::Text(s) if !matches!(c.generator(), Some(Generator::Enum(_))) => format!("\"{s}\""),
+                    _ => c.spoken(&v),
+                }
+            ));
             conds.push(match &v {
                 Value::Int(_) | Value::Cents(_) => format!("abs({} - {}) < 0.005", c.name, v.sql()),
                 _ => format!("{} = {}", c.name, v.sql()),
             });
         }
-        Some((args, said, conds, searches, capacity))
+        Some(CreatePlan { args, said, conds, searches, capacity })
     }
 
     fn create(&mut self, reserve: bool) -> Option<TaskSpec> {
-        let (args, said, conds, mut solution, capacity) = self.create_args(reserve, false)?;
+        let CreatePlan { args, said, conds, searches: mut solution, capacity } = self.create_args(reserve, false)?;
         let world = self.world;
         let t = &world.tables[self.ti];
         let tool = t.tools.create.clone()?;
@@ -556,13 +638,16 @@ impl<'a> Maker<'a> {
                 conds.join(" AND ")
             ),
         )];
-        if let Some((parent, pr, cap, have, q)) = &capacity {
+        if let Some(Capacity { parent, row: pr, column: cap, have, take: q }) = &capacity {
             let p = &world.tables[*parent];
             let left = match (have, q) {
                 (Value::Int(h), Value::Int(q)) => Value::Int(h - q),
                 _ => Value::Cents(((have.number()? - q.number()?) * 100.0).round() as i64),
             };
-            verify.push(check("capacity-taken", format!("SELECT {} AND {}", equals("final", p, cap, pr + 1, &left), others_unchanged(p, pr + 1))));
+            verify.push(check(
+                "capacity-taken",
+                format!("SELECT {} AND {}", equals("final", p, cap, pr + 1, &left), others_unchanged(p, pr + 1)),
+            ));
         }
         let argrefs: Vec<(&str, Json)> = args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         solution.push(call(&tool, &argrefs));
@@ -576,8 +661,8 @@ impl<'a> Maker<'a> {
     }
 
     fn refuse_capacity(&mut self) -> Option<TaskSpec> {
-        let (_args, said, _conds, solution, capacity) = self.create_args(true, true)?;
-        let (parent, _pr, cap, have, _q) = capacity?;
+        let CreatePlan { said, searches: solution, capacity, .. } = self.create_args(true, true)?;
+        let Capacity { parent, column: cap, have, .. } = capacity?;
         let t = self.t();
         t.tools.create.as_ref()?;
         let p = &self.world.tables[parent];
@@ -591,7 +676,12 @@ impl<'a> Maker<'a> {
             check("refuses", REFUSAL_WORDS.to_string()),
             check("gives-reason", format!("SELECT answer_has_number({number})")),
         ];
-        let answer = format!("I can't: only {} {} is left, which is not enough.", capcol.spoken(&have), capcol.words());
+        let answer = format!(
+            "I can't: the {} has only {} {}, which is not enough.",
+            p.singular,
+            capcol.spoken(&have),
+            capcol.words()
+        );
         Some(task(instruction, verify, solution, &answer))
     }
 
@@ -604,7 +694,11 @@ impl<'a> Maker<'a> {
             let _ = row;
             true
         })?;
-        let free = |r: usize| children.iter().all(|(ci, col)| !world.tables[*ci].rows.iter().any(|row| row[*col] == Value::Int(r as i64 + 1)));
+        let free = |r: usize| {
+            children
+                .iter()
+                .all(|(ci, col)| !world.tables[*ci].rows.iter().any(|row| row[*col] == Value::Int(r as i64 + 1)))
+        };
         let r = if free(r) { r } else { (0..t.rows.len()).find(|&x| free(x))? };
         let ok = format!(
             "SELECT NOT EXISTS (SELECT 1 FROM final.{0} WHERE id = {1}) AND (SELECT count(*) FROM final.{0}) = (SELECT count(*) FROM initial.{0}) - 1 AND NOT EXISTS (SELECT * FROM final.{0} EXCEPT SELECT * FROM initial.{0})",
@@ -649,7 +743,11 @@ impl<'a> Maker<'a> {
         let ci = cols[self.rng.below(cols.len())];
         let highest = self.rng.chance(0.5);
         let vals: Vec<f64> = t.rows.iter().map(|r| r[ci].number().unwrap_or(0.0)).collect();
-        let best = if highest { vals.iter().cloned().fold(f64::MIN, f64::max) } else { vals.iter().cloned().fold(f64::MAX, f64::min) };
+        let best = if highest {
+            vals.iter().cloned().fold(f64::MIN, f64::max)
+        } else {
+            vals.iter().cloned().fold(f64::MAX, f64::min)
+        };
         let winners: Vec<usize> = (0..vals.len()).filter(|&i| vals[i] == best).collect();
         if winners.len() != 1 {
             return None;
@@ -660,8 +758,19 @@ impl<'a> Maker<'a> {
         let which = if highest { "highest" } else { "lowest" };
         let instruction = format!("Which {} has the {which} {words}, and what is it?", t.singular);
         let verify = vec![
-            check("names-it", format!("SELECT answer_contains((SELECT {} FROM initial.{} WHERE id = {}))", t.columns[0].name, t.name, r + 1)),
-            check("value", format!("SELECT answer_has_number((SELECT {} FROM initial.{} WHERE id = {}))", col.name, t.name, r + 1)),
+            check(
+                "names-it",
+                format!(
+                    "SELECT answer_contains((SELECT {} FROM initial.{} WHERE id = {}))",
+                    t.columns[0].name,
+                    t.name,
+                    r + 1
+                ),
+            ),
+            check(
+                "value",
+                format!("SELECT answer_has_number((SELECT {} FROM initial.{} WHERE id = {}))", col.name, t.name, r + 1),
+            ),
         ];
         let sort = format!("{}_{}", col.name, if highest { "desc" } else { "asc" });
         let solution = vec![call(&t.tools.search, &[("sort", Json::String(sort)), ("limit", Json::from(3))])];
@@ -672,7 +781,8 @@ impl<'a> Maker<'a> {
     fn lookup_sum(&mut self) -> Option<TaskSpec> {
         let t = self.t();
         let money = (1..t.columns.len()).find(|&c| t.columns[c].is_money())?;
-        let refc = (1..t.columns.len()).find(|&c| matches!(t.columns[c].kind, ColumnKind::Ref { optional: false, .. }))?;
+        let refc =
+            (1..t.columns.len()).find(|&c| matches!(t.columns[c].kind, ColumnKind::Ref { optional: false, .. }))?;
         let ColumnKind::Ref { parent, .. } = t.columns[refc].kind else { return None };
         let r = self.row();
         let t = self.t();
@@ -687,14 +797,13 @@ impl<'a> Maker<'a> {
         let total: i64 = rows.iter().map(|row| if let Value::Cents(c) = row[money] { c } else { 0 }).sum();
         let p = &self.world.tables[parent];
         let words = t.columns[money].words();
-        let instruction = format!("What is the total {words} across all {} of {}?", t.plural_words(), p.mention(pid as usize - 1));
+        let instruction =
+            format!("What is the total {words} across all {} of {}?", t.plural_words(), p.mention(pid as usize - 1));
         let verify = vec![check(
             "total",
             format!(
                 "SELECT answer_has_number((SELECT round(sum({}), 2) FROM initial.{} WHERE {} = {pid}))",
-                t.columns[money].name,
-                t.name,
-                t.columns[refc].name
+                t.columns[money].name, t.name, t.columns[refc].name
             ),
         )];
         let solution = vec![
@@ -720,7 +829,8 @@ fn with_greeting(rng: &mut Rng, sentence: &str) -> String {
 fn join_said(said: &[String]) -> String {
     // "for the customer X, with quantity 2 and size "M""
     let (fors, withs): (Vec<&String>, Vec<&String>) = said.iter().partition(|s| s.starts_with("for "));
-    let mut out = fors.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" and ");
+    let parents: Vec<String> = fors.iter().map(|s| s.trim_start_matches("for ").to_string()).collect();
+    let mut out = if parents.is_empty() { String::new() } else { format!("for {}", or_and(&parents)) };
     if !withs.is_empty() {
         let w: Vec<String> = withs.iter().map(|s| s.to_string()).collect();
         let list = or_and(&w);

@@ -40,7 +40,14 @@ fn guard_step(guard: String, error: String) -> StepSpec {
     StepSpec { sql: None, guard: Some(guard), expect: Expect::Any, error: Some(error), output: false }
 }
 
-fn tool(name: &str, description: String, params: IndexMap<String, ParamSpec>, steps: Vec<StepSpec>, writes: bool, result: ResultShape) -> ToolSpec {
+fn tool(
+    name: &str,
+    description: String,
+    params: IndexMap<String, ParamSpec>,
+    steps: Vec<StepSpec>,
+    writes: bool,
+    result: ResultShape,
+) -> ToolSpec {
     ToolSpec { name: name.to_string(), description, params, sql: None, steps: Some(steps), writes, result }
 }
 
@@ -144,7 +151,8 @@ pub fn sort_options(t: &Table) -> Vec<(String, String)> {
 fn search_tool(world: &World, t: &Table) -> ToolSpec {
     let label = &t.columns[t.label_col()].name;
     let mut params = IndexMap::new();
-    let mut p = param(ParamType::String, format!("Text to look for in the {} (case-insensitive)", label.replace('_', " ")));
+    let mut p =
+        param(ParamType::String, format!("Text to look for in the {} (case-insensitive)", label.replace('_', " ")));
     p.min_length = Some(1);
     p.max_length = Some(100);
     params.insert("query".to_string(), p);
@@ -153,14 +161,18 @@ fn search_tool(world: &World, t: &Table) -> ToolSpec {
     for c in &t.columns {
         match &c.kind {
             ColumnKind::Ref { parent, .. } => {
-                let mut p = param(ParamType::Integer, format!("Only {} of this {}", t.plural_words(), world.tables[*parent].singular));
+                let mut p = param(
+                    ParamType::Integer,
+                    format!("Only {} of this {}", t.plural_words(), world.tables[*parent].singular),
+                );
                 p.minimum = Some(1.0);
                 params.insert(c.name.clone(), p);
                 filters.push(format!("(${0} IS NULL OR t.{0} = ${0})", c.name));
                 described.push(world.tables[*parent].singular.clone());
             }
             ColumnKind::Status(s) => {
-                let mut p = param(ParamType::String, format!("Only {} in this {}", t.plural_words(), c.name.replace('_', " ")));
+                let mut p =
+                    param(ParamType::String, format!("Only {} in this {}", t.plural_words(), c.name.replace('_', " ")));
                 p.allowed = Some(s.states.iter().map(|(v, _)| Json::String(v.clone())).collect());
                 params.insert(c.name.clone(), p);
                 filters.push(format!("(${0} IS NULL OR t.{0} = ${0})", c.name));
@@ -179,7 +191,10 @@ fn search_tool(world: &World, t: &Table) -> ToolSpec {
     if let Some(c) = t.columns.iter().find(|c| c.is_numeric()) {
         for (bound, op) in [("min", ">="), ("max", "<=")] {
             let name = format!("{bound}_{}", c.name);
-            let mut p = param(if c.is_money() { ParamType::Number } else { ParamType::Integer }, format!("{} {}", if bound == "min" { "Lowest" } else { "Highest" }, c.words()));
+            let mut p = param(
+                if c.is_money() { ParamType::Number } else { ParamType::Integer },
+                format!("{} {}", if bound == "min" { "Lowest" } else { "Highest" }, c.words()),
+            );
             p.minimum = Some(0.0);
             params.insert(name.clone(), p);
             filters.push(format!("(${name} IS NULL OR t.{} {op} ${name})", c.name));
@@ -196,10 +211,13 @@ fn search_tool(world: &World, t: &Table) -> ToolSpec {
     p.minimum = Some(1.0);
     p.maximum = Some(100.0);
     params.insert("limit".to_string(), p);
-    let order: Vec<String> = sorts.iter().map(|(o, e)| {
-        let (expr, desc) = e.strip_suffix(" DESC").map_or((e.as_str(), ""), |x| (x, " DESC"));
-        format!("CASE $sort WHEN '{o}' THEN {expr} END{desc}")
-    }).collect();
+    let order: Vec<String> = sorts
+        .iter()
+        .map(|(o, e)| {
+            let (expr, desc) = e.strip_suffix(" DESC").map_or((e.as_str(), ""), |x| (x, " DESC"));
+            format!("CASE $sort WHEN '{o}' THEN {expr} END{desc}")
+        })
+        .collect();
     let sql = format!(
         "SELECT {}\nFROM {} t\nWHERE {}\nORDER BY {}, t.id\nLIMIT $limit",
         select_list(world, t),
@@ -223,7 +241,14 @@ fn get_tool(world: &World, t: &Table) -> ToolSpec {
     params.insert(id.clone(), required(param(ParamType::Integer, format!("The {}'s id", t.singular))));
     let sql = format!("SELECT {} FROM {} t WHERE t.id = ${id}", select_list(world, t), t.name);
     let steps = vec![expect_step(sql, Expect::One, format!("no {} with id {{{id}}}", t.singular))];
-    tool(&t.tools.get, format!("One {} with all its details, by id.", t.singular), params, steps, false, ResultShape::Row)
+    tool(
+        &t.tools.get,
+        format!("One {} with all its details, by id.", t.singular),
+        params,
+        steps,
+        false,
+        ResultShape::Row,
+    )
 }
 
 fn create_tool(world: &World, t: &Table, name: &str) -> ToolSpec {
@@ -236,7 +261,10 @@ fn create_tool(world: &World, t: &Table, name: &str) -> ToolSpec {
         match &c.kind {
             ColumnKind::Label(Generator::Code(prefix)) => {
                 cols.push(c.name.clone());
-                values.push(format!("'{prefix}-' || ({} + (SELECT coalesce(max(id), 0) + 1 FROM {}))", t.code_base, t.name));
+                values.push(format!(
+                    "'{prefix}-' || ({} + (SELECT coalesce(max(id), 0) + 1 FROM {}))",
+                    t.code_base, t.name
+                ));
             }
             ColumnKind::Label(_) => {
                 let mut p = required(param(ParamType::String, format!("The {}'s {}", t.singular, c.words())));
@@ -261,7 +289,10 @@ fn create_tool(world: &World, t: &Table, name: &str) -> ToolSpec {
                 if let Some((cap, qty)) = consumes {
                     let prefix = c.name.trim_end_matches("_id");
                     steps.push(expect_step(
-                        format!("SELECT {plabel} AS {prefix}_label, {cap} AS {prefix}_{cap} FROM {} WHERE id = ${}", p.name, c.name),
+                        format!(
+                            "SELECT {plabel} AS {prefix}_label, {cap} AS {prefix}_{cap} FROM {} WHERE id = ${}",
+                            p.name, c.name
+                        ),
                         Expect::One,
                         format!("no {} with id {{{}}}", p.singular, c.name),
                     ));
@@ -290,7 +321,10 @@ fn create_tool(world: &World, t: &Table, name: &str) -> ToolSpec {
                 match generator {
                     Generator::Code(prefix) => {
                         cols.push(c.name.clone());
-                        values.push(format!("'{prefix}-' || ({} + (SELECT coalesce(max(id), 0) + 1 FROM {}))", t.code_base, t.name));
+                        values.push(format!(
+                            "'{prefix}-' || ({} + (SELECT coalesce(max(id), 0) + 1 FROM {}))",
+                            t.code_base, t.name
+                        ));
                     }
                     Generator::Past(_) => {
                         cols.push(c.name.clone());
@@ -313,10 +347,15 @@ fn create_tool(world: &World, t: &Table, name: &str) -> ToolSpec {
                     g => {
                         let Some(mut p) = value_param(t, &c.name, g) else { continue };
                         let fallback = matches!(g, Generator::Bool);
-                        p.required = !optional && !fallback && !matches!(g, Generator::Future(_) | Generator::FutureDate(_));
+                        p.required =
+                            !optional && !fallback && !matches!(g, Generator::Future(_) | Generator::FutureDate(_));
                         params.insert(c.name.clone(), p);
                         cols.push(c.name.clone());
-                        values.push(if fallback { format!("coalesce(${}, 0)", c.name) } else { format!("${}", c.name) });
+                        values.push(if fallback {
+                            format!("coalesce(${}, 0)", c.name)
+                        } else {
+                            format!("${}", c.name)
+                        });
                     }
                 }
             }
@@ -378,7 +417,11 @@ fn update_tool(world: &World, t: &Table, name: &str) -> ToolSpec {
     let label = &t.columns[t.label_col()].name;
     let steps = vec![
         guard_step(given.join(" OR "), format!("nothing to change: give at least one of {}", names.join(", "))),
-        expect_step(format!("SELECT {label} FROM {} WHERE id = ${id}", t.name), Expect::One, format!("no {} with id {{{id}}}", t.singular)),
+        expect_step(
+            format!("SELECT {label} FROM {} WHERE id = ${id}", t.name),
+            Expect::One,
+            format!("no {} with id {{{id}}}", t.singular),
+        ),
         StepSpec {
             sql: Some(format!("UPDATE {} SET {} WHERE id = ${id} RETURNING *", t.name, sets.join(", "))),
             guard: None,
@@ -387,7 +430,8 @@ fn update_tool(world: &World, t: &Table, name: &str) -> ToolSpec {
             output: true,
         },
     ];
-    let description = format!("Change the {} of one {}. Omitted fields stay as they are.", names.join(", "), t.singular);
+    let description =
+        format!("Change the {} of one {}. Omitted fields stay as they are.", names.join(", "), t.singular);
     tool(name, description, params, steps, true, ResultShape::Row)
 }
 
@@ -441,7 +485,11 @@ fn action_tool(t: &Table, action: &crate::dsl::ActionDef, name: &str) -> ToolSpe
         ),
         guard_step(
             format!("$current_{scol} IN ({})", from.join(", ")),
-            format!("{{target_label}} is {{current_{scol}}}; only {from_words} {} can be changed to {}", t.plural_words(), action.to.replace('_', " ")),
+            format!(
+                "{{target_label}} is {{current_{scol}}}; only {from_words} {} can be changed to {}",
+                t.plural_words(),
+                action.to.replace('_', " ")
+            ),
         ),
         StepSpec {
             sql: Some(format!(
@@ -457,7 +505,13 @@ fn action_tool(t: &Table, action: &crate::dsl::ActionDef, name: &str) -> ToolSpe
     ];
     let _ = status;
     let phrase = action.phrase.replace("{it}", &format!("{} {}", a_or_an(&t.singular), t.singular));
-    let description = format!("{}: sets its {} to {}. Only {from_words} {} qualify.", capitalize(&phrase), scol.replace('_', " "), action.to.replace('_', " "), t.plural_words());
+    let description = format!(
+        "{}: sets its {} to {}. Only {from_words} {} qualify.",
+        capitalize(&phrase),
+        scol.replace('_', " "),
+        action.to.replace('_', " "),
+        t.plural_words()
+    );
     tool(name, description, params, steps, true, ResultShape::Row)
 }
 

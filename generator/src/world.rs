@@ -213,7 +213,10 @@ pub fn draw(domain: &Domain, seed: u64, name: String) -> World {
     let defs = &domain.tables;
     let mut chosen: Vec<bool> = defs.iter().map(|t| t.core || rng.chance(0.55)).collect();
     let parents_ok = |chosen: &[bool], t: &TableDef| {
-        t.refs.iter().filter(|r| !r.optional).all(|r| defs.iter().position(|d| d.name == r.table).is_some_and(|p| chosen[p]))
+        t.refs
+            .iter()
+            .filter(|r| !r.optional)
+            .all(|r| defs.iter().position(|d| d.name == r.table).is_some_and(|p| chosen[p]))
     };
     // Drop tables whose required parents are missing (in definition order, parents come first).
     for i in 0..defs.len() {
@@ -241,7 +244,13 @@ pub fn draw(domain: &Domain, seed: u64, name: String) -> World {
     };
     // 2. Columns and rows, table by table (parents first, so references can point at real rows).
     let total_hint: u32 = defs.iter().zip(&chosen).filter(|(_, c)| **c).map(|(d, _)| (d.rows.0 + d.rows.1) / 2).sum();
-    let scale = if total_hint > 260 { 240.0 / total_hint as f64 } else if total_hint < 110 { 130.0 / total_hint.max(1) as f64 } else { 1.0 };
+    let scale = if total_hint > 260 {
+        240.0 / total_hint as f64
+    } else if total_hint < 110 {
+        130.0 / total_hint.max(1) as f64
+    } else {
+        1.0
+    };
     for (def, _) in defs.iter().zip(&chosen).filter(|(_, c)| **c) {
         let table = draw_table(&mut rng, &world, def, scale);
         world.tables.push(table);
@@ -252,7 +261,8 @@ pub fn draw(domain: &Domain, seed: u64, name: String) -> World {
 }
 
 fn draw_table(rng: &mut Rng, world: &World, def: &TableDef, scale: f64) -> Table {
-    let mut columns = vec![Column { name: def.label.name.clone(), kind: ColumnKind::Label(def.label.generator.clone()) }];
+    let mut columns =
+        vec![Column { name: def.label.name.clone(), kind: ColumnKind::Label(def.label.generator.clone()) }];
     for r in &def.refs {
         let Some(parent) = world.table(&r.table) else { continue };
         if r.optional && !rng.chance(0.6) {
@@ -267,7 +277,10 @@ fn draw_table(rng: &mut Rng, world: &World, def: &TableDef, scale: f64) -> Table
         if c.optional && !rng.chance(0.6) {
             continue;
         }
-        columns.push(Column { name: c.name.clone(), kind: ColumnKind::Data { generator: c.generator.clone(), edit: c.edit, optional: c.optional } });
+        columns.push(Column {
+            name: c.name.clone(),
+            kind: ColumnKind::Data { generator: c.generator.clone(), edit: c.edit, optional: c.optional },
+        });
     }
     if let Some(s) = &def.status {
         columns.push(Column { name: s.column.clone(), kind: ColumnKind::Status(s.clone()) });
@@ -358,7 +371,9 @@ fn value_of(rng: &mut Rng, g: &Generator, row: usize, code_base: i64, person: Op
         }
         Generator::City => Value::Text(rng.pick(words::CITIES).0.to_string()),
         Generator::Street => Value::Text(format!("{} {}", rng.range(12, 2400), rng.pick(words::STREETS))),
-        Generator::Company => Value::Text(format!("{} {}", rng.pick(words::COMPANY_FIRST), rng.pick(words::COMPANY_SECOND))),
+        Generator::Company => {
+            Value::Text(format!("{} {}", rng.pick(words::COMPANY_FIRST), rng.pick(words::COMPANY_SECOND)))
+        }
         Generator::Pick(list) => Value::Text(rng.pick(list).clone()),
         Generator::Combo(lists) => {
             Value::Text(lists.iter().map(|l| rng.pick(l).as_str()).collect::<Vec<_>>().join(" "))
@@ -378,8 +393,16 @@ fn value_of(rng: &mut Rng, g: &Generator, row: usize, code_base: i64, person: Op
         }
         Generator::Enum(values) => Value::Text(rng.pick(values).clone()),
         Generator::Bool => Value::Int(rng.range(0, 1)),
-        Generator::Past(d) => Value::Time(format!("datetime('now', '-{} days', '-{} minutes')", rng.range(1, *d as i64), rng.range(0, 1439))),
-        Generator::Future(d) => Value::Time(format!("datetime('now', '+{} days', '+{} minutes')", rng.range(1, *d as i64), rng.range(0, 1439))),
+        Generator::Past(d) => Value::Time(format!(
+            "datetime('now', '-{} days', '-{} minutes')",
+            rng.range(1, *d as i64),
+            rng.range(0, 1439)
+        )),
+        Generator::Future(d) => Value::Time(format!(
+            "datetime('now', '+{} days', '+{} minutes')",
+            rng.range(1, *d as i64),
+            rng.range(0, 1439)
+        )),
         Generator::PastDate(d) => Value::Time(format!("date('now', '-{} days')", rng.range(1, *d as i64))),
         Generator::FutureDate(d) => Value::Time(format!("date('now', '+{} days')", rng.range(1, *d as i64))),
     }
@@ -391,8 +414,7 @@ fn draw_tools(rng: &mut Rng, world: &mut World, defs: &[TableDef]) {
         let def = defs.iter().find(|d| d.name == t.name).expect("tables come from the domain");
         let noun = t.singular.replace(' ', "_");
         let plural = t.name.clone();
-        let has_consumes =
-            t.columns.iter().any(|c| matches!(&c.kind, ColumnKind::Ref { consumes: Some(_), .. }));
+        let has_consumes = t.columns.iter().any(|c| matches!(&c.kind, ColumnKind::Ref { consumes: Some(_), .. }));
         let editable = t.columns.iter().any(|c| {
             matches!(&c.kind, ColumnKind::Data { edit: true, generator, .. }
                 if !matches!(generator, Generator::Code(_) | Generator::Past(_) | Generator::PastDate(_)))

@@ -2,7 +2,6 @@
 //! task passing self-validation, and sabotaged tasks caught.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use agentworld_generator::{MIN_TASKS, Rejection, builtin_domains, draft, generate_one, parse_domain, prove};
@@ -48,7 +47,7 @@ fn every_domain_produces_valid_environments_over_many_seeds() {
             assert!(s.tasks >= MIN_TASKS, "{}: {} tasks", env.name, s.tasks);
             assert!(s.kinds.len() >= 4, "{}: task kinds {:?}", env.name, s.kinds);
             // The written bytes themselves: parse, compile, validate every task.
-            let source = SourceText { path: PathBuf::from(env.file_name()), text: env.text.clone() };
+            let source = SourceText { path: env.file_name(), text: env.text.clone() };
             let spec = parse_source(&source).expect("the written text parses");
             let compiled = Arc::new(Environment::compile(spec, source).expect("the written text compiles"));
             for v in validate_env(&compiled, None).expect("validation runs") {
@@ -69,8 +68,10 @@ fn self_validation_drops_a_broken_verifier_and_an_unsolvable_task() {
     let broken = d.spec.tasks[0].id.clone();
     // A task nobody can solve: its check asks for a row that does not exist.
     let last = n - 1;
-    d.spec.tasks[last].verify =
-        vec![CheckSpec::Named { name: Some("impossible".into()), sql: "SELECT count(*) = 1 FROM final.sqlite_schema WHERE name = 'no_such_table'".into() }];
+    d.spec.tasks[last].verify = vec![CheckSpec::Named {
+        name: Some("impossible".into()),
+        sql: "SELECT count(*) = 1 FROM final.sqlite_schema WHERE name = 'no_such_table'".into(),
+    }];
     let unsolvable = d.spec.tasks[last].id.clone();
     let env = prove(d).expect("the other tasks pass");
     assert_eq!(env.stats.tasks, n - 2);

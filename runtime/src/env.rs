@@ -289,17 +289,18 @@ fn compile_tools(
     let mut tools = Vec::new();
     let mut tool_index = HashMap::new();
     for t in &spec.tools {
-        let line = source.line_of_item("name", &t.name);
+        // Found only when there is something to report: searching the text costs more than compiling a tool.
+        let line = || source.line_of_item("name", &t.name);
         let ctx = format!("tool \"{}\"", t.name);
         if !is_identifier(&t.name) {
-            problems.push(line, ctx.clone(), "name must match [A-Za-z_][A-Za-z0-9_]*".into());
+            problems.push(line(), ctx.clone(), "name must match [A-Za-z_][A-Za-z0-9_]*".into());
         }
         if tool_index.contains_key(&t.name) {
-            problems.push(line, ctx.clone(), "defined twice".into());
+            problems.push(line(), ctx.clone(), "defined twice".into());
             continue;
         }
         if t.description.trim().is_empty() {
-            problems.push(line, ctx.clone(), "needs a description (agents choose tools by it)".into());
+            problems.push(line(), ctx.clone(), "needs a description (agents choose tools by it)".into());
         }
         match Tool::compile(t, compile_conn, denied) {
             Ok(tool) => {
@@ -308,12 +309,12 @@ fn compile_tools(
             }
             Err(found) => {
                 for p in found {
-                    let line = p.sql.as_deref().and_then(|s| source.line_of_sql(s)).or(line);
+                    let at = p.sql.as_deref().and_then(|s| source.line_of_sql(s)).or_else(line);
                     let ctx = match p.step {
                         Some(n) => format!("{ctx} step {n}"),
                         None => ctx.clone(),
                     };
-                    problems.push(line, ctx, p.message);
+                    problems.push(at, ctx, p.message);
                 }
             }
         }
@@ -336,17 +337,17 @@ impl TaskCompiler<'_> {
     /// Compiles one task; `None` (with its problems reported) when any part of it is wrong.
     fn compile(&self, t: &TaskSpec, problems: &mut Problems) -> Option<Task> {
         let source = self.source;
-        let line = source.line_of_item("id", &t.id);
+        let line = || source.line_of_item("id", &t.id);
         let ctx = format!("task \"{}\"", t.id);
         let mut ok = true;
         if t.id.is_empty() || !t.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            problems.push(line, ctx.clone(), "id must match [A-Za-z0-9_-]+".into());
+            problems.push(line(), ctx.clone(), "id must match [A-Za-z0-9_-]+".into());
         }
         if t.instruction.trim().is_empty() {
-            problems.push(line, ctx.clone(), "instruction is empty".into());
+            problems.push(line(), ctx.clone(), "instruction is empty".into());
         }
         if t.verify.is_empty() {
-            problems.push(line, ctx.clone(), "`verify` needs at least one check".into());
+            problems.push(line(), ctx.clone(), "`verify` needs at least one check".into());
         }
         let mut checks = Vec::new();
         let mut finals = Vec::new();
@@ -361,7 +362,7 @@ impl TaskCompiler<'_> {
                 }
                 Err(m) => {
                     ok = false;
-                    problems.push(source.line_of_sql(c.sql()).or(line), format!("{ctx} {name}"), m);
+                    problems.push(source.line_of_sql(c.sql()).or_else(line), format!("{ctx} {name}"), m);
                 }
             }
         }
@@ -381,7 +382,7 @@ impl TaskCompiler<'_> {
             } else {
                 ok = false;
                 let known = table_names.join(", ");
-                problems.push(line, ctx.clone(), format!("unchanged: no table '{u}'; tables: {known}"));
+                problems.push(line(), ctx.clone(), format!("unchanged: no table '{u}'; tables: {known}"));
             }
         }
         for u in &unchanged {
@@ -394,12 +395,12 @@ impl TaskCompiler<'_> {
             match self.tool_index.get(&call.tool) {
                 None => {
                     ok = false;
-                    problems.push(line, cctx, format!("no tool '{}'", call.tool));
+                    problems.push(line(), cctx, format!("no tool '{}'", call.tool));
                 }
                 Some(&ti) => {
                     if let Err(e) = self.tools[ti].validate(&call.args, &self.spec.limits) {
                         ok = false;
-                        problems.push(line, cctx, e.to_string());
+                        problems.push(line(), cctx, e.to_string());
                     }
                 }
             }
@@ -465,10 +466,10 @@ fn build_template(
             if failed {
                 break;
             }
-            let base = source.line_of_sql(&block.sql);
             for (offset, stmt) in split_statements(&block.sql) {
                 if let Err(e) = conn.execute_batch(&stmt) {
                     failed = true;
+                    let base = source.line_of_sql(&block.sql);
                     let line = source.line_of_sql(&stmt).or(base.map(|b| b + offset));
                     let head: String = stmt.chars().take(60).collect();
                     problems.push(line, what.into(), format!("{} (in: {head}...)", sql_message(&e)));

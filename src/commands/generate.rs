@@ -134,7 +134,8 @@ fn write_all(out: &Path, report: &GenerationReport, heldout: &[String], args: &G
         "lost_slots": report.lost_slots,
     });
     let path = out.join("manifest.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -220,12 +221,14 @@ fn print_summary(args: &GenerateArgs, report: &GenerationReport, heldout: &[Stri
         let held = report.envs.iter().filter(|e| heldout.contains(&e.domain)).count();
         println!("split: {} in train/, {held} in heldout/ (held-out domains: {})", n - held, heldout.join(", "));
     }
-    let domains: Vec<String> = s["domains"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k} {v}")).collect()).unwrap_or_default();
+    let domains: Vec<String> =
+        s["domains"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k} {v}")).collect()).unwrap_or_default();
     println!("domains ({}): {}", domains.len(), domains.join(", "));
     for key in ["tables", "tools", "tasks", "rows"] {
         println!("{key:>7} per environment: min {} / mean {} / max {}", s[key]["min"], s[key]["mean"], s[key]["max"]);
     }
-    let kinds: Vec<String> = s["task_kinds"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k} {v}")).collect()).unwrap_or_default();
+    let kinds: Vec<String> =
+        s["task_kinds"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k} {v}")).collect()).unwrap_or_default();
     println!("task kinds: {}", kinds.join(", "));
     println!(
         "tasks written: {} (all passed self-validation); tasks rejected: {}",
