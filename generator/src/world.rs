@@ -242,25 +242,53 @@ pub fn draw(domain: &Domain, seed: u64, name: String) -> World {
         tables: Vec::new(),
         style,
     };
-    // 2. Columns and rows, table by table (parents first, so references can point at real rows).
-    let total_hint: u32 = defs.iter().zip(&chosen).filter(|(_, c)| **c).map(|(d, _)| (d.rows.0 + d.rows.1) / 2).sum();
-    let scale = if total_hint > 260 {
-        240.0 / total_hint as f64
-    } else if total_hint < 110 {
-        130.0 / total_hint.max(1) as f64
-    } else {
-        1.0
-    };
-    for (def, _) in defs.iter().zip(&chosen).filter(|(_, c)| **c) {
-        let table = draw_table(&mut rng, &world, def, scale);
+    // 2. Row counts: each table's draw from its range, then scaled together into AWM's 100-300 seed rows.
+    let picked: Vec<&TableDef> = defs.iter().zip(&chosen).filter(|(_, c)| **c).map(|(d, _)| d).collect();
+    let counts = row_counts(&mut rng, &picked);
+    // 3. Columns and rows, table by table (parents first, so references can point at real rows).
+    for (def, n) in picked.iter().zip(counts) {
+        let table = draw_table(&mut rng, &world, def, n);
         world.tables.push(table);
     }
-    // 3. Tools: search and get always, the others drawn, keeping 20-45 tools.
+    // 4. Tools: search and get always, the others drawn, keeping 20-45 tools.
     draw_tools(&mut rng, &mut world, defs);
     world
 }
 
-fn draw_table(rng: &mut Rng, world: &World, def: &TableDef, scale: f64) -> Table {
+/// The most rows a table can have (a `pick` label has as many distinct values as its list).
+fn row_cap(def: &TableDef) -> usize {
+    match &def.label.generator {
+        Generator::Pick(list) => list.len(),
+        _ => usize::MAX,
+    }
+}
+
+/// Rows per table: drawn from each table's range, then scaled so the total lands in 110-260 (inside AWM's 100-300
+/// with room for the tables a `pick` label caps).
+fn row_counts(rng: &mut Rng, defs: &[&TableDef]) -> Vec<usize> {
+    let mut counts: Vec<usize> =
+        defs.iter().map(|d| (rng.range(d.rows.0 as i64, d.rows.1 as i64) as usize).min(row_cap(d)).max(2)).collect();
+    let total: usize = counts.iter().sum();
+    let target = total.clamp(110, 260);
+    if total != target {
+        let scale = target as f64 / total as f64;
+        for (c, d) in counts.iter_mut().zip(defs) {
+            *c = ((*c as f64 * scale).round() as usize).min(row_cap(d)).max(2);
+        }
+    }
+    // Rounding and caps can leave the total short: add rows one at a time to tables that can take them.
+    let mut i = 0;
+    while counts.iter().sum::<usize>() < 105 && i < 10_000 {
+        let k = i % counts.len();
+        if counts[k] < row_cap(defs[k]) {
+            counts[k] += 1;
+        }
+        i += 1;
+    }
+    counts
+}
+
+fn draw_table(rng: &mut Rng, world: &World, def: &TableDef, n: usize) -> Table {
     let mut columns =
         vec![Column { name: def.label.name.clone(), kind: ColumnKind::Label(def.label.generator.clone()) }];
     for r in &def.refs {
@@ -286,10 +314,6 @@ fn draw_table(rng: &mut Rng, world: &World, def: &TableDef, scale: f64) -> Table
         columns.push(Column { name: s.column.clone(), kind: ColumnKind::Status(s.clone()) });
     }
     columns.push(Column { name: "created_at".into(), kind: ColumnKind::CreatedAt });
-    let mut n = ((rng.range(def.rows.0 as i64, def.rows.1 as i64) as f64) * scale).round().max(2.0) as usize;
-    if let Generator::Pick(list) = &def.label.generator {
-        n = n.min(list.len());
-    }
     let code_base = rng.range(10, 89) * 100;
     let mut table = Table {
         name: def.name.clone(),
