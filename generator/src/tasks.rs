@@ -219,6 +219,19 @@ impl<'a> Maker<'a> {
         }
     }
 
+    /// A random data column a person would ask about or change (not a time, flag or code), editable ones only
+    /// when `editable`.
+    fn value_column(&mut self, editable: bool) -> Option<usize> {
+        let t = self.t();
+        let cols: Vec<usize> = (1..t.columns.len())
+            .filter(|&c| {
+                matches!(&t.columns[c].kind, ColumnKind::Data { generator, edit, .. }
+                    if (*edit || !editable) && !generator.is_time() && !matches!(generator, Generator::Bool | Generator::Code(_)))
+            })
+            .collect();
+        if cols.is_empty() { None } else { Some(cols[self.rng.below(cols.len())]) }
+    }
+
     fn row(&mut self) -> usize {
         let n = self.t().rows.len();
         self.rng.below(n)
@@ -237,17 +250,7 @@ impl<'a> Maker<'a> {
     }
 
     fn lookup_field(&mut self) -> Option<TaskSpec> {
-        let t = self.t();
-        let cols: Vec<usize> = (1..t.columns.len())
-            .filter(|&c| {
-                matches!(&t.columns[c].kind, ColumnKind::Data { generator, .. }
-                    if !generator.is_time() && !matches!(generator, Generator::Bool | Generator::Code(_)))
-            })
-            .collect();
-        if cols.is_empty() {
-            return None;
-        }
-        let ci = cols[self.rng.below(cols.len())];
+        let ci = self.value_column(false)?;
         let r = self.row();
         let t = self.t();
         let col = &t.columns[ci];
@@ -375,16 +378,7 @@ impl<'a> Maker<'a> {
     fn update(&mut self, by_name: bool) -> Option<TaskSpec> {
         let t = self.t();
         let tool = t.tools.update.clone()?;
-        let cols: Vec<usize> = (1..t.columns.len())
-            .filter(|&c| {
-                matches!(&t.columns[c].kind, ColumnKind::Data { edit: true, generator, .. }
-                if !generator.is_time() && !matches!(generator, Generator::Bool | Generator::Code(_)))
-            })
-            .collect();
-        if cols.is_empty() {
-            return None;
-        }
-        let ci = cols[self.rng.below(cols.len())];
+        let ci = self.value_column(true)?;
         let r = self.row();
         let col = self.t().columns[ci].clone();
         let current = self.t().rows[r][ci].clone();

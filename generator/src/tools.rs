@@ -9,18 +9,7 @@ use crate::dsl::Generator;
 use crate::world::{ColumnKind, Table, World, sql_text};
 
 pub fn param(ty: ParamType, description: impl Into<String>) -> ParamSpec {
-    ParamSpec {
-        ty,
-        description: description.into(),
-        required: false,
-        default: None,
-        allowed: None,
-        minimum: None,
-        maximum: None,
-        min_length: None,
-        max_length: None,
-        nullable: false,
-    }
+    ParamSpec { description: description.into(), ..ParamSpec::new(ty) }
 }
 
 fn required(mut p: ParamSpec) -> ParamSpec {

@@ -164,18 +164,7 @@ mod tests {
     use serde_json::json;
 
     fn p(ty: ParamType) -> ParamSpec {
-        ParamSpec {
-            ty,
-            description: String::new(),
-            required: false,
-            default: None,
-            allowed: None,
-            minimum: None,
-            maximum: None,
-            min_length: None,
-            max_length: None,
-            nullable: false,
-        }
+        ParamSpec::new(ty)
     }
 
     fn params() -> Vec<(String, ParamSpec)> {

@@ -164,6 +164,31 @@ pub struct ParamSpec {
     pub nullable: bool,
 }
 
+impl ParamSpec {
+    /// An optional parameter of type `ty` with no description or constraints (set the fields you need).
+    ///
+    /// ```
+    /// use agentworld_runtime::spec::{ParamSpec, ParamType};
+    /// let mut limit = ParamSpec::new(ParamType::Integer);
+    /// limit.maximum = Some(100.0);
+    /// assert!(!limit.required);
+    /// ```
+    pub fn new(ty: ParamType) -> ParamSpec {
+        ParamSpec {
+            ty,
+            description: String::new(),
+            required: false,
+            default: None,
+            allowed: None,
+            minimum: None,
+            maximum: None,
+            min_length: None,
+            max_length: None,
+            nullable: false,
+        }
+    }
+}
+
 /// What a step requires of the rows its statement returns.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
