@@ -59,6 +59,12 @@ impl AdamState {
         Ok(Self { config, m: vec![0.0; len], v: vec![0.0; len], t: 0 })
     }
 
+    /// Rebuilds a state saved from [`AdamState::m`], [`AdamState::v`] and [`AdamState::step`] (a checkpoint).
+    pub fn from_parts(config: AdamConfig, m: Vec<f32>, v: Vec<f32>, step: u64) -> Result<Self> {
+        check_len("adam.v", m.len(), v.len())?;
+        Ok(Self { config, m, v, t: step })
+    }
+
     /// Number of steps taken.
     pub fn step(&self) -> u64 {
         self.t

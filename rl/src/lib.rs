@@ -1,0 +1,11 @@
+//! # agentworld-rl
+//!
+//! The RL loop of agentworld.
+
+pub mod candidates;
+pub mod features;
+pub mod policy;
+pub mod rollout;
+pub mod state;
+pub mod text;
+pub mod train;

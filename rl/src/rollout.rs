@@ -1,0 +1,231 @@
+//! Rollouts over the actor runtime: a GRPO group of episodes per task, all live episodes stepped together (one
+//! policy batch per round, tool calls as one runtime batch), verdicts as rewards. Episodes that fail for
+//! infrastructure reasons are never scored: they are replaced by a fresh episode of the same task (once) and
+//! otherwise masked out of their group.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use agentworld_actors::{Runtime, Status};
+use agentworld_runtime::Outcome;
+use serde_json::Value;
+
+use crate::features::Sparse;
+use crate::policy::{Policy, PolicyError};
+use crate::state::{Action, EnvInfo, EpisodeState, Obs, ToolKind, Turn};
+use crate::text::Instruction;
+
+/// A task to roll out.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaskRef {
+    pub env: String,
+    pub task: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RolloutConfig {
+    pub group_size: usize,
+    pub max_steps: usize,
+    /// Take the best-scored action instead of sampling (evaluation).
+    pub greedy: bool,
+}
+
+/// One decision of an episode, kept for the policy update.
+#[derive(Debug, Clone)]
+pub struct StepSample {
+    pub candidates: Vec<Sparse>,
+    pub chosen: usize,
+}
+
+/// How one episode went.
+#[derive(Debug, Clone)]
+pub struct EpisodeOutcome {
+    pub id: u64,
+    pub task: usize,
+    pub reward: f32,
+    pub success: bool,
+    /// Failed for infrastructure reasons: no reward, masked out.
+    pub infra: bool,
+    pub steps: Vec<StepSample>,
+    /// Kinds of the actions taken (for reports).
+    pub kinds: Vec<&'static str>,
+}
+
+/// A rollout's episodes, grouped by task.
+#[derive(Debug, Default)]
+pub struct RolloutResult {
+    /// `groups[i]` are the episodes of `tasks[i]`.
+    pub groups: Vec<Vec<EpisodeOutcome>>,
+    pub env_steps: usize,
+    pub seconds: f64,
+    pub resampled: usize,
+}
+
+struct Live {
+    id: u64,
+    task: usize,
+    state: EpisodeState,
+    steps: Vec<StepSample>,
+    kinds: Vec<&'static str>,
+    done: Option<(f32, bool, bool)>,
+}
+
+/// Caches classified environments.
+#[derive(Default)]
+pub struct EnvCache(HashMap<String, Arc<EnvInfo>>);
+
+impl EnvCache {
+    pub fn get(&mut self, rt: &Runtime, env: &str) -> Option<Arc<EnvInfo>> {
+        if let Some(i) = self.0.get(env) {
+            return Some(i.clone());
+        }
+        let info = Arc::new(EnvInfo::new(rt.environment(env)?));
+        self.0.insert(env.to_string(), info.clone());
+        Some(info)
+    }
+}
+
+/// Rolls out `tasks` with `policy`: `cfg.group_size` episodes each.
+pub async fn rollout(
+    rt: &Runtime,
+    policy: &mut dyn Policy,
+    cache: &mut EnvCache,
+    tasks: &[TaskRef],
+    cfg: RolloutConfig,
+) -> Result<RolloutResult, PolicyError> {
+    let started = Instant::now();
+    let mut result = RolloutResult { groups: vec![Vec::new(); tasks.len()], ..RolloutResult::default() };
+    let mut pending: Vec<(usize, usize)> = (0..tasks.len()).map(|t| (t, cfg.group_size)).collect();
+    for round in 0..2 {
+        let mut live = open(rt, cache, tasks, &pending).await;
+        result.env_steps += step_all(rt, policy, &mut live, cfg).await?;
+        pending.clear();
+        for ep in live {
+            let (reward, success, infra) = ep.done.unwrap_or((0.0, false, true));
+            if infra && round == 0 {
+                // Replace it with a fresh episode of the same task instead of scoring it.
+                result.resampled += 1;
+                match pending.iter_mut().find(|(t, _)| *t == ep.task) {
+                    Some(p) => p.1 += 1,
+                    None => pending.push((ep.task, 1)),
+                }
+                continue;
+            }
+            result.groups[ep.task].push(EpisodeOutcome {
+                id: ep.id,
+                task: ep.task,
+                reward,
+                success,
+                infra,
+                steps: ep.steps,
+                kinds: ep.kinds,
+            });
+        }
+        if pending.is_empty() {
+            break;
+        }
+    }
+    result.seconds = started.elapsed().as_secs_f64();
+    Ok(result)
+}
+
+async fn open(rt: &Runtime, cache: &mut EnvCache, tasks: &[TaskRef], pending: &[(usize, usize)]) -> Vec<Live> {
+    let mut live = Vec::new();
+    for &(ti, n) in pending {
+        let t = &tasks[ti];
+        let Some(info) = cache.get(rt, &t.env) else { continue };
+        let Some(task) = info.env.task(&t.task) else { continue };
+        let instruction = Arc::new(Instruction::parse(&task.spec.instruction));
+        let Ok(group) = rt.open_group(&t.env, &t.task, n).await else { continue };
+        for e in group {
+            live.push(Live {
+                id: e.id,
+                task: ti,
+                state: EpisodeState::new(info.clone(), instruction.clone()),
+                steps: Vec::new(),
+                kinds: Vec::new(),
+                done: None,
+            });
+        }
+    }
+    live
+}
+
+/// Steps every live episode until all are done; returns the number of environment steps (tool calls + answers).
+async fn step_all(
+    rt: &Runtime,
+    policy: &mut dyn Policy,
+    live: &mut [Live],
+    cfg: RolloutConfig,
+) -> Result<usize, PolicyError> {
+    let mut env_steps = 0;
+    loop {
+        let active: Vec<usize> = (0..live.len()).filter(|&i| live[i].done.is_none()).collect();
+        if active.is_empty() {
+            return Ok(env_steps);
+        }
+        let states: Vec<&EpisodeState> = active.iter().map(|&i| &live[i].state).collect();
+        let keys: Vec<(u64, u64)> = active.iter().map(|&i| (live[i].id, live[i].state.turns.len() as u64)).collect();
+        let decisions = policy.decide(&states, &keys, cfg.greedy)?;
+        let mut calls = Vec::new();
+        let mut finishes = Vec::new();
+        for (&i, mut d) in active.iter().zip(decisions) {
+            let ep = &mut live[i];
+            // The last allowed step must answer.
+            if ep.state.turns.len() + 1 >= cfg.max_steps && matches!(d.action, Action::Call { .. }) {
+                d.action = Action::Finish { answer: String::new() };
+                d.kind = "out_of_steps";
+            } else if !d.candidates.is_empty() {
+                ep.steps.push(StepSample { candidates: std::mem::take(&mut d.candidates), chosen: d.chosen });
+            }
+            ep.kinds.push(d.kind);
+            match &d.action {
+                Action::Call { tool, args } => calls.push((i, tool.clone(), Value::Object(args.clone()), d.kind)),
+                Action::Finish { answer } => finishes.push((i, answer.clone(), d.kind)),
+            }
+            ep.state.turns.push(Turn { action: d.action, kind: d.kind, obs: None, wrote: false });
+        }
+        env_steps += calls.len() + finishes.len();
+        let batch = rt.call_batch(calls.iter().map(|(i, t, a, _)| (live[*i].id, t.clone(), a.clone())).collect());
+        let mut answers = tokio::task::JoinSet::new();
+        for (i, answer, _) in &finishes {
+            let rt = rt.clone();
+            let (i, id, answer) = (*i, live[*i].id, answer.clone());
+            answers.spawn(async move { (i, rt.finish(id, &answer).await) });
+        }
+        for r in batch.all().await {
+            let (i, tool, _, _) = &calls[r.index];
+            let ep = &mut live[*i];
+            let writes = ep
+                .state
+                .info
+                .tools
+                .iter()
+                .any(|t| &t.name == tool && t.kind != ToolKind::Search && t.kind != ToolKind::Get);
+            let turn = ep.state.turns.last_mut();
+            match r.reply {
+                Ok(reply) if reply.status == Status::InfraError => ep.done = Some((0.0, false, true)),
+                Ok(reply) => {
+                    let obs = match (&reply.result, &reply.error) {
+                        (Some(v), _) => Obs::from_result(Ok(v)),
+                        (None, Some(e)) => Obs::Error(e.message.clone()),
+                        (None, None) => Obs::Other(Value::Null),
+                    };
+                    if let Some(t) = turn {
+                        t.wrote = writes && !matches!(obs, Obs::Error(_));
+                        t.obs = Some(obs);
+                    }
+                }
+                Err(_) => ep.done = Some((0.0, false, true)),
+            }
+        }
+        while let Some(joined) = answers.join_next().await {
+            let Ok((i, reply)) = joined else { continue };
+            live[i].done = Some(match reply {
+                Ok(r) => (r.verdict.reward as f32, r.verdict.outcome == Outcome::Complete, false),
+                Err(_) => (0.0, false, true),
+            });
+        }
+    }
+}
