@@ -51,6 +51,8 @@ enum Command {
     /// Drive the actor runtime with concurrent clients calling the tasks' reference solutions; report
     /// throughput and latency.
     Load(commands::load::LoadArgs),
+    /// Train the built-in policy with GRPO on procedural environments and show held-out success before and after.
+    Train(commands::train::TrainArgs),
     /// Write seeded procedural environments (every task proven by self-validation) and report what was made.
     Generate(commands::generate::GenerateArgs),
     /// Answer cross-episode questions about a DuckDB record.
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::Report { record, json } => commands::report::run(&record, json),
         Command::Load(args) => commands::load::run(args),
         Command::Generate(args) => commands::generate::run(args),
+        Command::Train(args) => commands::train::run(args),
     };
     match result {
         Ok(code) => code,

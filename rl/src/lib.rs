@@ -4,6 +4,7 @@
 
 pub mod candidates;
 pub mod features;
+pub mod plot;
 pub mod policy;
 pub mod rollout;
 pub mod state;

@@ -74,6 +74,9 @@ pub struct Checkpoint {
     pub adam_step: u64,
     pub curve: Vec<CurvePoint>,
     pub before: Option<Evaluation>,
+    /// How the caller set up the run (environments, split), so a resume rebuilds the same one.
+    #[serde(default)]
+    pub setup: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +96,7 @@ impl Checkpoint {
         iteration: usize,
         curve: &[CurvePoint],
         before: Option<Evaluation>,
+        setup: serde_json::Value,
     ) -> Checkpoint {
         Checkpoint {
             config,
@@ -103,6 +107,7 @@ impl Checkpoint {
             adam_step: policy.adam.step(),
             curve: curve.to_vec(),
             before,
+            setup,
         }
     }
 

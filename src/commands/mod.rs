@@ -5,6 +5,7 @@ pub mod generate;
 pub mod load;
 pub mod play;
 pub mod report;
+pub mod train;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
