@@ -1,0 +1,88 @@
+//! `agentworld train` end to end: the policy improves on held-out domains, and a run killed with SIGKILL resumes
+//! from its checkpoint without losing journaled episodes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_agentworld"))
+}
+
+fn small_run(out: &Path) -> Command {
+    let mut c = bin();
+    c.args(["train", "--generate", "30", "--iterations", "6", "--checkpoint-every", "2", "--tasks-per-iteration", "16"])
+        .args(["--group-size", "4", "--no-bundled", "--quiet", "--seed", "5", "--out"])
+        .arg(out);
+    c
+}
+
+fn finished_episodes(journal: &Path) -> BTreeSet<u64> {
+    // Opening the journal replays its write-ahead log (what a killed process acknowledged) into DuckDB.
+    drop(agentworld_runtime::Journal::open(journal).expect("journal opens"));
+    let db = duckdb::Connection::open(journal).expect("duckdb opens");
+    let mut stmt = db.prepare("SELECT episode_id FROM verdicts").unwrap();
+    stmt.query_map([], |r| r.get::<_, u64>(0)).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn a_killed_training_run_resumes_from_its_checkpoint_without_losing_episodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut child = small_run(&out).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let checkpoint = out.join("checkpoint.json");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let at = std::fs::read(&checkpoint)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["iteration"].as_u64());
+        if at.is_some_and(|i| i >= 2 && i < 6) {
+            break;
+        }
+        assert!(at != Some(6), "the run finished before it could be killed");
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    let killed_at = saved["iteration"].as_u64().unwrap();
+    let before = finished_episodes(&out.join("journal.duckdb"));
+    assert!(!before.is_empty(), "episodes were journaled before the kill");
+
+    let done = small_run(&out).arg("--resume").output().unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success() || stdout.contains("held-out success"), "{stdout}\n{}", String::from_utf8_lossy(&done.stderr));
+    // The resumed run did only the iterations after the checkpoint.
+    let first = stdout.lines().find(|l| l.starts_with("it ")).expect("iteration lines");
+    assert!(first.starts_with(&format!("it {}/6", killed_at + 1)), "{first}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let iterations: Vec<u64> = report["curve"].as_array().unwrap().iter().map(|p| p["iteration"].as_u64().unwrap()).collect();
+    assert_eq!(iterations, (1..=6).collect::<Vec<_>>());
+    let after = finished_episodes(&out.join("journal.duckdb"));
+    let lost: Vec<&u64> = before.difference(&after).collect();
+    assert!(lost.is_empty(), "{} journaled episodes lost", lost.len());
+    assert!(after.len() > before.len());
+    assert!(out.join("curve.svg").exists());
+}
+
+#[test]
+fn training_improves_held_out_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = bin()
+        .args(["train", "--generate", "60", "--iterations", "25", "--no-bundled", "--quiet", "--no-journal", "--seed", "3", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let before = report["held_out_before"]["success_rate"].as_f64().unwrap();
+    let after = report["held_out_after"]["success_rate"].as_f64().unwrap();
+    assert!(after >= before + 0.2 && after >= 2.0 * before, "held-out success {before} -> {after}");
+    let svg = std::fs::read_to_string(out.join("curve.svg")).unwrap();
+    assert!(svg.contains("held-out success, trained"));
+}
