@@ -12,9 +12,19 @@ fn bin() -> Command {
 
 fn small_run(out: &Path) -> Command {
     let mut c = bin();
-    c.args(["train", "--generate", "30", "--iterations", "6", "--checkpoint-every", "2", "--tasks-per-iteration", "16"])
-        .args(["--group-size", "4", "--no-bundled", "--quiet", "--seed", "5", "--out"])
-        .arg(out);
+    c.args([
+        "train",
+        "--generate",
+        "30",
+        "--iterations",
+        "6",
+        "--checkpoint-every",
+        "2",
+        "--tasks-per-iteration",
+        "16",
+    ])
+    .args(["--group-size", "4", "--no-bundled", "--quiet", "--seed", "5", "--out"])
+    .arg(out);
     c
 }
 
@@ -38,7 +48,7 @@ fn a_killed_training_run_resumes_from_its_checkpoint_without_losing_episodes() {
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .and_then(|v| v["iteration"].as_u64());
-        if at.is_some_and(|i| i >= 2 && i < 6) {
+        if at.is_some_and(|i| (2..6).contains(&i)) {
             break;
         }
         assert!(at != Some(6), "the run finished before it could be killed");
@@ -54,12 +64,17 @@ fn a_killed_training_run_resumes_from_its_checkpoint_without_losing_episodes() {
 
     let done = small_run(&out).arg("--resume").output().unwrap();
     let stdout = String::from_utf8_lossy(&done.stdout);
-    assert!(done.status.success() || stdout.contains("held-out success"), "{stdout}\n{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        done.status.success() || stdout.contains("held-out success"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     // The resumed run did only the iterations after the checkpoint.
     let first = stdout.lines().find(|l| l.starts_with("it ")).expect("iteration lines");
     assert!(first.starts_with(&format!("it {}/6", killed_at + 1)), "{first}");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
-    let iterations: Vec<u64> = report["curve"].as_array().unwrap().iter().map(|p| p["iteration"].as_u64().unwrap()).collect();
+    let iterations: Vec<u64> =
+        report["curve"].as_array().unwrap().iter().map(|p| p["iteration"].as_u64().unwrap()).collect();
     assert_eq!(iterations, (1..=6).collect::<Vec<_>>());
     let after = finished_episodes(&out.join("journal.duckdb"));
     let lost: Vec<&u64> = before.difference(&after).collect();
@@ -73,7 +88,19 @@ fn training_improves_held_out_success() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let o = bin()
-        .args(["train", "--generate", "60", "--iterations", "25", "--no-bundled", "--quiet", "--no-journal", "--seed", "3", "--out"])
+        .args([
+            "train",
+            "--generate",
+            "60",
+            "--iterations",
+            "25",
+            "--no-bundled",
+            "--quiet",
+            "--no-journal",
+            "--seed",
+            "3",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();

@@ -6,7 +6,7 @@
 use agentworld_runtime::spec::{ParamSpec, ParamType};
 use serde_json::{Map, Value};
 
-use crate::features::{Hasher, Keys, Sparse};
+use crate::features::{Hasher, Keys, Sparse, key_hash};
 use crate::state::{Action, EpisodeState, Obs, ToolInfo, ToolKind, name_words, overlap, same_word};
 use crate::text::{Mention, Source};
 
@@ -51,6 +51,8 @@ struct Builder<'a> {
     step: usize,
     last: &'static str,
     prev: &'static str,
+    /// Word-feature hashes per candidate kind.
+    word_keys: Vec<(&'static str, Vec<u64>)>,
 }
 
 impl Builder<'_> {
@@ -59,19 +61,29 @@ impl Builder<'_> {
             return;
         }
         let (step, last, prev) = (self.step.min(6), self.last, self.prev);
-        keys.add(format!("k:{kind}"));
-        keys.add(format!("k:{kind}|s:{step}"));
-        keys.add(format!("k:{kind}|l:{last}"));
-        keys.add(format!("k:{kind}|p:{prev}"));
-        keys.add(format!("k:{kind}|l:{last}|p:{prev}"));
+        keys.add(format_args!("k:{kind}"));
+        keys.add(format_args!("k:{kind}|s:{step}"));
+        keys.add(format_args!("k:{kind}|l:{last}"));
+        keys.add(format_args!("k:{kind}|p:{prev}"));
+        keys.add(format_args!("k:{kind}|l:{last}|p:{prev}"));
         let repeat = self.state.repeats(&action);
-        keys.add(format!("k:{kind}|rep:{repeat}"));
+        keys.add(format_args!("k:{kind}|rep:{repeat}"));
         let wrote = self.state.turns.iter().any(|t| t.wrote);
-        keys.add(format!("k:{kind}|wrote:{wrote}"));
-        for w in &self.state.instruction.words {
-            keys.add(format!("k:{kind}|w:{w}"));
-            keys.add(format!("k:{kind}|l:{last}|w:{w}"));
-        }
+        keys.add(format_args!("k:{kind}|wrote:{wrote}"));
+        // The instruction's words paired with the kind, computed once per kind and state.
+        let words = match self.word_keys.iter().find(|(k, _)| *k == kind) {
+            Some((_, h)) => h.clone(),
+            None => {
+                let mut h = Vec::with_capacity(self.state.instruction.words.len() * 2);
+                for w in &self.state.instruction.words {
+                    h.push(key_hash(format_args!("k:{kind}|w:{w}")));
+                    h.push(key_hash(format_args!("k:{kind}|l:{last}|w:{w}")));
+                }
+                self.word_keys.push((kind, h.clone()));
+                h
+            }
+        };
+        keys.extend(&words);
         let features = keys.hash(&self.hasher);
         self.out.push(Candidate { action, kind, features });
     }
@@ -82,13 +94,13 @@ impl Builder<'_> {
         let nm = overlap(&t.noun, words) == t.noun.len() && !t.noun.is_empty();
         let vm = !t.verb.is_empty() && overlap(&t.verb, words) == t.verb.len();
         let called = self.state.called(&t.name);
-        k.add(format!("k:{kind}|nm:{nm}"));
-        k.add(format!("k:{kind}|vm:{vm}"));
-        k.add(format!("k:{kind}|nm:{nm}|vm:{vm}"));
-        k.add(format!("k:{kind}|nm:{nm}|l:{}", self.last));
-        k.add(format!("k:{kind}|vm:{vm}|l:{}", self.last));
-        k.add(format!("k:{kind}|called:{called}"));
-        k.add(format!("k:{kind}|verbs:{}", t.verb.len().min(3)));
+        k.add(format_args!("k:{kind}|nm:{nm}"));
+        k.add(format_args!("k:{kind}|vm:{vm}"));
+        k.add(format_args!("k:{kind}|nm:{nm}|vm:{vm}"));
+        k.add(format_args!("k:{kind}|nm:{nm}|l:{}", self.last));
+        k.add(format_args!("k:{kind}|vm:{vm}|l:{}", self.last));
+        k.add(format_args!("k:{kind}|called:{called}"));
+        k.add(format_args!("k:{kind}|verbs:{}", t.verb.len().min(3)));
         k
     }
 }
@@ -111,6 +123,7 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
         step: state.turns.len(),
         last: state.last_kind(),
         prev: state.prev_kind(),
+        word_keys: Vec::new(),
     };
     let ins = state.instruction.clone();
     let ids = state.observed_ids();
@@ -130,9 +143,9 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                         args.insert("query".into(), Value::String(m.text.clone()));
                         let mut k = b.tool_keys(t, "search");
                         let qn = mention_names(m, t);
-                        k.add(format!("k:search|qsrc:{}", m.source.as_str()));
-                        k.add(format!("k:search|qn:{qn}"));
-                        k.add(format!("k:search|qn:{qn}|l:{}", b.last));
+                        k.add(format_args!("k:search|qsrc:{}", m.source.as_str()));
+                        k.add(format_args!("k:search|qn:{qn}"));
+                        k.add(format_args!("k:search|qn:{qn}|l:{}", b.last));
                         b.push(call(&t.name, args), "search", k);
                     }
                 }
@@ -160,8 +173,8 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                         }
                     }
                     let mut k = b.tool_keys(t, "filter");
-                    k.add(format!("k:filter|enums:{}", enums.min(2)));
-                    k.add(format!("k:filter|age:{}", (*age).min(2)));
+                    k.add(format_args!("k:filter|enums:{}", enums.min(2)));
+                    k.add(format_args!("k:filter|age:{}", (*age).min(2)));
                     b.push(call(&t.name, args), "filter", k);
                 }
                 // Sorted by a numeric column the instruction names, highest or lowest first.
@@ -184,7 +197,7 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                         args.insert("sort".into(), Value::String(o.to_string()));
                         args.insert("limit".into(), Value::from(3));
                         let mut k = b.tool_keys(t, "sort");
-                        k.add(format!("k:sort|dir:{dir}"));
+                        k.add(format_args!("k:sort|dir:{dir}"));
                         b.push(call(&t.name, args), "sort", k);
                     }
                 }
@@ -219,12 +232,12 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                             let mut a = args.clone();
                             a.insert(n.clone(), value);
                             let mut k = b.tool_keys(t, kind);
-                            k.add(format!("k:{kind}|src:{src}"));
+                            k.add(format_args!("k:{kind}|src:{src}"));
                             b.push(call(&t.name, a), "update", k);
                         }
                     } else {
                         let mut k = b.tool_keys(t, kind);
-                        k.add(format!("k:{kind}|src:{src}"));
+                        k.add(format_args!("k:{kind}|src:{src}"));
                         b.push(call(&t.name, args), kind, k);
                     }
                 }
@@ -254,7 +267,7 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                 }
                 if complete {
                     let mut k = b.tool_keys(t, "create");
-                    k.add(format!("k:create|ids:{}", from_obs.min(3)));
+                    k.add(format_args!("k:create|ids:{}", from_obs.min(3)));
                     b.push(call(&t.name, args), "create", k);
                 }
             }
@@ -296,22 +309,22 @@ fn finish_candidates(b: &mut Builder<'_>) {
                 let fm = overlap(&name_words(field), words).min(2);
                 let ty = if v.is_number() { "num" } else { "text" };
                 let mut k = Keys::default();
-                k.add(format!("k:value|fm:{fm}"));
-                k.add(format!("k:value|fm:{fm}|t:{ty}"));
-                k.add(format!("k:value|fm:{fm}|l:{}", b.last));
+                k.add(format_args!("k:value|fm:{fm}"));
+                k.add(format_args!("k:value|fm:{fm}|t:{ty}"));
+                k.add(format_args!("k:value|fm:{fm}|l:{}", b.last));
                 b.push(Action::Finish { answer: format!("It is {text}.") }, "value", k);
                 if v.is_number()
                     && let Some(l) = label.as_ref().and_then(scalar_text)
                 {
                     let mut k = Keys::default();
-                    k.add(format!("k:top|fm:{fm}"));
-                    k.add(format!("k:top|fm:{fm}|p:{}", b.prev));
+                    k.add(format_args!("k:top|fm:{fm}"));
+                    k.add(format_args!("k:top|fm:{fm}|p:{}", b.prev));
                     b.push(Action::Finish { answer: format!("{l}, with {text}.") }, "top", k);
                 }
             }
             if let Obs::Rows(rows) = obs {
                 let mut k = Keys::default();
-                k.add(format!("k:count|n:{}", rows.len().min(3)));
+                k.add(format_args!("k:count|n:{}", rows.len().min(3)));
                 b.push(Action::Finish { answer: format!("There are {}.", rows.len()) }, "count", k);
                 for (field, v) in &first {
                     if !v.is_number() || field.ends_with("_id") {
@@ -320,7 +333,7 @@ fn finish_candidates(b: &mut Builder<'_>) {
                     let sum: f64 = rows.iter().filter_map(|r| r.get(field).and_then(Value::as_f64)).sum();
                     let fm = overlap(&name_words(field), words).min(2);
                     let mut k = Keys::default();
-                    k.add(format!("k:sum|fm:{fm}"));
+                    k.add(format_args!("k:sum|fm:{fm}"));
                     b.push(Action::Finish { answer: format!("The total is {:.2}.", sum) }, "sum", k);
                 }
             }

@@ -15,12 +15,7 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn index(&self, key: &str) -> u32 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in key.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        (h % self.dim as u64) as u32
+        (key_hash(format_args!("{key}")) % self.dim as u64) as u32
     }
 
     /// Writes candidates' features as dense rows (`1/sqrt(n)` per key, so every candidate has unit-ish norm).
@@ -39,15 +34,38 @@ impl Hasher {
     }
 }
 
-/// Collects the keys of one candidate.
+/// FNV-1a over formatted text, without building the string.
+struct Fnv(u64);
+
+impl std::fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for b in s.bytes() {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(())
+    }
+}
+
+/// Hash of a formatted key (`key_hash(format_args!("k:{kind}"))`).
+pub fn key_hash(args: std::fmt::Arguments<'_>) -> u64 {
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    let _ = std::fmt::Write::write_fmt(&mut h, args);
+    h.0
+}
+
+/// Collects the keys of one candidate (as hashes: no strings are kept).
 #[derive(Debug, Default)]
-pub struct Keys(pub Vec<String>);
+pub struct Keys(pub Vec<u64>);
 
 impl Keys {
-    pub fn add(&mut self, key: impl Into<String>) {
-        self.0.push(key.into());
+    pub fn add(&mut self, key: std::fmt::Arguments<'_>) {
+        self.0.push(key_hash(key));
+    }
+    pub fn extend(&mut self, hashes: &[u64]) {
+        self.0.extend_from_slice(hashes);
     }
     pub fn hash(&self, h: &Hasher) -> Sparse {
-        Sparse(self.0.iter().map(|k| h.index(k)).collect())
+        Sparse(self.0.iter().map(|k| (k % h.dim as u64) as u32).collect())
     }
 }

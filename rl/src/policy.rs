@@ -9,6 +9,9 @@ use crate::candidates::{Candidate, MAX_CANDIDATES, candidates};
 use crate::features::{Hasher, Sparse};
 use crate::state::{Action, EpisodeState};
 
+/// States scored per kernel call.
+const DECIDE_CHUNK: usize = 128;
+
 /// One decision: the action, and what training needs to score it again.
 #[derive(Debug, Clone)]
 pub struct Decision {
@@ -120,7 +123,7 @@ impl BuiltinPolicy {
         let mut grad = vec![0.0f32; self.params.as_slice().len()];
         let mut loss = 0.0;
         // Chunks keep the dense batch small.
-        for chunk in samples.chunks(256) {
+        for chunk in samples.chunks(DECIDE_CHUNK) {
             let k = chunk.iter().map(|s| s.candidates.len()).max().unwrap_or(1).clamp(1, MAX_CANDIDATES);
             let lists: Vec<Vec<&Sparse>> = chunk.iter().map(|s| s.candidates.iter().collect()).collect();
             let (feats, mask) = self.batch(&lists, k);
@@ -149,17 +152,21 @@ impl Policy for BuiltinPolicy {
             return Ok(Vec::new());
         }
         let cands: Vec<Vec<Candidate>> = states.iter().map(|s| candidates(s, self.hasher)).collect();
-        let k = cands.iter().map(Vec::len).max().unwrap_or(1).clamp(1, MAX_CANDIDATES);
-        let lists: Vec<Vec<&Sparse>> = cands.iter().map(|c| c.iter().map(|c| &c.features).collect()).collect();
-        let (feats, mask) = self.batch(&lists, k);
-        let batch = CandidateBatch::new(&feats, &mask, states.len(), k, self.config.dim)?;
-        let episode: Vec<u64> = keys.iter().map(|k| k.0).collect();
-        let step: Vec<u64> = keys.iter().map(|k| k.1).collect();
         let temperature = if greedy { 0.0 } else { self.config.temperature };
         let cfg = SampleConfig { temperature, seed: self.config.seed };
-        let out = self.backend.policy_sample(&self.params, &batch, &episode, &step, &cfg)?;
+        // Scored in chunks, so the dense batch stays a few megabytes whatever the number of live episodes.
+        let mut chosen_all = Vec::with_capacity(states.len());
+        for (part, kpart) in cands.chunks(DECIDE_CHUNK).zip(keys.chunks(DECIDE_CHUNK)) {
+            let k = part.iter().map(Vec::len).max().unwrap_or(1).clamp(1, MAX_CANDIDATES);
+            let lists: Vec<Vec<&Sparse>> = part.iter().map(|c| c.iter().map(|c| &c.features).collect()).collect();
+            let (feats, mask) = self.batch(&lists, k);
+            let batch = CandidateBatch::new(&feats, &mask, part.len(), k, self.config.dim)?;
+            let episode: Vec<u64> = kpart.iter().map(|k| k.0).collect();
+            let step: Vec<u64> = kpart.iter().map(|k| k.1).collect();
+            chosen_all.extend(self.backend.policy_sample(&self.params, &batch, &episode, &step, &cfg)?.chosen);
+        }
         let mut decisions = Vec::with_capacity(states.len());
-        for (list, chosen) in cands.into_iter().zip(out.chosen) {
+        for (list, chosen) in cands.into_iter().zip(chosen_all) {
             // Every state has at least the "Done." answer, so a choice always exists.
             let i = usize::try_from(chosen).unwrap_or(0).min(list.len().saturating_sub(1));
             let action = list[i].action.clone();

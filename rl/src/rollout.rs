@@ -59,6 +59,10 @@ pub struct RolloutResult {
     pub groups: Vec<Vec<EpisodeOutcome>>,
     pub env_steps: usize,
     pub seconds: f64,
+    /// Of `seconds`: choosing actions (candidates, features, scoring) and waiting for tool calls and verdicts.
+    pub policy_seconds: f64,
+    pub call_seconds: f64,
+    pub finish_seconds: f64,
     pub resampled: usize,
 }
 
@@ -99,7 +103,8 @@ pub async fn rollout(
     let mut pending: Vec<(usize, usize)> = (0..tasks.len()).map(|t| (t, cfg.group_size)).collect();
     for round in 0..2 {
         let mut live = open(rt, cache, tasks, &pending).await;
-        result.env_steps += step_all(rt, policy, &mut live, cfg).await?;
+        let steps = step_all(rt, policy, &mut live, cfg, &mut result).await?;
+        result.env_steps += steps;
         pending.clear();
         for ep in live {
             let (reward, success, infra) = ep.done.unwrap_or((0.0, false, true));
@@ -158,6 +163,7 @@ async fn step_all(
     policy: &mut dyn Policy,
     live: &mut [Live],
     cfg: RolloutConfig,
+    timing: &mut RolloutResult,
 ) -> Result<usize, PolicyError> {
     let mut env_steps = 0;
     loop {
@@ -167,7 +173,9 @@ async fn step_all(
         }
         let states: Vec<&EpisodeState> = active.iter().map(|&i| &live[i].state).collect();
         let keys: Vec<(u64, u64)> = active.iter().map(|&i| (live[i].id, live[i].state.turns.len() as u64)).collect();
+        let t0 = Instant::now();
         let decisions = policy.decide(&states, &keys, cfg.greedy)?;
+        timing.policy_seconds += t0.elapsed().as_secs_f64();
         let mut calls = Vec::new();
         let mut finishes = Vec::new();
         for (&i, mut d) in active.iter().zip(decisions) {
@@ -194,7 +202,10 @@ async fn step_all(
             let (i, id, answer) = (*i, live[*i].id, answer.clone());
             answers.spawn(async move { (i, rt.finish(id, &answer).await) });
         }
-        for r in batch.all().await {
+        let t1 = Instant::now();
+        let replies = batch.all().await;
+        timing.call_seconds += t1.elapsed().as_secs_f64();
+        for r in replies {
             let (i, tool, _, _) = &calls[r.index];
             let ep = &mut live[*i];
             let writes = ep
@@ -220,6 +231,7 @@ async fn step_all(
                 Err(_) => ep.done = Some((0.0, false, true)),
             }
         }
+        let t2 = Instant::now();
         while let Some(joined) = answers.join_next().await {
             let Ok((i, reply)) = joined else { continue };
             live[i].done = Some(match reply {
@@ -227,5 +239,6 @@ async fn step_all(
                 Err(_) => (0.0, false, true),
             });
         }
+        timing.finish_seconds += t2.elapsed().as_secs_f64();
     }
 }
