@@ -53,6 +53,8 @@ enum Command {
     Load(commands::load::LoadArgs),
     /// Train the built-in policy with GRPO on procedural environments and show held-out success before and after.
     Train(commands::train::TrainArgs),
+    /// Export a journal's episodes as training samples (JSONL and Parquet) with GRPO advantages.
+    Export(commands::export::ExportArgs),
     /// Write seeded procedural environments (every task proven by self-validation) and report what was made.
     Generate(commands::generate::GenerateArgs),
     /// Answer cross-episode questions about a DuckDB record.
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
         Command::Load(args) => commands::load::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::Train(args) => commands::train::run(args),
+        Command::Export(args) => commands::export::run(args),
     };
     match result {
         Ok(code) => code,

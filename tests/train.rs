@@ -113,3 +113,90 @@ fn training_improves_held_out_success() {
     let svg = std::fs::read_to_string(out.join("curve.svg")).unwrap();
     assert!(svg.contains("held-out success, trained"));
 }
+
+#[test]
+fn export_writes_step_samples_that_read_back_from_parquet_with_the_documented_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = bin()
+        .args(["train", "--generate", "25", "--iterations", "2", "--tasks-per-iteration", "8", "--group-size", "4"])
+        .args(["--no-bundled", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some(), "{}", String::from_utf8_lossy(&o.stderr));
+    let export = dir.path().join("export");
+    let o = bin()
+        .arg("export")
+        .arg(out.join("journal.duckdb"))
+        .arg("--out")
+        .arg(&export)
+        .args(["--window", "2"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("step samples (history window 2)"), "{stdout}");
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    let steps = export.join("steps.parquet").display().to_string();
+    let cols: Vec<String> = db
+        .prepare(&format!("SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet('{steps}'))"))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "episode_id",
+            "env",
+            "task_id",
+            "group_id",
+            "step",
+            "instruction",
+            "history",
+            "action",
+            "observation",
+            "status",
+            "is_final",
+            "reward",
+            "advantage",
+            "outcome"
+        ]
+    );
+    // Every finished episode ends with exactly one answer sample; histories never exceed the window.
+    let (episodes, finals, max_history): (i64, i64, i64) = db
+        .query_row(
+            &format!(
+                "SELECT count(DISTINCT episode_id), count(*) FILTER (WHERE is_final), max(json_array_length(history)) FROM read_parquet('{steps}')"
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(episodes > 0 && episodes == finals, "{episodes} episodes, {finals} final samples");
+    assert!(max_history <= 2);
+    // GRPO advantages: zero-mean within each group of at least two episodes.
+    let worst: f64 = db
+        .query_row(
+            &format!(
+                "SELECT coalesce(max(abs(s)), 0) FROM (SELECT group_id, sum(advantage) AS s FROM read_parquet('{}') GROUP BY group_id HAVING count(*) > 1)",
+                export.join("episodes.parquet").display()
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(worst < 1e-3, "group advantage sums up to {worst}");
+    let bad = bin()
+        .arg("export")
+        .arg(out.join("journal.duckdb"))
+        .arg("--out")
+        .arg(&export)
+        .args(["--window", "21"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("at most 20"));
+}

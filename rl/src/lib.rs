@@ -3,6 +3,7 @@
 //! The RL loop of agentworld.
 
 pub mod candidates;
+pub mod export;
 pub mod features;
 pub mod plot;
 pub mod policy;

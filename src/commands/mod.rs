@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod envs;
+pub mod export;
 pub mod generate;
 pub mod load;
 pub mod play;
