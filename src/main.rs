@@ -53,6 +53,9 @@ enum Command {
     Load(commands::load::LoadArgs),
     /// Train the built-in policy with GRPO on procedural environments and show held-out success before and after.
     Train(commands::train::TrainArgs),
+    /// Run a policy (an OpenAI-compatible LLM, or the built-in one) on tasks in GRPO groups; record trajectories,
+    /// verdicts and group advantages.
+    Rollout(commands::rollout::RolloutArgs),
     /// Export a journal's episodes as training samples (JSONL and Parquet) with GRPO advantages.
     Export(commands::export::ExportArgs),
     /// Write seeded procedural environments (every task proven by self-validation) and report what was made.
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => commands::generate::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Rollout(args) => commands::rollout::run(args),
     };
     match result {
         Ok(code) => code,

@@ -89,6 +89,9 @@ struct StepRow {
     outcome: String,
 }
 
+/// A journaled call: (tool, arguments JSON, status, result or error).
+type JournalStep = (String, String, String, Option<String>);
+
 fn journal_err(path: &Path) -> impl Fn(duckdb::Error) -> ExportError + '_ {
     move |e| ExportError::Journal { path: path.to_path_buf(), message: e.to_string() }
 }
@@ -151,7 +154,7 @@ pub fn export(journal: &Path, out: &Path, opts: ExportOptions) -> Result<ExportR
     let mut stmt = db
         .prepare("SELECT episode_id, step, tool, args, status, result, error FROM steps ORDER BY episode_id, step")
         .map_err(&jerr)?;
-    let mut by_episode: HashMap<u64, Vec<(String, String, String, Option<String>)>> = HashMap::new();
+    let mut by_episode: HashMap<u64, Vec<JournalStep>> = HashMap::new();
     let rows = stmt
         .query_map([], |r| {
             let result: Option<String> = r.get(5)?;

@@ -5,6 +5,8 @@
 pub mod candidates;
 pub mod export;
 pub mod features;
+pub mod http;
+pub mod llm;
 pub mod plot;
 pub mod policy;
 pub mod rollout;

@@ -50,7 +50,12 @@ pub struct EpisodeOutcome {
     pub steps: Vec<StepSample>,
     /// Kinds of the actions taken (for reports).
     pub kinds: Vec<&'static str>,
+    /// Ended by a malformed tool call (reward [`FORMAT_REWARD`]).
+    pub format_error: bool,
 }
+
+/// AWM's reward for an episode ended by a malformed tool call.
+pub const FORMAT_REWARD: f32 = -1.0;
 
 /// A rollout's episodes, grouped by task.
 #[derive(Debug, Default)]
@@ -73,6 +78,7 @@ struct Live {
     steps: Vec<StepSample>,
     kinds: Vec<&'static str>,
     done: Option<(f32, bool, bool)>,
+    format_error: bool,
 }
 
 /// Caches classified environments.
@@ -125,6 +131,7 @@ pub async fn rollout(
                 infra,
                 steps: ep.steps,
                 kinds: ep.kinds,
+                format_error: ep.format_error,
             });
         }
         if pending.is_empty() {
@@ -151,6 +158,7 @@ async fn open(rt: &Runtime, cache: &mut EnvCache, tasks: &[TaskRef], pending: &[
                 steps: Vec::new(),
                 kinds: Vec::new(),
                 done: None,
+                format_error: false,
             });
         }
     }
@@ -174,10 +182,13 @@ async fn step_all(
         let states: Vec<&EpisodeState> = active.iter().map(|&i| &live[i].state).collect();
         let keys: Vec<(u64, u64)> = active.iter().map(|&i| (live[i].id, live[i].state.turns.len() as u64)).collect();
         let t0 = Instant::now();
-        let decisions = policy.decide(&states, &keys, cfg.greedy)?;
+        // Deciding may block (scoring thousands of candidates, or waiting for a model endpoint): tell tokio so
+        // other tasks keep running.
+        let decisions = tokio::task::block_in_place(|| policy.decide(&states, &keys, cfg.greedy))?;
         timing.policy_seconds += t0.elapsed().as_secs_f64();
         let mut calls = Vec::new();
         let mut finishes = Vec::new();
+        let mut invalid = Vec::new();
         for (&i, mut d) in active.iter().zip(decisions) {
             let ep = &mut live[i];
             // The last allowed step must answer.
@@ -191,11 +202,21 @@ async fn step_all(
             match &d.action {
                 Action::Call { tool, args } => calls.push((i, tool.clone(), Value::Object(args.clone()), d.kind)),
                 Action::Finish { answer } => finishes.push((i, answer.clone(), d.kind)),
+                Action::Invalid { infra, .. } => {
+                    // A malformed call ends the episode with the format reward; a failed endpoint is resampled.
+                    ep.done = Some(if *infra { (0.0, false, true) } else { (FORMAT_REWARD, false, false) });
+                    ep.format_error = !infra;
+                    invalid.push(ep.id);
+                }
             }
             ep.state.turns.push(Turn { action: d.action, kind: d.kind, obs: None, wrote: false });
         }
         env_steps += calls.len() + finishes.len();
         let batch = rt.call_batch(calls.iter().map(|(i, t, a, _)| (live[*i].id, t.clone(), a.clone())).collect());
+        for id in invalid {
+            // Closed without a verdict: the trajectory stays in the journal, the reward is the rollout's.
+            let _ = rt.close(id).await;
+        }
         let mut answers = tokio::task::JoinSet::new();
         for (i, answer, _) in &finishes {
             let rt = rt.clone();

@@ -139,8 +139,19 @@ impl Obs {
 /// A step the policy can take.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Call { tool: String, args: Map<String, Value> },
-    Finish { answer: String },
+    Call {
+        tool: String,
+        args: Map<String, Value>,
+    },
+    Finish {
+        answer: String,
+    },
+    /// The policy produced no usable action: a malformed tool call (the episode ends with the format reward,
+    /// -1) or, with `infra`, a failed model endpoint (the episode is resampled, never scored).
+    Invalid {
+        reason: String,
+        infra: bool,
+    },
 }
 
 /// One turn of an episode.

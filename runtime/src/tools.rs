@@ -256,6 +256,58 @@ impl Tool {
         &self.params
     }
 
+    /// The parameters as a JSON Schema object (what MCP `tools/list` and OpenAI `tools` expect).
+    ///
+    /// ```
+    /// # let env = agentworld_runtime::Environment::load("runtime/tests/fixtures/bookstore.toml".as_ref()).unwrap();
+    /// let schema = env.tool("search_books").unwrap().input_schema();
+    /// assert_eq!(schema["type"], "object");
+    /// assert_eq!(schema["properties"]["query"]["type"], "string");
+    /// ```
+    pub fn input_schema(&self) -> Value {
+        let mut props = Map::new();
+        let mut required = Vec::new();
+        for (name, p) in &self.params {
+            let mut s = Map::new();
+            s.insert("type".into(), Value::from(p.ty.as_str()));
+            if !p.description.is_empty() {
+                s.insert("description".into(), Value::from(p.description.clone()));
+            }
+            if let Some(a) = &p.allowed {
+                s.insert("enum".into(), Value::Array(a.clone()));
+            }
+            if let Some(d) = &p.default {
+                s.insert("default".into(), d.clone());
+            }
+            for (key, v) in [("minimum", p.minimum), ("maximum", p.maximum)] {
+                if let Some(x) = v.and_then(serde_json::Number::from_f64) {
+                    s.insert(key.into(), Value::Number(x));
+                }
+            }
+            let (min_key, max_key) = if p.ty == crate::spec::ParamType::Array {
+                ("minItems", "maxItems")
+            } else {
+                ("minLength", "maxLength")
+            };
+            if let Some(m) = p.min_length {
+                s.insert(min_key.into(), Value::from(m));
+            }
+            if let Some(m) = p.max_length {
+                s.insert(max_key.into(), Value::from(m));
+            }
+            props.insert(name.clone(), Value::Object(s));
+            if p.required {
+                required.push(Value::from(name.clone()));
+            }
+        }
+        let mut schema = Map::new();
+        schema.insert("type".into(), Value::from("object"));
+        schema.insert("properties".into(), Value::Object(props));
+        schema.insert("required".into(), Value::Array(required));
+        schema.insert("additionalProperties".into(), Value::Bool(false));
+        Value::Object(schema)
+    }
+
     /// Validates arguments (the error says which argument, what was expected and what came).
     pub fn validate(&self, args: &Map<String, Value>, limits: &Limits) -> Result<Vec<SqlValue>, ToolError> {
         let size: usize = args.iter().map(|(k, v)| k.len() + 4 + args::approx_size(v)).sum();

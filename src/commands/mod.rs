@@ -6,6 +6,7 @@ pub mod generate;
 pub mod load;
 pub mod play;
 pub mod report;
+pub mod rollout;
 pub mod train;
 pub mod validate;
 
