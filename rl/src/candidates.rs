@@ -60,6 +60,7 @@ impl Builder<'_> {
         if self.out.len() >= MAX_CANDIDATES || self.out.iter().any(|c| c.action == action) {
             return;
         }
+        keys.0.reserve(24 + 2 * self.state.instruction.words.len());
         let (step, last, prev) = (self.step.min(6), self.last, self.prev);
         keys.add(format_args!("k:{kind}"));
         keys.add(format_args!("k:{kind}|s:{step}"));
@@ -88,11 +89,9 @@ impl Builder<'_> {
         self.out.push(Candidate { action, kind, features });
     }
 
-    fn tool_keys(&self, t: &ToolInfo, kind: &'static str) -> Keys {
-        let words = &self.state.instruction.words;
+    fn tool_keys(&self, ti: usize, t: &ToolInfo, kind: &'static str) -> Keys {
         let mut k = Keys::default();
-        let nm = overlap(&t.noun, words) == t.noun.len() && !t.noun.is_empty();
-        let vm = !t.verb.is_empty() && overlap(&t.verb, words) == t.verb.len();
+        let (nm, vm) = self.state.tool_match[ti];
         let called = self.state.called(&t.name);
         k.add(format_args!("k:{kind}|nm:{nm}"));
         k.add(format_args!("k:{kind}|vm:{vm}"));
@@ -130,10 +129,10 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
     let tools = &state.info.tools;
     let hash_id = ins.mentions.iter().find(|m| m.source == Source::Hash).and_then(|m| m.text.parse::<i64>().ok());
     let target = ins.mentions.iter().find(|m| m.source == Source::Target);
-    let items = ins.with_items();
+    let items = &ins.items;
     // Answers first: the candidate cap must never cut the way to end the episode.
     finish_candidates(&mut b);
-    for t in tools {
+    for (ti, t) in tools.iter().enumerate() {
         match t.kind {
             ToolKind::Search => {
                 let has_query = t.params.iter().any(|(n, _)| n == "query");
@@ -141,7 +140,7 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                     for m in ins.lookups() {
                         let mut args = Map::new();
                         args.insert("query".into(), Value::String(m.text.clone()));
-                        let mut k = b.tool_keys(t, "search");
+                        let mut k = b.tool_keys(ti, t, "search");
                         let qn = mention_names(m, t);
                         k.add(format_args!("k:search|qsrc:{}", m.source.as_str()));
                         k.add(format_args!("k:search|qn:{qn}"));
@@ -172,7 +171,7 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                             }
                         }
                     }
-                    let mut k = b.tool_keys(t, "filter");
+                    let mut k = b.tool_keys(ti, t, "filter");
                     k.add(format_args!("k:filter|enums:{}", enums.min(2)));
                     k.add(format_args!("k:filter|age:{}", (*age).min(2)));
                     b.push(call(&t.name, args), "filter", k);
@@ -196,7 +195,7 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                         let mut args = Map::new();
                         args.insert("sort".into(), Value::String(o.to_string()));
                         args.insert("limit".into(), Value::from(3));
-                        let mut k = b.tool_keys(t, "sort");
+                        let mut k = b.tool_keys(ti, t, "sort");
                         k.add(format_args!("k:sort|dir:{dir}"));
                         b.push(call(&t.name, args), "sort", k);
                     }
@@ -231,12 +230,12 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                             let Some(value) = typed(p, &target.text) else { continue };
                             let mut a = args.clone();
                             a.insert(n.clone(), value);
-                            let mut k = b.tool_keys(t, kind);
+                            let mut k = b.tool_keys(ti, t, kind);
                             k.add(format_args!("k:{kind}|src:{src}"));
                             b.push(call(&t.name, a), "update", k);
                         }
                     } else {
-                        let mut k = b.tool_keys(t, kind);
+                        let mut k = b.tool_keys(ti, t, kind);
                         k.add(format_args!("k:{kind}|src:{src}"));
                         b.push(call(&t.name, args), kind, k);
                     }
@@ -266,7 +265,7 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                     }
                 }
                 if complete {
-                    let mut k = b.tool_keys(t, "create");
+                    let mut k = b.tool_keys(ti, t, "create");
                     k.add(format_args!("k:create|ids:{}", from_obs.min(3)));
                     b.push(call(&t.name, args), "create", k);
                 }

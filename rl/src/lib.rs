@@ -3,6 +3,7 @@
 //! The RL loop of agentworld.
 
 pub mod candidates;
+pub mod coordinator;
 pub mod export;
 pub mod features;
 pub mod http;

@@ -66,6 +66,9 @@ pub struct BuiltinPolicy {
     pub params: PolicyParams,
     pub adam: AdamState,
     hasher: Hasher,
+    /// Dense features and mask, reused between batches (a fresh 16 MB buffer per batch cost more than scoring).
+    scratch: Vec<f16>,
+    mask: Vec<bool>,
 }
 
 /// A training sample: one decision with its advantage.
@@ -80,7 +83,15 @@ impl BuiltinPolicy {
     pub fn new(config: BuiltinConfig, backend: Backend) -> Result<BuiltinPolicy, PolicyError> {
         let params = PolicyParams::init(config.dim, config.hidden, config.seed)?;
         let adam = AdamState::new(params.as_slice().len(), AdamConfig { lr: config.lr, ..AdamConfig::default() })?;
-        Ok(BuiltinPolicy { config, backend, params, adam, hasher: Hasher { dim: config.dim } })
+        Ok(BuiltinPolicy {
+            config,
+            backend,
+            params,
+            adam,
+            hasher: Hasher { dim: config.dim },
+            scratch: Vec::new(),
+            mask: Vec::new(),
+        })
     }
 
     /// Rebuilds a policy from a checkpoint's parts.
@@ -93,24 +104,39 @@ impl BuiltinPolicy {
         let params = PolicyParams::from_flat(config.dim, config.hidden, params)?;
         let adam =
             AdamState::from_parts(AdamConfig { lr: config.lr, ..AdamConfig::default() }, adam.0, adam.1, adam.2)?;
-        Ok(BuiltinPolicy { config, backend, params, adam, hasher: Hasher { dim: config.dim } })
+        Ok(BuiltinPolicy {
+            config,
+            backend,
+            params,
+            adam,
+            hasher: Hasher { dim: config.dim },
+            scratch: Vec::new(),
+            mask: Vec::new(),
+        })
     }
 
     pub fn hasher(&self) -> Hasher {
         self.hasher
     }
 
-    /// Dense `B × K × D` features and mask of candidate lists.
-    fn batch(&self, lists: &[Vec<&Sparse>], k: usize) -> (Vec<f16>, Vec<bool>) {
+    /// Writes the dense `B × K × D` features and mask of candidate lists into the reused scratch buffers and
+    /// returns their lengths. Padding rows keep stale (finite) values: the mask keeps them out.
+    fn fill(&mut self, lists: &[Vec<&Sparse>], k: usize) -> (usize, usize) {
         let d = self.config.dim;
-        let mut feats = vec![f16::ZERO; lists.len() * k * d];
-        let mut mask = vec![false; lists.len() * k];
+        let (nf, nm) = (lists.len() * k * d, lists.len() * k);
+        if self.scratch.len() < nf {
+            self.scratch.resize(nf, f16::ZERO);
+        }
+        if self.mask.len() < nm {
+            self.mask.resize(nm, false);
+        }
         for (b, list) in lists.iter().enumerate() {
             let n = list.len().min(k);
-            self.hasher.densify(&list[..n], &mut feats[b * k * d..(b * k + n) * d]);
-            mask[b * k..b * k + n].fill(true);
+            self.hasher.densify(&list[..n], &mut self.scratch[b * k * d..(b * k + n) * d]);
+            self.mask[b * k..b * k + n].fill(true);
+            self.mask[b * k + n..(b + 1) * k].fill(false);
         }
-        (feats, mask)
+        (nf, nm)
     }
 
     /// One gradient step on the samples (policy gradient with entropy bonus, Adam). Returns the loss.
@@ -126,8 +152,8 @@ impl BuiltinPolicy {
         for chunk in samples.chunks(DECIDE_CHUNK) {
             let k = chunk.iter().map(|s| s.candidates.len()).max().unwrap_or(1).clamp(1, MAX_CANDIDATES);
             let lists: Vec<Vec<&Sparse>> = chunk.iter().map(|s| s.candidates.iter().collect()).collect();
-            let (feats, mask) = self.batch(&lists, k);
-            let batch = CandidateBatch::new(&feats, &mask, chunk.len(), k, self.config.dim)?;
+            let (nf, nm) = self.fill(&lists, k);
+            let batch = CandidateBatch::new(&self.scratch[..nf], &self.mask[..nm], chunk.len(), k, self.config.dim)?;
             let chosen: Vec<i32> = chunk.iter().map(|s| s.chosen as i32).collect();
             let adv: Vec<f32> = chunk.iter().map(|s| s.advantage).collect();
             let g = self.backend.policy_grad(&self.params, &batch, &chosen, &adv, &cfg)?;
@@ -159,8 +185,8 @@ impl Policy for BuiltinPolicy {
         for (part, kpart) in cands.chunks(DECIDE_CHUNK).zip(keys.chunks(DECIDE_CHUNK)) {
             let k = part.iter().map(Vec::len).max().unwrap_or(1).clamp(1, MAX_CANDIDATES);
             let lists: Vec<Vec<&Sparse>> = part.iter().map(|c| c.iter().map(|c| &c.features).collect()).collect();
-            let (feats, mask) = self.batch(&lists, k);
-            let batch = CandidateBatch::new(&feats, &mask, part.len(), k, self.config.dim)?;
+            let (nf, nm) = self.fill(&lists, k);
+            let batch = CandidateBatch::new(&self.scratch[..nf], &self.mask[..nm], part.len(), k, self.config.dim)?;
             let episode: Vec<u64> = kpart.iter().map(|k| k.0).collect();
             let step: Vec<u64> = kpart.iter().map(|k| k.1).collect();
             chosen_all.extend(self.backend.policy_sample(&self.params, &batch, &episode, &step, &cfg)?.chosen);

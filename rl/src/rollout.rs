@@ -69,6 +69,8 @@ pub struct RolloutResult {
     pub call_seconds: f64,
     pub finish_seconds: f64,
     pub resampled: usize,
+    /// Episodes whose group could not be opened even on the retry (reported, never scored).
+    pub unopened: usize,
 }
 
 struct Live {
@@ -108,10 +110,12 @@ pub async fn rollout(
     let mut result = RolloutResult { groups: vec![Vec::new(); tasks.len()], ..RolloutResult::default() };
     let mut pending: Vec<(usize, usize)> = (0..tasks.len()).map(|t| (t, cfg.group_size)).collect();
     for round in 0..2 {
-        let mut live = open(rt, cache, tasks, &pending).await;
-        let steps = step_all(rt, policy, &mut live, cfg, &mut result).await?;
-        result.env_steps += steps;
-        pending.clear();
+        let (mut live, unopened) = open(rt, cache, tasks, &pending).await;
+        step_all(rt, policy, &mut live, cfg, &mut result).await?;
+        pending = unopened;
+        if round == 1 {
+            result.unopened = pending.iter().map(|(_, n)| n).sum();
+        }
         for ep in live {
             let (reward, success, infra) = ep.done.unwrap_or((0.0, false, true));
             if infra && round == 0 {
@@ -142,14 +146,43 @@ pub async fn rollout(
     Ok(result)
 }
 
-async fn open(rt: &Runtime, cache: &mut EnvCache, tasks: &[TaskRef], pending: &[(usize, usize)]) -> Vec<Live> {
-    let mut live = Vec::new();
+/// Opens the pending groups, all at once. Groups that fail to open are returned to be retried.
+async fn open(
+    rt: &Runtime,
+    cache: &mut EnvCache,
+    tasks: &[TaskRef],
+    pending: &[(usize, usize)],
+) -> (Vec<Live>, Vec<(usize, usize)>) {
+    let mut opening = tokio::task::JoinSet::new();
+    let mut failed = Vec::new();
+    let mut prepared = HashMap::new();
     for &(ti, n) in pending {
         let t = &tasks[ti];
-        let Some(info) = cache.get(rt, &t.env) else { continue };
-        let Some(task) = info.env.task(&t.task) else { continue };
-        let instruction = Arc::new(Instruction::parse(&task.spec.instruction));
-        let Ok(group) = rt.open_group(&t.env, &t.task, n).await else { continue };
+        let Some(info) = cache.get(rt, &t.env) else {
+            failed.push((ti, n));
+            continue;
+        };
+        let Some(task) = info.env.task(&t.task) else {
+            failed.push((ti, n));
+            continue;
+        };
+        prepared.insert(ti, (info.clone(), Arc::new(Instruction::parse(&task.spec.instruction))));
+        let (rt, env, task) = (rt.clone(), t.env.clone(), t.task.clone());
+        opening.spawn(async move { (ti, n, rt.open_group(&env, &task, n).await) });
+    }
+    let mut opened = Vec::new();
+    while let Some(joined) = opening.join_next().await {
+        match joined {
+            Ok((ti, _, Ok(group))) => opened.push((ti, group)),
+            Ok((ti, n, Err(_))) => failed.push((ti, n)),
+            Err(_) => {}
+        }
+    }
+    // Episode order (and so sampling keys) follows the task order, whatever order the groups opened in.
+    opened.sort_by_key(|(ti, _)| *ti);
+    let mut live = Vec::new();
+    for (ti, group) in opened {
+        let (info, instruction) = &prepared[&ti];
         for e in group {
             live.push(Live {
                 id: e.id,
@@ -162,104 +195,141 @@ async fn open(rt: &Runtime, cache: &mut EnvCache, tasks: &[TaskRef], pending: &[
             });
         }
     }
-    live
+    (live, failed)
 }
 
-/// Steps every live episode until all are done; returns the number of environment steps (tool calls + answers).
+/// Calls and answers of one half of the live episodes, on their way through the runtime.
+struct Inflight {
+    /// (episode index, tool) per call of the batch.
+    calls: Vec<(usize, String)>,
+    batch: agentworld_actors::Batch,
+    answers: tokio::task::JoinSet<(usize, Result<agentworld_actors::FinishReply, agentworld_actors::RuntimeError>)>,
+}
+
+/// Decides the next action of every active episode in `half` and sends the calls and answers on their way.
+fn submit(
+    rt: &Runtime,
+    policy: &mut dyn Policy,
+    live: &mut [Live],
+    half: &[usize],
+    cfg: RolloutConfig,
+    timing: &mut RolloutResult,
+) -> Result<Option<Inflight>, PolicyError> {
+    let active: Vec<usize> = half.iter().copied().filter(|&i| live[i].done.is_none()).collect();
+    if active.is_empty() {
+        return Ok(None);
+    }
+    let states: Vec<&EpisodeState> = active.iter().map(|&i| &live[i].state).collect();
+    let keys: Vec<(u64, u64)> = active.iter().map(|&i| (live[i].id, live[i].state.turns.len() as u64)).collect();
+    let t0 = Instant::now();
+    // Deciding may block (scoring thousands of candidates, or waiting for a model endpoint): tell tokio so other
+    // tasks, among them the other half's calls, keep running.
+    let decisions = tokio::task::block_in_place(|| policy.decide(&states, &keys, cfg.greedy))?;
+    timing.policy_seconds += t0.elapsed().as_secs_f64();
+    let mut calls = Vec::new();
+    let mut batch_calls = Vec::new();
+    let mut answers = tokio::task::JoinSet::new();
+    for (&i, mut d) in active.iter().zip(decisions) {
+        let ep = &mut live[i];
+        // The last allowed step must answer.
+        if ep.state.turns.len() + 1 >= cfg.max_steps && matches!(d.action, Action::Call { .. }) {
+            d.action = Action::Finish { answer: String::new() };
+            d.kind = "out_of_steps";
+        } else if !d.candidates.is_empty() {
+            ep.steps.push(StepSample { candidates: std::mem::take(&mut d.candidates), chosen: d.chosen });
+        }
+        ep.kinds.push(d.kind);
+        match &d.action {
+            Action::Call { tool, args } => {
+                calls.push((i, tool.clone()));
+                batch_calls.push((ep.id, tool.clone(), Value::Object(args.clone())));
+            }
+            Action::Finish { answer } => {
+                let (rt, id, answer) = (rt.clone(), ep.id, answer.clone());
+                answers.spawn(async move { (i, rt.finish(id, &answer).await) });
+            }
+            Action::Invalid { infra, .. } => {
+                // A malformed call ends the episode with the format reward; a failed endpoint is resampled. The
+                // episode is closed without a verdict (its trajectory stays in the journal).
+                ep.done = Some(if *infra { (0.0, false, true) } else { (FORMAT_REWARD, false, false) });
+                ep.format_error = !infra;
+                let (rt, id) = (rt.clone(), ep.id);
+                tokio::spawn(async move { rt.close(id).await });
+            }
+        }
+        ep.state.turns.push(Turn { action: d.action, kind: d.kind, obs: None, wrote: false });
+        timing.env_steps += 1;
+    }
+    let batch = rt.call_batch(batch_calls);
+    Ok(Some(Inflight { calls, batch, answers }))
+}
+
+/// Waits for a half's calls and answers and records what came back.
+async fn complete(inflight: Inflight, live: &mut [Live], timing: &mut RolloutResult) {
+    let Inflight { calls, batch, mut answers } = inflight;
+    let t1 = Instant::now();
+    let replies = batch.all().await;
+    timing.call_seconds += t1.elapsed().as_secs_f64();
+    for r in replies {
+        let (i, tool) = &calls[r.index];
+        let ep = &mut live[*i];
+        let writes = ep
+            .state
+            .info
+            .tools
+            .iter()
+            .any(|t| &t.name == tool && t.kind != ToolKind::Search && t.kind != ToolKind::Get);
+        let turn = ep.state.turns.last_mut();
+        match r.reply {
+            Ok(reply) if reply.status == Status::InfraError => ep.done = Some((0.0, false, true)),
+            Ok(reply) => {
+                let obs = match (&reply.result, &reply.error) {
+                    (Some(v), _) => Obs::from_result(Ok(v)),
+                    (None, Some(e)) => Obs::Error(e.message.clone()),
+                    (None, None) => Obs::Other(Value::Null),
+                };
+                if let Some(t) = turn {
+                    t.wrote = writes && !matches!(obs, Obs::Error(_));
+                    t.obs = Some(obs);
+                }
+            }
+            Err(_) => ep.done = Some((0.0, false, true)),
+        }
+    }
+    let t2 = Instant::now();
+    while let Some(joined) = answers.join_next().await {
+        let Ok((i, reply)) = joined else { continue };
+        live[i].done = Some(match reply {
+            Ok(r) => (r.verdict.reward as f32, r.verdict.outcome == Outcome::Complete, false),
+            Err(_) => (0.0, false, true),
+        });
+    }
+    timing.finish_seconds += t2.elapsed().as_secs_f64();
+}
+
+/// Steps every live episode until all are done. The episodes are split in two halves that alternate: while one
+/// half's tool calls run on the runtime's workers, the policy decides for the other.
 async fn step_all(
     rt: &Runtime,
     policy: &mut dyn Policy,
     live: &mut [Live],
     cfg: RolloutConfig,
     timing: &mut RolloutResult,
-) -> Result<usize, PolicyError> {
-    let mut env_steps = 0;
+) -> Result<(), PolicyError> {
+    let halves: [Vec<usize>; 2] = [(0..live.len()).step_by(2).collect(), (1..live.len()).step_by(2).collect()];
+    let mut inflight: [Option<Inflight>; 2] = [None, None];
+    inflight[0] = submit(rt, policy, live, &halves[0], cfg, timing)?;
     loop {
-        let active: Vec<usize> = (0..live.len()).filter(|&i| live[i].done.is_none()).collect();
-        if active.is_empty() {
-            return Ok(env_steps);
+        inflight[1] = submit(rt, policy, live, &halves[1], cfg, timing)?;
+        if let Some(a) = inflight[0].take() {
+            complete(a, live, timing).await;
         }
-        let states: Vec<&EpisodeState> = active.iter().map(|&i| &live[i].state).collect();
-        let keys: Vec<(u64, u64)> = active.iter().map(|&i| (live[i].id, live[i].state.turns.len() as u64)).collect();
-        let t0 = Instant::now();
-        // Deciding may block (scoring thousands of candidates, or waiting for a model endpoint): tell tokio so
-        // other tasks keep running.
-        let decisions = tokio::task::block_in_place(|| policy.decide(&states, &keys, cfg.greedy))?;
-        timing.policy_seconds += t0.elapsed().as_secs_f64();
-        let mut calls = Vec::new();
-        let mut finishes = Vec::new();
-        let mut invalid = Vec::new();
-        for (&i, mut d) in active.iter().zip(decisions) {
-            let ep = &mut live[i];
-            // The last allowed step must answer.
-            if ep.state.turns.len() + 1 >= cfg.max_steps && matches!(d.action, Action::Call { .. }) {
-                d.action = Action::Finish { answer: String::new() };
-                d.kind = "out_of_steps";
-            } else if !d.candidates.is_empty() {
-                ep.steps.push(StepSample { candidates: std::mem::take(&mut d.candidates), chosen: d.chosen });
-            }
-            ep.kinds.push(d.kind);
-            match &d.action {
-                Action::Call { tool, args } => calls.push((i, tool.clone(), Value::Object(args.clone()), d.kind)),
-                Action::Finish { answer } => finishes.push((i, answer.clone(), d.kind)),
-                Action::Invalid { infra, .. } => {
-                    // A malformed call ends the episode with the format reward; a failed endpoint is resampled.
-                    ep.done = Some(if *infra { (0.0, false, true) } else { (FORMAT_REWARD, false, false) });
-                    ep.format_error = !infra;
-                    invalid.push(ep.id);
-                }
-            }
-            ep.state.turns.push(Turn { action: d.action, kind: d.kind, obs: None, wrote: false });
+        inflight[0] = submit(rt, policy, live, &halves[0], cfg, timing)?;
+        if let Some(b) = inflight[1].take() {
+            complete(b, live, timing).await;
         }
-        env_steps += calls.len() + finishes.len();
-        let batch = rt.call_batch(calls.iter().map(|(i, t, a, _)| (live[*i].id, t.clone(), a.clone())).collect());
-        for id in invalid {
-            // Closed without a verdict: the trajectory stays in the journal, the reward is the rollout's.
-            let _ = rt.close(id).await;
+        if inflight[0].is_none() && live.iter().all(|e| e.done.is_some()) {
+            return Ok(());
         }
-        let mut answers = tokio::task::JoinSet::new();
-        for (i, answer, _) in &finishes {
-            let rt = rt.clone();
-            let (i, id, answer) = (*i, live[*i].id, answer.clone());
-            answers.spawn(async move { (i, rt.finish(id, &answer).await) });
-        }
-        let t1 = Instant::now();
-        let replies = batch.all().await;
-        timing.call_seconds += t1.elapsed().as_secs_f64();
-        for r in replies {
-            let (i, tool, _, _) = &calls[r.index];
-            let ep = &mut live[*i];
-            let writes = ep
-                .state
-                .info
-                .tools
-                .iter()
-                .any(|t| &t.name == tool && t.kind != ToolKind::Search && t.kind != ToolKind::Get);
-            let turn = ep.state.turns.last_mut();
-            match r.reply {
-                Ok(reply) if reply.status == Status::InfraError => ep.done = Some((0.0, false, true)),
-                Ok(reply) => {
-                    let obs = match (&reply.result, &reply.error) {
-                        (Some(v), _) => Obs::from_result(Ok(v)),
-                        (None, Some(e)) => Obs::Error(e.message.clone()),
-                        (None, None) => Obs::Other(Value::Null),
-                    };
-                    if let Some(t) = turn {
-                        t.wrote = writes && !matches!(obs, Obs::Error(_));
-                        t.obs = Some(obs);
-                    }
-                }
-                Err(_) => ep.done = Some((0.0, false, true)),
-            }
-        }
-        let t2 = Instant::now();
-        while let Some(joined) = answers.join_next().await {
-            let Ok((i, reply)) = joined else { continue };
-            live[i].done = Some(match reply {
-                Ok(r) => (r.verdict.reward as f32, r.verdict.outcome == Outcome::Complete, false),
-                Err(_) => (0.0, false, true),
-            });
-        }
-        timing.finish_seconds += t2.elapsed().as_secs_f64();
     }
 }

@@ -172,11 +172,23 @@ pub struct EpisodeState {
     pub info: Arc<EnvInfo>,
     pub instruction: Arc<Instruction>,
     pub turns: Vec<Turn>,
+    /// Per tool: does the instruction name its entity, and its action? Fixed for the episode, so computed once.
+    pub tool_match: Arc<Vec<(bool, bool)>>,
 }
 
 impl EpisodeState {
     pub fn new(info: Arc<EnvInfo>, instruction: Arc<Instruction>) -> EpisodeState {
-        EpisodeState { info, instruction, turns: Vec::new() }
+        let words = &instruction.words;
+        let tool_match = info
+            .tools
+            .iter()
+            .map(|t| {
+                let noun = !t.noun.is_empty() && overlap(&t.noun, words) == t.noun.len();
+                let verb = !t.verb.is_empty() && overlap(&t.verb, words) == t.verb.len();
+                (noun, verb)
+            })
+            .collect();
+        EpisodeState { info, instruction, turns: Vec::new(), tool_match: Arc::new(tool_match) }
     }
 
     pub fn last_obs(&self) -> Option<&Obs> {

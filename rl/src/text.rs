@@ -56,6 +56,8 @@ pub struct Instruction {
     pub text: String,
     pub words: BTreeSet<String>,
     pub mentions: Vec<Mention>,
+    /// The items of its "with ..." clause, parsed once ([`Instruction::with_items`]).
+    pub items: Vec<(Vec<String>, String)>,
 }
 
 fn before_words(text: &str, at: usize) -> Vec<String> {
@@ -150,7 +152,14 @@ impl Instruction {
                 break;
             }
         }
-        Instruction { text: text.to_string(), words: words(text).into_iter().collect(), mentions }
+        let mut ins = Instruction {
+            text: text.to_string(),
+            words: words(text).into_iter().collect(),
+            mentions,
+            items: Vec::new(),
+        };
+        ins.items = ins.with_items();
+        ins
     }
 
     /// Values a search could look for (names, codes, people).

@@ -259,7 +259,7 @@ impl Tool {
     /// The parameters as a JSON Schema object (what MCP `tools/list` and OpenAI `tools` expect).
     ///
     /// ```
-    /// # let env = agentworld_runtime::Environment::load("runtime/tests/fixtures/bookstore.toml".as_ref()).unwrap();
+    /// # let env = agentworld_runtime::Environment::load("tests/fixtures/bookstore.toml".as_ref()).unwrap();
     /// let schema = env.tool("search_books").unwrap().input_schema();
     /// assert_eq!(schema["type"], "object");
     /// assert_eq!(schema["properties"]["query"]["type"], "string");

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use agentworld_actors::{Runtime, RuntimeConfig};
 use agentworld_kernels::{Backend, GrpoConfig};
+use agentworld_rl::coordinator::{Coordinator, CoordinatorPolicy};
 use agentworld_rl::llm::{LlmConfig, LlmPolicy, Mode};
 use agentworld_rl::policy::{BuiltinConfig, BuiltinPolicy, Policy};
-use agentworld_rl::rollout::{EnvCache, RolloutConfig, TaskRef, rollout};
+use agentworld_rl::rollout::{RolloutConfig, TaskRef};
 use agentworld_rl::train::Checkpoint;
 use anyhow::{Context, bail};
 use serde_json::json;
@@ -77,7 +78,7 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
             tasks.push(TaskRef { env: env.into(), task: task.into() });
         }
     }
-    let mut policy: Box<dyn Policy> = match args.policy.as_str() {
+    let policy: Box<dyn Policy> = match args.policy.as_str() {
         "openai" => {
             let url = args.api_url.as_deref().context("--policy openai needs --api-url")?;
             let model = args.model.as_deref().context("--policy openai needs --model")?;
@@ -113,8 +114,10 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let (result, episodes) = tokio.block_on(async {
         let rt = Runtime::start(config, envs).await?;
-        let mut cache = EnvCache::default();
-        let r = rollout(&rt, policy.as_mut(), &mut cache, &tasks, cfg).await?;
+        let coordinator =
+            Coordinator::start(rt.clone(), CoordinatorPolicy::Other(policy)).await.map_err(|e| anyhow::anyhow!(e))?;
+        let r = coordinator.rollout(std::sync::Arc::new(tasks.clone()), cfg).await.map_err(|e| anyhow::anyhow!(e))?;
+        coordinator.stop();
         rt.shutdown().await?;
         // Group advantages over everything scored (format errors included at -1; infrastructure failures masked).
         let mut rewards = Vec::new();

@@ -11,10 +11,11 @@ use agentworld_actors::generate::{GenerationSpec, generate};
 use agentworld_actors::{Runtime, RuntimeConfig};
 use agentworld_generator::builtin_domains;
 use agentworld_kernels::{Backend, Device};
+use agentworld_rl::coordinator::{Coordinator, CoordinatorPolicy};
 use agentworld_rl::plot::write_curve_svg;
 use agentworld_rl::policy::{BuiltinConfig, BuiltinPolicy};
-use agentworld_rl::rollout::{EnvCache, TaskRef};
-use agentworld_rl::train::{Checkpoint, CurvePoint, Evaluation, TrainConfig, evaluate, iteration};
+use agentworld_rl::rollout::TaskRef;
+use agentworld_rl::train::{Checkpoint, CurvePoint, Evaluation, TrainConfig};
 use agentworld_runtime::Environment;
 use agentworld_runtime::spec::{SourceText, parse_source};
 use anyhow::{Context, bail};
@@ -167,7 +168,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let device: Device = args.device.parse().map_err(|e| anyhow::anyhow!("--device: {e}"))?;
     let backend = Backend::new(device).map_err(|e| anyhow::anyhow!("--device {}: {e}", args.device))?;
-    let mut policy = match &resumed {
+    let policy = match &resumed {
         Some(c) => BuiltinPolicy::from_parts(
             config.policy,
             backend,
@@ -208,13 +209,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        let mut cache = EnvCache::default();
+        let coordinator = Coordinator::start(rt.clone(), CoordinatorPolicy::Builtin(Box::new(policy)))
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let (train, held) = (Arc::new(train), Arc::new(held));
         let (mut curve, mut start, mut before) = match &resumed {
             Some(c) => (c.curve.clone(), c.iteration, c.before),
             None => (Vec::new(), 0, None),
         };
         if before.is_none() {
-            before = Some(evaluate(&rt, &mut policy, &mut cache, &held, config.max_steps).await?);
+            before = Some(coordinator.evaluate(held.clone(), config.max_steps).await.map_err(|e| anyhow::anyhow!(e))?);
         }
         let setup_json = serde_json::to_value(&setup)?;
         let bar = if quiet {
@@ -232,7 +236,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             bar.println(format!("held-out before training: success {:.1}% over {} tasks", b.success_rate * 100.0, b.tasks));
         }
         while start < config.iterations {
-            let p = iteration(&rt, &mut policy, &mut cache, &train, &config, start).await?;
+            let p = coordinator.train_iteration(train.clone(), config, start).await.map_err(|e| anyhow::anyhow!(e))?;
             start += 1;
             bar.set_message(point_line(&p, config.iterations));
             bar.inc(1);
@@ -241,11 +245,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             }
             curve.push(p);
             if start % config.checkpoint_every == 0 || start == config.iterations {
-                Checkpoint::of(&policy, config, start, &curve, before, setup_json.clone()).save(&out.join("checkpoint.json"))?;
+                let checkpoint = coordinator
+                    .checkpoint(config, start, curve.clone(), before, setup_json.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                checkpoint.save(&out.join("checkpoint.json"))?;
             }
         }
         bar.finish_and_clear();
-        let after = evaluate(&rt, &mut policy, &mut cache, &held, config.max_steps).await?;
+        let after = coordinator.evaluate(held.clone(), config.max_steps).await.map_err(|e| anyhow::anyhow!(e))?;
+        coordinator.stop();
         rt.shutdown().await?;
         let svg = out.join("curve.svg");
         write_curve_svg(&svg, &curve, before, Some(after)).map_err(|e| anyhow::anyhow!(e))?;
