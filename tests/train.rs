@@ -200,3 +200,42 @@ fn export_writes_step_samples_that_read_back_from_parquet_with_the_documented_co
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("at most 20"));
 }
+
+#[test]
+fn the_same_seed_trains_the_same_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| -> serde_json::Value {
+        let out = dir.path().join(name);
+        let o = bin()
+            .args([
+                "train",
+                "--generate",
+                "25",
+                "--iterations",
+                "4",
+                "--tasks-per-iteration",
+                "16",
+                "--group-size",
+                "4",
+            ])
+            .args(["--no-bundled", "--quiet", "--no-journal", "--seed", "11", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.code().is_some(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (run("a"), run("b"));
+    let learning = |r: &serde_json::Value| -> Vec<(f64, f64, f64)> {
+        r["curve"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (p["mean_reward"].as_f64().unwrap(), p["success_rate"].as_f64().unwrap(), p["loss"].as_f64().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(learning(&a), learning(&b), "same seed, different training");
+    assert_eq!(a["held_out_after"], b["held_out_after"]);
+}

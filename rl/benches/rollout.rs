@@ -52,7 +52,7 @@ fn main() {
             println!("train {}: success {:.3}, {:.0} steps/s", p.iteration, p.success_rate, p.steps_per_s);
         }
         let per = knob("AW_RL_TASKS", 256);
-        let cfg = RolloutConfig { group_size: knob("AW_RL_GROUP", 8), max_steps: 8, greedy: false };
+        let cfg = RolloutConfig { group_size: knob("AW_RL_GROUP", 8), max_steps: 8, greedy: false, seed: 1 };
         let mut rates = Vec::new();
         for round in 0..=knob("AW_RL_ROUNDS", 5) {
             let batch: Vec<TaskRef> = (0..per).map(|i| tasks[(round * per + i * 7) % tasks.len()].clone()).collect();

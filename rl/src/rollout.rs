@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agentworld_actors::{Runtime, Status};
+use agentworld_generator::rng::Rng;
 use agentworld_runtime::Outcome;
 use serde_json::Value;
 
@@ -29,6 +30,9 @@ pub struct RolloutConfig {
     pub max_steps: usize,
     /// Take the best-scored action instead of sampling (evaluation).
     pub greedy: bool,
+    /// Seeds sampling together with each episode's place (task, member of its group, retry round), so the same
+    /// seed gives the same actions whatever order the runtime opened the episodes in.
+    pub seed: u64,
 }
 
 /// One decision of an episode, kept for the policy update.
@@ -75,6 +79,8 @@ pub struct RolloutResult {
 
 struct Live {
     id: u64,
+    /// Sampling key: a function of the rollout seed and the episode's place, not of its runtime id.
+    key: u64,
     task: usize,
     state: EpisodeState,
     steps: Vec<StepSample>,
@@ -110,7 +116,7 @@ pub async fn rollout(
     let mut result = RolloutResult { groups: vec![Vec::new(); tasks.len()], ..RolloutResult::default() };
     let mut pending: Vec<(usize, usize)> = (0..tasks.len()).map(|t| (t, cfg.group_size)).collect();
     for round in 0..2 {
-        let (mut live, unopened) = open(rt, cache, tasks, &pending).await;
+        let (mut live, unopened) = open(rt, cache, tasks, &pending, cfg.seed, round).await;
         step_all(rt, policy, &mut live, cfg, &mut result).await?;
         pending = unopened;
         if round == 1 {
@@ -152,6 +158,8 @@ async fn open(
     cache: &mut EnvCache,
     tasks: &[TaskRef],
     pending: &[(usize, usize)],
+    seed: u64,
+    round: usize,
 ) -> (Vec<Live>, Vec<(usize, usize)>) {
     let mut opening = tokio::task::JoinSet::new();
     let mut failed = Vec::new();
@@ -183,9 +191,11 @@ async fn open(
     let mut live = Vec::new();
     for (ti, group) in opened {
         let (info, instruction) = &prepared[&ti];
-        for e in group {
+        for (member, e) in group.into_iter().enumerate() {
+            let place = ((round as u64) << 48) ^ ((ti as u64) << 16) ^ member as u64;
             live.push(Live {
                 id: e.id,
+                key: Rng::derive(seed, place),
                 task: ti,
                 state: EpisodeState::new(info.clone(), instruction.clone()),
                 steps: Vec::new(),
@@ -220,7 +230,7 @@ fn submit(
         return Ok(None);
     }
     let states: Vec<&EpisodeState> = active.iter().map(|&i| &live[i].state).collect();
-    let keys: Vec<(u64, u64)> = active.iter().map(|&i| (live[i].id, live[i].state.turns.len() as u64)).collect();
+    let keys: Vec<(u64, u64)> = active.iter().map(|&i| (live[i].key, live[i].state.turns.len() as u64)).collect();
     let t0 = Instant::now();
     // Deciding may block (scoring thousands of candidates, or waiting for a model endpoint): tell tokio so other
     // tasks, among them the other half's calls, keep running.

@@ -139,7 +139,8 @@ pub async fn evaluate(
 ) -> Result<Evaluation, TrainError> {
     let mut total = Evaluation { tasks: 0, success_rate: 0.0, mean_reward: 0.0 };
     for chunk in tasks.chunks(256) {
-        let r = rollout(rt, policy, cache, chunk, RolloutConfig { group_size: 1, max_steps, greedy: true }).await?;
+        let r = rollout(rt, policy, cache, chunk, RolloutConfig { group_size: 1, max_steps, greedy: true, seed: 0 })
+            .await?;
         for g in &r.groups {
             for e in g.iter().filter(|e| !e.infra) {
                 total.tasks += 1;
@@ -198,7 +199,12 @@ pub async fn iteration(
     }
     let mut rng = Rng::new(Rng::derive(config.seed, index as u64));
     let tasks: Vec<TaskRef> = (0..config.tasks_per_iteration).map(|_| train[rng.below(train.len())].clone()).collect();
-    let rcfg = RolloutConfig { group_size: config.group_size, max_steps: config.max_steps, greedy: false };
+    let rcfg = RolloutConfig {
+        group_size: config.group_size,
+        max_steps: config.max_steps,
+        greedy: false,
+        seed: Rng::derive(config.seed ^ 0x5A3F, index as u64),
+    };
     let result = rollout(rt, policy, cache, &tasks, rcfg).await?;
     let samples = samples(policy, &result)?;
     let loss = policy.update(&samples)?;

@@ -28,7 +28,7 @@ async fn a_panicking_policy_fails_the_coordinator_not_the_process() {
     let task = TaskRef { env: env.name().into(), task: env.tasks()[0].id().into() };
     let rt = Runtime::start(RuntimeConfig::default(), vec![env]).await.unwrap();
     let c = Coordinator::start(rt.clone(), CoordinatorPolicy::Other(Box::new(Panicking))).await.unwrap();
-    let cfg = RolloutConfig { group_size: 2, max_steps: 4, greedy: false };
+    let cfg = RolloutConfig { group_size: 2, max_steps: 4, greedy: false, seed: 0 };
     let err = c.rollout(Arc::new(vec![task.clone()]), cfg).await.unwrap_err();
     assert!(err.contains("coordinator is gone"), "{err}");
     // The runtime is still serving.

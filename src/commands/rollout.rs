@@ -53,6 +53,9 @@ pub struct RolloutArgs {
     /// The built-in policy's checkpoint (`agentworld train` writes OUT/checkpoint.json).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
+    /// Seeds the built-in policy's sampling (an LLM samples on its own).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Output folder: journal.duckdb and rollout.json.
     #[arg(long, default_value = "agentworld-rollout")]
     pub out: PathBuf,
@@ -110,7 +113,8 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
     let mut config = RuntimeConfig::default();
     config.journal.path = Some(args.out.join("journal.duckdb"));
     config.runtime.max_steps = config.runtime.max_steps.max(args.max_steps);
-    let cfg = RolloutConfig { group_size: args.group_size.max(1), max_steps: args.max_steps, greedy: false };
+    let cfg =
+        RolloutConfig { group_size: args.group_size.max(1), max_steps: args.max_steps, greedy: false, seed: args.seed };
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let (result, episodes) = tokio.block_on(async {
         let rt = Runtime::start(config, envs).await?;
