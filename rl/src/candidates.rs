@@ -51,42 +51,53 @@ struct Builder<'a> {
     step: usize,
     last: &'static str,
     prev: &'static str,
-    /// Word-feature hashes per candidate kind.
-    word_keys: Vec<(&'static str, Vec<u64>)>,
+    /// Shared feature indices per candidate kind ([`Builder::kind_keys`]).
+    word_keys: Vec<(&'static str, Vec<u32>)>,
 }
 
 impl Builder<'_> {
-    fn push(&mut self, action: Action, kind: &'static str, mut keys: Keys) {
+    fn push(&mut self, action: Action, kind: &'static str, keys: Keys) {
         if self.out.len() >= MAX_CANDIDATES || self.out.iter().any(|c| c.action == action) {
             return;
         }
-        keys.0.reserve(24 + 2 * self.state.instruction.words.len());
-        let (step, last, prev) = (self.step.min(6), self.last, self.prev);
-        keys.add(format_args!("k:{kind}"));
-        keys.add(format_args!("k:{kind}|s:{step}"));
-        keys.add(format_args!("k:{kind}|l:{last}"));
-        keys.add(format_args!("k:{kind}|p:{prev}"));
-        keys.add(format_args!("k:{kind}|l:{last}|p:{prev}"));
         let repeat = self.state.repeats(&action);
-        keys.add(format_args!("k:{kind}|rep:{repeat}"));
-        let wrote = self.state.turns.iter().any(|t| t.wrote);
-        keys.add(format_args!("k:{kind}|wrote:{wrote}"));
-        // The instruction's words paired with the kind, computed once per kind and state.
-        let words = match self.word_keys.iter().find(|(k, _)| *k == kind) {
-            Some((_, h)) => h.clone(),
+        let shared = self.kind_keys(kind);
+        let mut f = Vec::with_capacity(shared.len() + keys.0.len() + 1);
+        f.extend_from_slice(shared);
+        f.push(self.hasher.reduce(key_hash(format_args!("k:{kind}|rep:{repeat}"))));
+        f.extend(keys.0.iter().map(|k| self.hasher.reduce(*k)));
+        self.out.push(Candidate { action, kind, features: Sparse(f) });
+    }
+
+    /// The features every candidate of `kind` shares in this state (its context and the instruction's words),
+    /// computed once per kind.
+    fn kind_keys(&mut self, kind: &'static str) -> &[u32] {
+        let at = match self.word_keys.iter().position(|(k, _)| *k == kind) {
+            Some(i) => i,
             None => {
-                let mut h = Vec::with_capacity(self.state.instruction.words.len() * 2);
-                for w in &self.state.instruction.words {
-                    h.push(key_hash(format_args!("k:{kind}|w:{w}")));
-                    h.push(key_hash(format_args!("k:{kind}|l:{last}|w:{w}")));
+                let (step, last, prev) = (self.step.min(6), self.last, self.prev);
+                let wrote = self.state.turns.iter().any(|t| t.wrote);
+                let words = &self.state.instruction.words;
+                let mut h = Vec::with_capacity(6 + 2 * words.len());
+                for key in [
+                    key_hash(format_args!("k:{kind}")),
+                    key_hash(format_args!("k:{kind}|s:{step}")),
+                    key_hash(format_args!("k:{kind}|l:{last}")),
+                    key_hash(format_args!("k:{kind}|p:{prev}")),
+                    key_hash(format_args!("k:{kind}|l:{last}|p:{prev}")),
+                    key_hash(format_args!("k:{kind}|wrote:{wrote}")),
+                ] {
+                    h.push(self.hasher.reduce(key));
                 }
-                self.word_keys.push((kind, h.clone()));
-                h
+                for w in words {
+                    h.push(self.hasher.reduce(key_hash(format_args!("k:{kind}|w:{w}"))));
+                    h.push(self.hasher.reduce(key_hash(format_args!("k:{kind}|l:{last}|w:{w}"))));
+                }
+                self.word_keys.push((kind, h));
+                self.word_keys.len() - 1
             }
         };
-        keys.extend(&words);
-        let features = keys.hash(&self.hasher);
-        self.out.push(Candidate { action, kind, features });
+        &self.word_keys[at].1
     }
 
     fn tool_keys(&self, ti: usize, t: &ToolInfo, kind: &'static str) -> Keys {

@@ -14,6 +14,11 @@ pub struct Hasher {
 }
 
 impl Hasher {
+    /// A key hash reduced to a bucket.
+    pub fn reduce(&self, hash: u64) -> u32 {
+        (hash % self.dim as u64) as u32
+    }
+
     pub fn index(&self, key: &str) -> u32 {
         (key_hash(format_args!("{key}")) % self.dim as u64) as u32
     }

@@ -293,9 +293,9 @@ async fn complete(inflight: Inflight, live: &mut [Live], timing: &mut RolloutRes
         match r.reply {
             Ok(reply) if reply.status == Status::InfraError => ep.done = Some((0.0, false, true)),
             Ok(reply) => {
-                let obs = match (&reply.result, &reply.error) {
-                    (Some(v), _) => Obs::from_result(Ok(v)),
-                    (None, Some(e)) => Obs::Error(e.message.clone()),
+                let obs = match (reply.result, reply.error) {
+                    (Some(v), _) => Obs::from_value(v),
+                    (None, Some(e)) => Obs::Error(e.message),
                     (None, None) => Obs::Other(Value::Null),
                 };
                 if let Some(t) = turn {

@@ -118,14 +118,22 @@ pub enum Obs {
 }
 
 impl Obs {
-    pub fn from_result(result: Result<&Value, &str>) -> Obs {
-        match result {
-            Err(e) => Obs::Error(e.to_string()),
-            Ok(Value::Array(a)) => Obs::Rows(a.iter().filter_map(|r| r.as_object().cloned()).collect()),
-            Ok(Value::Object(m)) => Obs::Row(m.clone()),
-            Ok(v) => Obs::Other(v.clone()),
+    /// A call's result, taken without copying it.
+    pub fn from_value(v: Value) -> Obs {
+        match v {
+            Value::Array(a) => Obs::Rows(
+                a.into_iter()
+                    .filter_map(|r| match r {
+                        Value::Object(m) => Some(m),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Value::Object(m) => Obs::Row(m),
+            v => Obs::Other(v),
         }
     }
+
     /// The first row, if any.
     pub fn first(&self) -> Option<&Map<String, Value>> {
         match self {
