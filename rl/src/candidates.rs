@@ -124,6 +124,15 @@ fn mention_names(m: &Mention, t: &ToolInfo) -> bool {
     !t.noun.is_empty() && t.noun.iter().all(|n| m.before.iter().any(|b| same_word(n, b)))
 }
 
+/// Whether some search tool of the environment is named right before the mention, so the others can skip it.
+fn lookup_has_owner(state: &EpisodeState, m: &Mention) -> bool {
+    state
+        .info
+        .tools
+        .iter()
+        .any(|t| t.kind == ToolKind::Search && t.params.iter().any(|(n, _)| n == "query") && mention_names(m, t))
+}
+
 /// Candidate next steps of one episode.
 pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
     let mut b = Builder {
@@ -149,6 +158,11 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
                 let has_query = t.params.iter().any(|(n, _)| n == "query");
                 if has_query {
                     for m in ins.lookups() {
+                        // A name is looked up where the instruction says it belongs ("the customer X") or, when no
+                        // tool's entity precedes it, in every table the instruction mentions; failing both, anywhere.
+                        if !mention_names(m, t) && lookup_has_owner(state, m) {
+                            continue;
+                        }
                         let mut args = Map::new();
                         args.insert("query".into(), Value::String(m.text.clone()));
                         let mut k = b.tool_keys(ti, t, "search");
