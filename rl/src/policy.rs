@@ -82,16 +82,8 @@ pub struct Sample {
 impl BuiltinPolicy {
     pub fn new(config: BuiltinConfig, backend: Backend) -> Result<BuiltinPolicy, PolicyError> {
         let params = PolicyParams::init(config.dim, config.hidden, config.seed)?;
-        let adam = AdamState::new(params.as_slice().len(), AdamConfig { lr: config.lr, ..AdamConfig::default() })?;
-        Ok(BuiltinPolicy {
-            config,
-            backend,
-            params,
-            adam,
-            hasher: Hasher { dim: config.dim },
-            scratch: Vec::new(),
-            mask: Vec::new(),
-        })
+        let adam = AdamState::new(params.as_slice().len(), Self::adam_config(&config))?;
+        Ok(Self::assemble(config, backend, params, adam))
     }
 
     /// Rebuilds a policy from a checkpoint's parts.
@@ -102,17 +94,17 @@ impl BuiltinPolicy {
         adam: (Vec<f32>, Vec<f32>, u64),
     ) -> Result<BuiltinPolicy, PolicyError> {
         let params = PolicyParams::from_flat(config.dim, config.hidden, params)?;
-        let adam =
-            AdamState::from_parts(AdamConfig { lr: config.lr, ..AdamConfig::default() }, adam.0, adam.1, adam.2)?;
-        Ok(BuiltinPolicy {
-            config,
-            backend,
-            params,
-            adam,
-            hasher: Hasher { dim: config.dim },
-            scratch: Vec::new(),
-            mask: Vec::new(),
-        })
+        let adam = AdamState::from_parts(Self::adam_config(&config), adam.0, adam.1, adam.2)?;
+        Ok(Self::assemble(config, backend, params, adam))
+    }
+
+    fn adam_config(config: &BuiltinConfig) -> AdamConfig {
+        AdamConfig { lr: config.lr, ..AdamConfig::default() }
+    }
+
+    fn assemble(config: BuiltinConfig, backend: Backend, params: PolicyParams, adam: AdamState) -> BuiltinPolicy {
+        let hasher = Hasher { dim: config.dim };
+        BuiltinPolicy { config, backend, params, adam, hasher, scratch: Vec::new(), mask: Vec::new() }
     }
 
     pub fn hasher(&self) -> Hasher {
