@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: rollouts and the actor runtime allocate many small, short-lived
+/// values, and glibc's malloc took about 29% of a rollout's CPU (`BENCHMARKS.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Synthetic, database-backed tool-use environments for RL of LLM agents.
 #[derive(Parser)]
 #[command(name = "agentworld", version, about)]

@@ -15,6 +15,10 @@ use agentworld_runtime::Environment;
 use agentworld_runtime::spec::{SourceText, parse_source};
 use agentworld_runtime::validate::validate_env;
 
+/// The allocator the `agentworld` binary uses, so the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn knob(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }

@@ -19,6 +19,10 @@ use agentworld_actors::{Runtime, RuntimeConfig};
 use agentworld_runtime::journal::Record;
 use agentworld_runtime::{Environment, Episode, Journal};
 
+/// The allocator the `agentworld` binary uses, so the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn envs() -> Vec<Arc<Environment>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
     Environment::load_all(&dir).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect()

@@ -17,6 +17,10 @@ use agentworld_rl::train::{TrainConfig, iteration};
 use agentworld_runtime::Environment;
 use agentworld_runtime::spec::{SourceText, parse_source};
 
+/// The allocator the `agentworld` binary uses, so the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
