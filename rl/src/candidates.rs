@@ -7,8 +7,8 @@ use agentworld_runtime::spec::{ParamSpec, ParamType};
 use serde_json::{Map, Value};
 
 use crate::features::{Hasher, Keys, Sparse, key_hash};
-use crate::state::{Action, EpisodeState, Obs, ToolInfo, ToolKind, name_words, overlap, same_word};
-use crate::text::{Mention, Source};
+use crate::state::{Action, EpisodeState, Obs, ToolInfo, ToolKind, name_words, overlap};
+use crate::text::Source;
 
 /// One candidate next step.
 #[derive(Debug, Clone)]
@@ -119,20 +119,6 @@ fn call(tool: &str, args: Map<String, Value>) -> Action {
     Action::Call { tool: tool.to_string(), args }
 }
 
-/// Whether the mention is preceded by words of the tool's noun ("the category \"Kitchen\"" for categories).
-fn mention_names(m: &Mention, t: &ToolInfo) -> bool {
-    !t.noun.is_empty() && t.noun.iter().all(|n| m.before.iter().any(|b| same_word(n, b)))
-}
-
-/// Whether some search tool of the environment is named right before the mention, so the others can skip it.
-fn lookup_has_owner(state: &EpisodeState, m: &Mention) -> bool {
-    state
-        .info
-        .tools
-        .iter()
-        .any(|t| t.kind == ToolKind::Search && t.params.iter().any(|(n, _)| n == "query") && mention_names(m, t))
-}
-
 /// Candidate next steps of one episode.
 pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
     let mut b = Builder {
@@ -157,16 +143,17 @@ pub fn candidates(state: &EpisodeState, hasher: Hasher) -> Vec<Candidate> {
             ToolKind::Search => {
                 let has_query = t.params.iter().any(|(n, _)| n == "query");
                 if has_query {
-                    for m in ins.lookups() {
-                        // A name is looked up where the instruction says it belongs ("the customer X") or, when no
-                        // tool's entity precedes it, in every table the instruction mentions; failing both, anywhere.
-                        if !mention_names(m, t) && lookup_has_owner(state, m) {
+                    for (mi, m) in ins.mentions.iter().enumerate() {
+                        let Some((names, owned)) = state.lookup_match(mi, ti) else { continue };
+                        // A name is looked up where the instruction says it belongs ("the customer X"); a name no
+                        // search tool's entity precedes is looked up everywhere.
+                        if !names && owned {
                             continue;
                         }
                         let mut args = Map::new();
                         args.insert("query".into(), Value::String(m.text.clone()));
                         let mut k = b.tool_keys(ti, t, "search");
-                        let qn = mention_names(m, t);
+                        let qn = names;
                         k.add(format_args!("k:search|qsrc:{}", m.source.as_str()));
                         k.add(format_args!("k:search|qn:{qn}"));
                         k.add(format_args!("k:search|qn:{qn}|l:{}", b.last));

@@ -7,7 +7,7 @@ use agentworld_runtime::Environment;
 use agentworld_runtime::spec::{ParamSpec, ResultShape};
 use serde_json::{Map, Value};
 
-use crate::text::{Instruction, words};
+use crate::text::{Instruction, Mention, Source, words};
 
 /// What a tool does, read off its spec (generated tools follow these names; hand-written ones mostly do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -174,6 +174,9 @@ pub struct Turn {
     pub wrote: bool,
 }
 
+/// For one lookup mention: per tool, is its entity named right before the mention; and is any search tool's.
+pub type LookupMatch = (Vec<bool>, bool);
+
 /// An episode as the policy sees it.
 #[derive(Debug, Clone)]
 pub struct EpisodeState {
@@ -182,6 +185,9 @@ pub struct EpisodeState {
     pub turns: Vec<Turn>,
     /// Per tool: does the instruction name its entity, and its action? Fixed for the episode, so computed once.
     pub tool_match: Arc<Vec<(bool, bool)>>,
+    /// Per mention that names something to look up: per tool, is the tool's entity named right before it
+    /// ("the customer X"), and is any search tool's? `None` for other mentions (numbers, targets).
+    pub lookups: Arc<Vec<Option<LookupMatch>>>,
 }
 
 impl EpisodeState {
@@ -196,7 +202,35 @@ impl EpisodeState {
                 (noun, verb)
             })
             .collect();
-        EpisodeState { info, instruction, turns: Vec::new(), tool_match: Arc::new(tool_match) }
+        let lookups = instruction
+            .mentions
+            .iter()
+            .map(|m| {
+                if !matches!(m.source, Source::Quoted | Source::Code | Source::Person) {
+                    return None;
+                }
+                let names: Vec<bool> = info.tools.iter().map(|t| mention_names(m, t)).collect();
+                let owned = info
+                    .tools
+                    .iter()
+                    .zip(&names)
+                    .any(|(t, n)| *n && t.kind == ToolKind::Search && t.params.iter().any(|(p, _)| p == "query"));
+                Some((names, owned))
+            })
+            .collect();
+        EpisodeState {
+            info,
+            instruction,
+            turns: Vec::new(),
+            tool_match: Arc::new(tool_match),
+            lookups: Arc::new(lookups),
+        }
+    }
+
+    /// For lookup mention `mention` and tool `tool`: (the tool's entity is named right before it, some search
+    /// tool's is); `None` when the mention is not something to look up.
+    pub fn lookup_match(&self, mention: usize, tool: usize) -> Option<(bool, bool)> {
+        self.lookups.get(mention)?.as_ref().map(|(names, owned)| (names[tool], *owned))
     }
 
     pub fn last_obs(&self) -> Option<&Obs> {
@@ -254,6 +288,11 @@ impl EpisodeState {
     pub fn repeats(&self, action: &Action) -> bool {
         self.turns.iter().any(|t| &t.action == action)
     }
+}
+
+/// Whether the mention is preceded by words of the tool's noun ("the category \"Kitchen\"" for categories).
+pub fn mention_names(m: &Mention, t: &ToolInfo) -> bool {
+    !t.noun.is_empty() && t.noun.iter().all(|n| m.before.iter().any(|b| same_word(n, b)))
 }
 
 /// Whether two words are the same word for matching (a shared stem of 4+ letters).
