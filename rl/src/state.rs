@@ -300,10 +300,11 @@ pub fn same_word(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    if a.chars().count().min(b.chars().count()) < 4 {
+    // Byte lengths: words are lower-case and almost always ASCII, and this runs for every tool, field and word.
+    if a.len().min(b.len()) < 4 {
         return false;
     }
-    a.starts_with(b) || b.starts_with(a) || a.chars().take(5).eq(b.chars().take(5))
+    a.starts_with(b) || b.starts_with(a) || a.as_bytes()[..a.len().min(5)] == b.as_bytes()[..b.len().min(5)]
 }
 
 /// How many of `needles` occur among `hay` (stem match).
