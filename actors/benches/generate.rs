@@ -11,8 +11,6 @@ use std::time::Instant;
 
 use agentworld_actors::generate::{GenerationSpec, generate};
 use agentworld_generator::builtin_domains;
-use agentworld_runtime::Environment;
-use agentworld_runtime::spec::{SourceText, parse_source};
 use agentworld_runtime::validate::validate_env;
 
 /// The allocator the `agentworld` binary uses, so the bench measures what it runs.
@@ -78,9 +76,7 @@ fn main() {
         let mut failing = 0usize;
         let mut total = 0usize;
         for e in &report.envs {
-            let source = SourceText { path: e.file_name(), text: e.text.clone() };
-            let spec = parse_source(&source).expect("written text parses");
-            let env = Arc::new(Environment::compile(spec, source).expect("written text compiles"));
+            let env = Arc::new(e.compile().expect("written text parses and compiles"));
             for v in validate_env(&env, None).expect("validation runs") {
                 total += 1;
                 failing += usize::from(!v.ok());

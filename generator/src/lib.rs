@@ -140,6 +140,13 @@ impl GeneratedEnv {
     pub fn file_name(&self) -> PathBuf {
         PathBuf::from(format!("{}.toml", self.name))
     }
+
+    /// Parses and compiles the written text: the environment a command loading this file gets.
+    pub fn compile(&self) -> Result<Environment, agentworld_runtime::SpecErrors> {
+        let source = SourceText { path: self.file_name(), text: self.text.clone() };
+        let spec = parse_source(&source)?;
+        Environment::compile(spec, source)
+    }
 }
 
 /// Why an attempt produced no environment.
@@ -281,12 +288,10 @@ fn first_difference(a: &EnvSpec, b: &EnvSpec) -> String {
 
 /// Hash of the schema and the toolset's names and parameters.
 pub fn fingerprint(spec: &EnvSpec) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = agentworld_runtime::changes::Fnv::new();
     let mut feed = |s: &str| {
-        for b in s.bytes().chain(std::iter::once(0)) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h.feed(s.as_bytes());
+        h.feed(&[0]);
     };
     feed(&spec.schema.sql);
     for t in &spec.tools {
@@ -295,7 +300,7 @@ pub fn fingerprint(spec: &EnvSpec) -> String {
             feed(p);
         }
     }
-    format!("{h:016x}")
+    format!("{:016x}", h.finish())
 }
 
 fn description(w: &world::World) -> String {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::dsl::{ActionDef, Generator};
 use crate::rng::Rng;
-use crate::tools::{a_or_an, capitalize, id_param, or_list};
+use crate::tools::{a_or_an, capitalize, id_param, listing, or_list};
 use crate::words;
 use crate::world::{Column, ColumnKind, Table, Value, World, money_text, sql_text};
 
@@ -824,19 +824,11 @@ fn join_said(said: &[String]) -> String {
     // "for the customer X, with quantity 2 and size "M""
     let (fors, withs): (Vec<&String>, Vec<&String>) = said.iter().partition(|s| s.starts_with("for "));
     let parents: Vec<String> = fors.iter().map(|s| s.trim_start_matches("for ").to_string()).collect();
-    let mut out = if parents.is_empty() { String::new() } else { format!("for {}", or_and(&parents)) };
+    let mut out = if parents.is_empty() { String::new() } else { format!("for {}", listing(&parents, "and")) };
     if !withs.is_empty() {
         let w: Vec<String> = withs.iter().map(|s| s.to_string()).collect();
-        let list = or_and(&w);
+        let list = listing(&w, "and");
         if out.is_empty() { out = format!("with {list}") } else { out = format!("{out}, with {list}") }
     }
     out
-}
-
-fn or_and(items: &[String]) -> String {
-    match items.len() {
-        0 => String::new(),
-        1 => items[0].clone(),
-        n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
-    }
 }

@@ -504,12 +504,18 @@ fn action_tool(t: &Table, action: &crate::dsl::ActionDef, name: &str) -> ToolSpe
     tool(name, description, params, steps, true, ResultShape::Row)
 }
 
+/// "a, b or c" of identifiers written as words.
 pub fn or_list(items: &[String]) -> String {
     let words: Vec<String> = items.iter().map(|s| s.replace('_', " ")).collect();
-    match words.len() {
+    listing(&words, "or")
+}
+
+/// "a, b and c" (with `conjunction` "and"), "a" for one item, nothing for none.
+pub fn listing(items: &[String], conjunction: &str) -> String {
+    match items.len() {
         0 => String::new(),
-        1 => words[0].clone(),
-        n => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
+        1 => items[0].clone(),
+        n => format!("{} {conjunction} {}", items[..n - 1].join(", "), items[n - 1]),
     }
 }
 

@@ -5,8 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use agentworld_generator::{MIN_TASKS, Rejection, builtin_domains, draft, generate_one, parse_domain, prove};
-use agentworld_runtime::Environment;
-use agentworld_runtime::spec::{CheckSpec, SourceText, parse_source};
+use agentworld_runtime::spec::CheckSpec;
 use agentworld_runtime::validate::validate_env;
 
 #[test]
@@ -47,9 +46,7 @@ fn every_domain_produces_valid_environments_over_many_seeds() {
             assert!(s.tasks >= MIN_TASKS, "{}: {} tasks", env.name, s.tasks);
             assert!(s.kinds.len() >= 4, "{}: task kinds {:?}", env.name, s.kinds);
             // The written bytes themselves: parse, compile, validate every task.
-            let source = SourceText { path: env.file_name(), text: env.text.clone() };
-            let spec = parse_source(&source).expect("the written text parses");
-            let compiled = Arc::new(Environment::compile(spec, source).expect("the written text compiles"));
+            let compiled = Arc::new(env.compile().expect("the written text parses and compiles"));
             for v in validate_env(&compiled, None).expect("validation runs") {
                 assert!(v.ok(), "{}: written task {} fails: {:?}", env.name, v.task, v.problems);
             }

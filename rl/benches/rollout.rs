@@ -15,7 +15,6 @@ use agentworld_rl::policy::{BuiltinConfig, BuiltinPolicy};
 use agentworld_rl::rollout::{EnvCache, RolloutConfig, TaskRef, rollout};
 use agentworld_rl::train::{TrainConfig, iteration};
 use agentworld_runtime::Environment;
-use agentworld_runtime::spec::{SourceText, parse_source};
 
 /// The allocator the `agentworld` binary uses, so the bench measures what it runs.
 #[global_allocator]
@@ -30,15 +29,10 @@ fn main() {
     let n = knob("AW_RL_ENVS", 100);
     let envs: Vec<Arc<Environment>> = (0..n)
         .map(|i| {
-            let g = generate_one(&domains[i % domains.len()], 1, i, 0).expect("valid");
-            let src = SourceText { path: g.file_name(), text: g.text };
-            Arc::new(Environment::compile(parse_source(&src).expect("parses"), src).expect("compiles"))
+            Arc::new(generate_one(&domains[i % domains.len()], 1, i, 0).expect("valid").compile().expect("compiles"))
         })
         .collect();
-    let tasks: Vec<TaskRef> = envs
-        .iter()
-        .flat_map(|e| e.tasks().iter().map(|t| TaskRef { env: e.name().into(), task: t.id().into() }))
-        .collect();
+    let tasks = TaskRef::all(&envs);
     let tmp = tempfile::tempdir().expect("temp dir");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
     rt.block_on(async {

@@ -2,6 +2,7 @@
 //! fixed number of dimensions, so one small network serves every environment without a vocabulary.
 
 use agentworld_kernels::f16;
+use agentworld_runtime::changes::Fnv;
 
 /// Sparse features of one candidate: hashed indices (duplicates add up).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -17,10 +18,6 @@ impl Hasher {
     /// A key hash reduced to a bucket.
     pub fn reduce(&self, hash: u64) -> u32 {
         (hash % self.dim as u64) as u32
-    }
-
-    pub fn index(&self, key: &str) -> u32 {
-        (key_hash(format_args!("{key}")) % self.dim as u64) as u32
     }
 
     /// Writes candidates' features as dense rows (`1/sqrt(n)` per key, so every candidate has unit-ish norm).
@@ -39,24 +36,11 @@ impl Hasher {
     }
 }
 
-/// FNV-1a over formatted text, without building the string.
-struct Fnv(u64);
-
-impl std::fmt::Write for Fnv {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        for b in s.bytes() {
-            self.0 ^= b as u64;
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        Ok(())
-    }
-}
-
-/// Hash of a formatted key (`key_hash(format_args!("k:{kind}"))`).
+/// Hash of a formatted key (`key_hash(format_args!("k:{kind}"))`), without building the string.
 pub fn key_hash(args: std::fmt::Arguments<'_>) -> u64 {
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    let mut h = Fnv::new();
     let _ = std::fmt::Write::write_fmt(&mut h, args);
-    h.0
+    h.finish()
 }
 
 /// Collects the keys of one candidate (as hashes: no strings are kept).
@@ -66,11 +50,5 @@ pub struct Keys(pub Vec<u64>);
 impl Keys {
     pub fn add(&mut self, key: std::fmt::Arguments<'_>) {
         self.0.push(key_hash(key));
-    }
-    pub fn extend(&mut self, hashes: &[u64]) {
-        self.0.extend_from_slice(hashes);
-    }
-    pub fn hash(&self, h: &Hasher) -> Sparse {
-        Sparse(self.0.iter().map(|k| (k % h.dim as u64) as u32).collect())
     }
 }

@@ -24,6 +24,15 @@ pub struct TaskRef {
     pub task: String,
 }
 
+impl TaskRef {
+    /// Every task of the environments, in order.
+    pub fn all(envs: &[Arc<agentworld_runtime::Environment>]) -> Vec<TaskRef> {
+        envs.iter()
+            .flat_map(|e| e.tasks().iter().map(|t| TaskRef { env: e.name().into(), task: t.id().into() }))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct RolloutConfig {
     pub group_size: usize,
@@ -75,6 +84,29 @@ pub struct RolloutResult {
     pub resampled: usize,
     /// Episodes whose group could not be opened even on the retry (reported, never scored).
     pub unopened: usize,
+}
+
+impl RolloutResult {
+    /// Group-relative (GRPO) advantage of every episode, in `groups` order (flattened), computed by the kernels
+    /// crate; infrastructure failures are masked out of their group's statistics and get 0.
+    pub fn advantages(
+        &self,
+        backend: &agentworld_kernels::Backend,
+    ) -> Result<Vec<f32>, agentworld_kernels::KernelError> {
+        let mut rewards = Vec::new();
+        let mut valid = Vec::new();
+        let mut offsets = vec![0u32];
+        for g in &self.groups {
+            for e in g {
+                rewards.push(e.reward);
+                valid.push(!e.infra);
+            }
+            offsets.push(rewards.len() as u32);
+        }
+        let mut adv = vec![0.0f32; rewards.len()];
+        backend.grpo(&rewards, &offsets, Some(&valid), &agentworld_kernels::GrpoConfig::default(), &mut adv)?;
+        Ok(adv)
+    }
 }
 
 struct Live {

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use agentworld_actors::Runtime;
 use agentworld_generator::rng::Rng;
-use agentworld_kernels::GrpoConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{BuiltinConfig, BuiltinPolicy, PolicyError, Sample};
@@ -158,21 +157,7 @@ pub async fn evaluate(
 
 /// GRPO advantages of a rollout as training samples (infrastructure failures masked out).
 pub fn samples(policy: &BuiltinPolicy, result: &RolloutResult) -> Result<Vec<Sample>, TrainError> {
-    let mut rewards = Vec::new();
-    let mut valid = Vec::new();
-    let mut offsets = vec![0u32];
-    for g in &result.groups {
-        for e in g {
-            rewards.push(e.reward);
-            valid.push(!e.infra);
-        }
-        offsets.push(rewards.len() as u32);
-    }
-    let mut adv = vec![0.0f32; rewards.len()];
-    policy
-        .backend
-        .grpo(&rewards, &offsets, Some(&valid), &GrpoConfig::default(), &mut adv)
-        .map_err(PolicyError::from)?;
+    let adv = result.advantages(&policy.backend).map_err(PolicyError::from)?;
     let mut out = Vec::new();
     for (e, a) in result.groups.iter().flatten().zip(adv) {
         if e.infra || a == 0.0 {

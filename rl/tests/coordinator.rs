@@ -9,8 +9,6 @@ use agentworld_rl::coordinator::{Coordinator, CoordinatorPolicy};
 use agentworld_rl::policy::{Decision, Policy, PolicyError};
 use agentworld_rl::rollout::{RolloutConfig, TaskRef};
 use agentworld_rl::state::EpisodeState;
-use agentworld_runtime::Environment;
-use agentworld_runtime::spec::{SourceText, parse_source};
 
 struct Panicking;
 
@@ -22,9 +20,7 @@ impl Policy for Panicking {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_policy_fails_the_coordinator_not_the_process() {
-    let g = generate_one(&builtin_domains()[0], 9, 0, 0).unwrap();
-    let src = SourceText { path: g.file_name(), text: g.text };
-    let env = Arc::new(Environment::compile(parse_source(&src).unwrap(), src).unwrap());
+    let env = Arc::new(generate_one(&builtin_domains()[0], 9, 0, 0).unwrap().compile().unwrap());
     let task = TaskRef { env: env.name().into(), task: env.tasks()[0].id().into() };
     let rt = Runtime::start(RuntimeConfig::default(), vec![env]).await.unwrap();
     let c = Coordinator::start(rt.clone(), CoordinatorPolicy::Other(Box::new(Panicking))).await.unwrap();

@@ -9,20 +9,11 @@ use agentworld_rl::policy::{BuiltinConfig, BuiltinPolicy};
 use agentworld_rl::rollout::{EnvCache, TaskRef};
 use agentworld_rl::train::{TrainConfig, evaluate, iteration};
 use agentworld_runtime::Environment;
-use agentworld_runtime::spec::{SourceText, parse_source};
 
 fn envs(domains: &[agentworld_generator::Domain], count: usize, seed: u64) -> Vec<Arc<Environment>> {
     (0..count)
-        .map(|i| {
-            let g = generate_one(&domains[i % domains.len()], seed, i, 0).expect("valid");
-            let src = SourceText { path: g.file_name(), text: g.text };
-            Arc::new(Environment::compile(parse_source(&src).unwrap(), src).unwrap())
-        })
+        .map(|i| Arc::new(generate_one(&domains[i % domains.len()], seed, i, 0).expect("valid").compile().unwrap()))
         .collect()
-}
-
-fn tasks(envs: &[Arc<Environment>]) -> Vec<TaskRef> {
-    envs.iter().flat_map(|e| e.tasks().iter().map(|t| TaskRef { env: e.name().into(), task: t.id().into() })).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,8 +22,8 @@ async fn a_short_grpo_run_beats_the_untrained_policy_on_held_out_domains() {
     let (held_domains, train_domains) = all.split_at(5);
     let train_envs = envs(train_domains, 40, 1);
     let held_envs = envs(held_domains, 10, 2);
-    let train = tasks(&train_envs);
-    let held = tasks(&held_envs);
+    let train = TaskRef::all(&train_envs);
+    let held = TaskRef::all(&held_envs);
     let mut config = RuntimeConfig::default();
     config.runtime.max_episodes = 100_000;
     let rt = Runtime::start(config, train_envs.into_iter().chain(held_envs).collect()).await.unwrap();

@@ -394,18 +394,47 @@ pub fn replay<'a>(
     Template::from_image(bytes).fork()
 }
 
-/// FNV-1a over the bytes fed to it.
-struct Fnv(u64);
+/// FNV-1a (64-bit) over the bytes fed to it: the project's one stable, dependency-free hash (spec text, table
+/// digests, generator fingerprints, the built-in policy's feature keys). Formatted text can be fed without building
+/// a string (`write!(h, ...)`).
+///
+/// ```
+/// use std::fmt::Write;
+/// use agentworld_runtime::changes::Fnv;
+/// let mut a = Fnv::new();
+/// a.feed(b"k:7");
+/// let mut b = Fnv::new();
+/// write!(b, "k:{}", 7).unwrap();
+/// assert_eq!(a.finish(), b.finish());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv::new()
+    }
+}
 
 impl Fnv {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Fnv(0xcbf2_9ce4_8422_2325)
     }
-    fn feed(&mut self, bytes: &[u8]) {
+    pub fn feed(&mut self, bytes: &[u8]) {
         for b in bytes {
             self.0 ^= u64::from(*b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
+    }
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.feed(s.as_bytes());
+        Ok(())
     }
 }
 

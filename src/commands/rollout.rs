@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use agentworld_actors::{Runtime, RuntimeConfig};
-use agentworld_kernels::{Backend, GrpoConfig};
+use agentworld_kernels::Backend;
 use agentworld_rl::coordinator::{Coordinator, CoordinatorPolicy};
 use agentworld_rl::llm::{LlmConfig, LlmPolicy, Mode};
 use agentworld_rl::policy::{BuiltinConfig, BuiltinPolicy, Policy};
@@ -68,9 +68,7 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
     let envs = super::load::load_envs(&paths)?;
     let mut tasks = Vec::new();
     if args.tasks.is_empty() {
-        for e in &envs {
-            tasks.extend(e.tasks().iter().map(|t| TaskRef { env: e.name().into(), task: t.id().into() }));
-        }
+        tasks = TaskRef::all(&envs);
     } else {
         for t in &args.tasks {
             let Some((env, task)) = t.split_once('/') else { bail!("--task {t}: expected ENV/TASK") };
@@ -124,20 +122,9 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
         coordinator.stop();
         rt.shutdown().await?;
         // Group advantages over everything scored (format errors included at -1; infrastructure failures masked).
-        let mut rewards = Vec::new();
-        let mut valid = Vec::new();
-        let mut offsets = vec![0u32];
-        for g in &r.groups {
-            for e in g {
-                rewards.push(e.reward);
-                valid.push(!e.infra);
-            }
-            offsets.push(rewards.len() as u32);
-        }
-        let mut adv = vec![0.0f32; rewards.len()];
-        Backend::cpu().grpo(&rewards, &offsets, Some(&valid), &GrpoConfig::default(), &mut adv)?;
+        let adv = r.advantages(&Backend::cpu())?;
         let mut episodes = Vec::new();
-        for ((ti, g), _) in r.groups.iter().enumerate().zip(0..) {
+        for (ti, g) in r.groups.iter().enumerate() {
             for e in g {
                 let k = episodes.len();
                 episodes.push(json!({

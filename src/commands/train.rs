@@ -17,7 +17,6 @@ use agentworld_rl::policy::{BuiltinConfig, BuiltinPolicy};
 use agentworld_rl::rollout::TaskRef;
 use agentworld_rl::train::{Checkpoint, CurvePoint, Evaluation, TrainConfig};
 use agentworld_runtime::Environment;
-use agentworld_runtime::spec::{SourceText, parse_source};
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -78,12 +77,6 @@ struct Setup {
     bundled: Vec<PathBuf>,
 }
 
-fn compile(name: &str, text: String) -> anyhow::Result<Arc<Environment>> {
-    let src = SourceText { path: PathBuf::from(name), text };
-    let spec = parse_source(&src).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Arc::new(Environment::compile(spec, src).map_err(|e| anyhow::anyhow!("{e}"))?))
-}
-
 /// Generates (and writes under `out/envs/`) the procedural environments; returns (train, held-out).
 async fn environments(setup: &Setup, out: &Path) -> anyhow::Result<(Vec<Arc<Environment>>, Vec<Arc<Environment>>)> {
     let domains = builtin_domains();
@@ -96,7 +89,7 @@ async fn environments(setup: &Setup, out: &Path) -> anyhow::Result<(Vec<Arc<Envi
         let dir = out.join("envs").join(part);
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join(e.file_name()), &e.text)?;
-        let env = compile(&e.name, e.text)?;
+        let env = Arc::new(e.compile().map_err(|err| anyhow::anyhow!("{}: {err}", e.name))?);
         if part == "heldout" { heldout.push(env) } else { train.push(env) }
     }
     for path in &setup.bundled {
@@ -108,10 +101,6 @@ async fn environments(setup: &Setup, out: &Path) -> anyhow::Result<(Vec<Arc<Envi
         }
     }
     Ok((train, heldout))
-}
-
-fn tasks(envs: &[Arc<Environment>]) -> Vec<TaskRef> {
-    envs.iter().flat_map(|e| e.tasks().iter().map(|t| TaskRef { env: e.name().into(), task: t.id().into() })).collect()
 }
 
 fn point_line(p: &CurvePoint, total: usize) -> String {
@@ -183,7 +172,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let quiet = args.quiet || args.json;
     let (report, code) = tokio.block_on(async move {
         let (train_envs, held_envs) = environments(&setup, &out).await?;
-        let (train, held) = (tasks(&train_envs), tasks(&held_envs));
+        let (train, held) = (TaskRef::all(&train_envs), TaskRef::all(&held_envs));
         if !quiet {
             eprintln!(
                 "{} train environments ({} tasks), {} held-out environments ({} tasks); kernels on {}",
