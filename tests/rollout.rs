@@ -185,3 +185,29 @@ fn awm_text_protocol_episodes_run_and_a_malformed_call_scores_minus_one() {
         "{text}"
     );
 }
+
+#[test]
+fn rollout_refuses_bad_arguments_before_running_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--policy", "openai", "--model", "m"], "--policy openai needs --api-url"),
+        (
+            &["--policy", "openai", "--model", "m", "--api-url", "https://api.example.com/v1"],
+            "only http:// URLs are supported",
+        ),
+        (&["--policy", "builtin", "--task", "bookstore"], "--task bookstore: expected ENV/TASK"),
+        (&["--policy", "builtin", "--task", "bookstore/no-such-task"], "`bookstore` has no task `no-such-task`"),
+        (
+            &["--policy", "openai", "--model", "m", "--api-url", "http://127.0.0.1:9/v1", "--mode", "xml"],
+            "unknown mode `xml`",
+        ),
+    ];
+    for (args, expected) in cases {
+        let o =
+            bin().arg("rollout").args(args).arg("--envs").arg(fixture()).arg("--out").arg(dir.path()).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    assert!(!dir.path().join("journal.duckdb").exists(), "nothing ran");
+}

@@ -239,3 +239,25 @@ fn the_same_seed_trains_the_same_policy() {
     assert_eq!(learning(&a), learning(&b), "same seed, different training");
     assert_eq!(a["held_out_after"], b["held_out_after"]);
 }
+
+#[test]
+fn train_and_export_refuse_bad_arguments_with_what_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = bin().args(["train", "--split", "1.5", "--out"]).arg(&out).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--split 1.5: expected a fraction between 0 and 1"));
+    let o = bin().args(["train", "--device", "tpu", "--out"]).arg(&out).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--device"), "{}", String::from_utf8_lossy(&o.stderr));
+    // A corrupt checkpoint is named, not silently replaced by a fresh run.
+    std::fs::write(out.join("checkpoint.json"), "{ half a checkpoint").unwrap();
+    let o = bin().args(["train", "--resume", "--out"]).arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("checkpoint.json") && err.contains("not a checkpoint"), "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("checkpoint.json")).unwrap(), "{ half a checkpoint", "left as it was");
+    let o = bin().arg("export").arg(dir.path().join("missing.duckdb")).arg("--out").arg(dir.path()).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.duckdb: no such journal"));
+}

@@ -27,6 +27,11 @@ impl HttpError {
     }
 }
 
+/// Checks that `url` is one this client can reach (plain `http://` with a host), before any request is made.
+pub fn check_url(url: &str) -> Result<(), HttpError> {
+    split_url(url).map(|_| ())
+}
+
 /// `http://host[:port]/path` split into (host:port, host header, path).
 fn split_url(url: &str) -> Result<(String, String, String), HttpError> {
     let rest = url.strip_prefix("http://").ok_or_else(|| HttpError::Url(url.to_string()))?;

@@ -82,6 +82,7 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
     let policy: Box<dyn Policy> = match args.policy.as_str() {
         "openai" => {
             let url = args.api_url.as_deref().context("--policy openai needs --api-url")?;
+            agentworld_rl::http::check_url(url).map_err(|e| anyhow::anyhow!("--api-url {e}"))?;
             let model = args.model.as_deref().context("--policy openai needs --model")?;
             let mode: Mode = args.mode.parse().map_err(|e: String| anyhow::anyhow!("--mode: {e}"))?;
             let mut cfg = LlmConfig::new(url, model, mode);
