@@ -65,6 +65,10 @@ enum Command {
     Export(commands::export::ExportArgs),
     /// Write seeded procedural environments (every task proven by self-validation) and report what was made.
     Generate(commands::generate::GenerateArgs),
+    /// Serve environments over MCP (Streamable HTTP) and the HTTP reset/step API until SIGINT/SIGTERM, then drain.
+    Serve(commands::serve::ServeArgs),
+    /// Drive an agentworld HTTP API or any MCP endpoint with concurrent clients; report calls/s and latency.
+    Loadgen(commands::loadgen::LoadgenArgs),
     /// Answer cross-episode questions about a DuckDB record.
     Report {
         record: PathBuf,
@@ -105,6 +109,8 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::Rollout(args) => commands::rollout::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Loadgen(args) => commands::loadgen::run(args),
     };
     match result {
         Ok(code) => code,

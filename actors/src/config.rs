@@ -26,6 +26,15 @@
 //! window_ms = 60000
 //! backoff_ms = 50            # first restart delay, doubled per recent restart
 //! max_backoff_ms = 5000
+//!
+//! [server]                   # read by `agentworld serve` (crate agentworld-server)
+//! bind = "127.0.0.1"         # address to listen on
+//! port = 8080
+//! max_body_bytes = 1048576   # request bodies larger than this are refused (413, `body_too_large`)
+//! max_argument_bytes = 16384 # tool arguments larger than this (as JSON) are refused (`invalid_arguments`)
+//! max_episodes_per_client = 0 # live episodes one client (X-Client-Id header, else its IP) may hold; 0 = no limit
+//! mcp_session_idle_ms = 600000 # an MCP session with no request for this long is closed (its episode closed)
+//! drain_timeout_ms = 10000   # on SIGTERM/SIGINT: time in-flight requests get to finish before the journal is flushed
 //! ```
 //!
 //! Environment variables override the file: `AGENTWORLD_<SECTION>__<KEY>`, e.g.
@@ -44,6 +53,7 @@ pub struct RuntimeConfig {
     pub runtime: RuntimeSettings,
     pub journal: JournalSettings,
     pub restart: RestartSettings,
+    pub server: ServerSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,6 +163,33 @@ impl RestartSettings {
     pub fn backoff(&self, recent: u32) -> Duration {
         let ms = self.backoff_ms.saturating_mul(1u64 << recent.min(20)).min(self.max_backoff_ms);
         Duration::from_millis(ms)
+    }
+}
+
+/// Settings of the network service (`agentworld serve`): listening address and the limits on what clients send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub port: u16,
+    pub max_body_bytes: usize,
+    pub max_argument_bytes: usize,
+    pub max_episodes_per_client: usize,
+    pub mcp_session_idle_ms: u64,
+    pub drain_timeout_ms: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: "127.0.0.1".into(),
+            port: 8080,
+            max_body_bytes: 1 << 20,
+            max_argument_bytes: 16 * 1024,
+            max_episodes_per_client: 0,
+            mcp_session_idle_ms: 600_000,
+            drain_timeout_ms: 10_000,
+        }
     }
 }
 

@@ -37,7 +37,7 @@ pub use api::{
     CallError, CallReply, EndStatus, EnvSummary, EpisodeInfo, FinishReply, ResampleHint, RuntimeError, Status,
     Trajectory,
 };
-pub use config::RuntimeConfig;
+pub use config::{RuntimeConfig, ServerSettings};
 pub use faults::{Fault, FaultPlan, Faults};
 pub use metrics::{MetricsSnapshot, Op};
 pub use runtime::{Batch, BatchResult, Runtime, ShutdownReport};

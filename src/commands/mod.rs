@@ -4,9 +4,11 @@ pub mod envs;
 pub mod export;
 pub mod generate;
 pub mod load;
+pub mod loadgen;
 pub mod play;
 pub mod report;
 pub mod rollout;
+pub mod serve;
 pub mod train;
 pub mod validate;
 

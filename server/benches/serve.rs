@@ -1,0 +1,112 @@
+//! The service under load over loopback (release build, 2 cores shared by server and load generator):
+//!
+//! * **http**: 1,000 concurrent clients, each with its own keep-alive connection and episode, calling a point
+//!   read (`get_product`) through `POST /v1/episodes/{id}/calls`;
+//! * **http-mix**: the same with a point read, a filtered search and a write in turn;
+//! * **mcp**: 256 MCP sessions (one episode each) calling the same point read through `tools/call`;
+//! * **mcp-10k**: 10,000 MCP sessions held open at once, driven by 1,000 clients.
+//!
+//! The server runs in-process on its own tokio runtime with the journal on (a DuckDB file in a temp folder);
+//! the load generator on another. Each scenario runs `AW_BENCH_REPS` times (default 3) for `AW_BENCH_SECS`
+//! seconds (default 5); the table gives the median of the runs' calls/s and p50/p99 latency.
+//! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp` runs one scenario).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentworld_actors::{Runtime, RuntimeConfig, ServerSettings};
+use agentworld_runtime::Environment;
+use agentworld_server::Server;
+use agentworld_server::loadgen::{self, Interface, LoadOptions, LoadReport, PlannedCall};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn env_num(name: &str, default: f64) -> f64 {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let secs = env_num("AW_BENCH_SECS", 5.0);
+    let reps = env_num("AW_BENCH_REPS", 3.0) as usize;
+    let only = std::env::var("AW_BENCH_ONLY").ok();
+    let dir = tempfile::tempdir().unwrap();
+    let server_rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let addr = server_rt.block_on(async {
+        let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
+        let envs: Vec<Arc<Environment>> =
+            Environment::load_all(&specs).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect();
+        let mut config = RuntimeConfig::default();
+        config.journal.path = Some(dir.path().join("journal.duckdb"));
+        config.runtime.max_steps = 1_000_000;
+        let runtime = Runtime::start(config, envs).await.unwrap();
+        let server = Server::bind(runtime, ServerSettings { port: 0, ..Default::default() }).await.unwrap();
+        let addr = server.local_addr();
+        tokio::spawn(server.run(std::future::pending()));
+        addr
+    });
+    let load_rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let point = PlannedCall::parse(r#"get_product {"product_id": 3}"#).unwrap();
+    let mix = vec![
+        point.clone(),
+        PlannedCall::parse(r#"search_products {"query": "yoga", "max_price": 100}"#).unwrap(),
+        PlannedCall::parse(r#"update_profile {"phone": "555-0100"}"#).unwrap(),
+    ];
+    let base = format!("http://{addr}");
+    let scenarios: Vec<(&str, LoadOptions)> = vec![
+        ("http", opts(Interface::Http, &base, 1000, 1000, vec![point.clone()], secs)),
+        ("http-mix", opts(Interface::Http, &base, 1000, 1000, mix, secs)),
+        ("mcp", opts(Interface::Mcp, &format!("{base}/mcp/shop"), 256, 256, vec![point.clone()], secs)),
+        ("mcp-10k", opts(Interface::Mcp, &format!("{base}/mcp/shop"), 1000, 10_000, vec![point], secs)),
+    ];
+    println!("| scenario | clients | sessions | calls/s (median) | p50 ms | p99 ms | errors | runs (calls/s) |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, o) in scenarios {
+        if only.as_deref().is_some_and(|s| s != name) {
+            continue;
+        }
+        let mut runs: Vec<LoadReport> =
+            (0..reps.max(1)).map(|_| load_rt.block_on(loadgen::run(o.clone())).unwrap()).collect();
+        runs.sort_by(|a, b| a.calls_per_s.total_cmp(&b.calls_per_s));
+        let m = &runs[runs.len() / 2];
+        let errors: u64 = runs.iter().map(|r| r.errors).sum();
+        let all: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.calls_per_s)).collect();
+        println!(
+            "| {name} | {} | {} | {:.0} | {:.2} | {:.2} | {errors} | {} |",
+            o.clients,
+            o.sessions,
+            m.calls_per_s,
+            m.latency.p50_us as f64 / 1000.0,
+            m.latency.p99_us as f64 / 1000.0,
+            all.join(", ")
+        );
+        for r in &runs {
+            for e in &r.first_errors {
+                eprintln!("{name}: {e}");
+            }
+        }
+    }
+}
+
+fn opts(
+    interface: Interface,
+    url: &str,
+    clients: usize,
+    sessions: usize,
+    calls: Vec<PlannedCall>,
+    secs: f64,
+) -> LoadOptions {
+    LoadOptions {
+        interface,
+        url: url.to_string(),
+        env: Some("shop".into()),
+        task: None,
+        clients,
+        sessions,
+        duration: Duration::from_secs_f64(secs),
+        steps_per_session: 1_000_000,
+        calls,
+        timeout: Duration::from_secs(30),
+    }
+}

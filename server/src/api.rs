@@ -1,0 +1,312 @@
+//! The HTTP reset/step API under `/v1` (JSON in, JSON out), for RL trainers:
+//!
+//! | method and path                   | does                                                        |
+//! |-----------------------------------|-------------------------------------------------------------|
+//! | `GET /v1/environments`            | environments with their tool and task counts                |
+//! | `GET /v1/environments/{env}`      | one environment: tools (JSON Schemas), tasks (instructions) |
+//! | `POST /v1/episodes`               | open (reset) an episode: `{"env", "task"?}`                 |
+//! | `POST /v1/groups`                 | open a GRPO group of `size` episodes of one task            |
+//! | `POST /v1/episodes/{id}/calls`    | call a tool (step): `{"tool", "arguments"}`                 |
+//! | `POST /v1/calls`                  | many calls over many episodes; results as they complete     |
+//! | `POST /v1/episodes/{id}/finish`   | finish with `{"answer"}`: the verdict with per-check detail |
+//! | `POST /v1/episodes/{id}/branch`   | `count` copies of the episode's current state               |
+//! | `GET /v1/episodes/{id}`           | the trajectory                                              |
+//! | `DELETE /v1/episodes/{id}`        | close without a verdict; returns the trajectory             |
+//!
+//! A tool call that the agent got wrong is not an HTTP error: it is `200` with `"status": "tool_error"` and the
+//! error as the observation. HTTP errors are for requests the service cannot serve (see [`ApiError`]).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentworld_actors::{CallReply, EpisodeInfo, RuntimeError};
+use agentworld_runtime::EpisodeId;
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+type Shared = State<Arc<AppState>>;
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+pub fn router() -> axum::Router<Arc<AppState>> {
+    axum::Router::new()
+        .route("/v1/environments", get(list_environments))
+        .route("/v1/environments/{env}", get(environment))
+        .route("/v1/episodes", post(open_episode))
+        .route("/v1/groups", post(open_group))
+        .route("/v1/calls", post(call_batch))
+        .route("/v1/episodes/{id}", get(trajectory).delete(close))
+        .route("/v1/episodes/{id}/calls", post(call))
+        .route("/v1/episodes/{id}/finish", post(finish))
+        .route("/v1/episodes/{id}/branch", post(branch))
+}
+
+/// Who is asking, for the per-client episode limit: the `X-Client-Id` header, else the peer's IP address.
+pub fn client_id(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    match headers.get("x-client-id").and_then(|v| v.to_str().ok()) {
+        Some(id) if !id.is_empty() => id.chars().take(128).collect(),
+        _ => peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".into()),
+    }
+}
+
+fn episode_id(raw: &str) -> Result<EpisodeId, ApiError> {
+    raw.parse().map_err(|_| ApiError::invalid(format!("episode id '{raw}' is not a number")))
+}
+
+async fn list_environments(State(app): Shared) -> Json<Value> {
+    Json(json!({ "environments": app.runtime.environments() }))
+}
+
+async fn environment(State(app): Shared, Path(env): Path<String>) -> ApiResult<Value> {
+    let e = app.runtime.environment(&env).ok_or_else(|| ApiError::from(RuntimeError::UnknownEnvironment(env)))?;
+    let tools: Vec<Value> = e
+        .tools()
+        .iter()
+        .map(|t| json!({"name": t.name(), "description": t.spec.description, "input_schema": t.input_schema()}))
+        .collect();
+    let tasks: Vec<Value> = e
+        .tasks()
+        .iter()
+        .map(|t| json!({"id": t.id(), "instruction": t.spec.instruction, "kind": t.spec.kind}))
+        .collect();
+    Ok(Json(json!({
+        "name": e.name(),
+        "description": e.spec.env.description,
+        "tools": tools,
+        "tasks": tasks,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenRequest {
+    env: String,
+    task: Option<String>,
+}
+
+/// An opened episode and what the agent needs to start: the task's instruction.
+#[derive(Serialize)]
+struct Opened {
+    #[serde(flatten)]
+    info: EpisodeInfo,
+    instruction: Option<String>,
+}
+
+fn opened(app: &AppState, info: EpisodeInfo) -> Opened {
+    let instruction = info
+        .task
+        .as_deref()
+        .and_then(|t| app.runtime.environment(&info.env).and_then(|e| e.task(t).map(|t| t.spec.instruction.clone())));
+    Opened { info, instruction }
+}
+
+async fn open_episode(
+    State(app): Shared,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<OpenRequest>,
+) -> Result<(StatusCode, Json<Opened>), ApiError> {
+    let client = client_id(&headers, Some(peer));
+    app.admit(&client, 1).await?;
+    let info = app.runtime.open(&req.env, req.task.as_deref()).await?;
+    app.opened(&client, [info.id]);
+    Ok((StatusCode::CREATED, Json(opened(&app, info))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupRequest {
+    env: String,
+    task: String,
+    size: usize,
+}
+
+async fn open_group(
+    State(app): Shared,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<GroupRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if req.size == 0 || req.size > 1024 {
+        return Err(ApiError::invalid(format!("size must be between 1 and 1024 (got {})", req.size)));
+    }
+    let client = client_id(&headers, Some(peer));
+    app.admit(&client, req.size).await?;
+    let infos = app.runtime.open_group(&req.env, &req.task, req.size).await?;
+    app.opened(&client, infos.iter().map(|i| i.id));
+    let group = infos.first().and_then(|i| i.group);
+    let episodes: Vec<Opened> = infos.into_iter().map(|i| opened(&app, i)).collect();
+    Ok((StatusCode::CREATED, Json(json!({ "group": group, "episodes": episodes }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallRequest {
+    tool: String,
+    #[serde(default)]
+    arguments: Option<Value>,
+}
+
+/// Checks the arguments' shape and size before they reach an episode.
+pub fn check_arguments(app: &AppState, tool: &str, args: Option<Value>) -> Result<Value, String> {
+    let args = args.unwrap_or_else(|| json!({}));
+    if !args.is_object() {
+        return Err(format!("arguments of '{tool}' must be a JSON object, not {}", kind_of(&args)));
+    }
+    let size = agentworld_runtime::args::approx_size(&args);
+    if size > app.settings.max_argument_bytes {
+        return Err(format!(
+            "arguments of '{tool}' are {size} bytes, over the limit of {} bytes",
+            app.settings.max_argument_bytes
+        ));
+    }
+    Ok(args)
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+async fn call(
+    State(app): Shared,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<CallRequest>,
+) -> ApiResult<CallReply> {
+    let id = episode_id(&id)?;
+    let args = check_arguments(&app, &req.tool, req.arguments)
+        .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_arguments", m))?;
+    Ok(Json(app.runtime.call(id, &req.tool, args).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchCall {
+    episode: EpisodeId,
+    tool: String,
+    #[serde(default)]
+    arguments: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchRequest {
+    calls: Vec<BatchCall>,
+    /// Return once this many calls have completed (default: all).
+    first: Option<usize>,
+    /// Return what completed within this many milliseconds (default: wait).
+    timeout_ms: Option<u64>,
+}
+
+/// EnvPool-style: submit calls for many episodes, get results as they complete (the first `first`, or all
+/// within `timeout_ms`), each with its position in the request and its episode. Calls not returned still run.
+async fn call_batch(State(app): Shared, JsonBody(req): JsonBody<BatchRequest>) -> ApiResult<Value> {
+    if req.calls.len() > 100_000 {
+        return Err(ApiError::invalid(format!("{} calls in one batch (limit 100000)", req.calls.len())));
+    }
+    let mut calls = Vec::with_capacity(req.calls.len());
+    for (i, c) in req.calls.into_iter().enumerate() {
+        let args = check_arguments(&app, &c.tool, c.arguments)
+            .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_arguments", format!("calls[{i}]: {m}")))?;
+        calls.push((c.episode, c.tool, args));
+    }
+    let total = calls.len();
+    let mut batch = app.runtime.call_batch(calls);
+    let want = req.first.unwrap_or(total).min(total);
+    let results = match req.timeout_ms {
+        Some(ms) => {
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+            let mut got = Vec::new();
+            while got.len() < want {
+                match tokio::time::timeout_at(deadline, batch.next()).await {
+                    Ok(Some(r)) => got.push(r),
+                    _ => break,
+                }
+            }
+            got
+        }
+        None => batch.first(want).await,
+    };
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|r| match r.reply {
+            Ok(reply) => json!({"index": r.index, "episode": r.episode, "reply": reply}),
+            Err(e) => {
+                json!({"index": r.index, "episode": r.episode, "error": {"code": e.code(), "message": e.to_string()}})
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "results": results, "pending": total - results.len() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FinishRequest {
+    answer: String,
+}
+
+async fn finish(
+    State(app): Shared,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<FinishRequest>,
+) -> ApiResult<Value> {
+    let id = episode_id(&id)?;
+    let done = app.runtime.finish(id, &req.answer).await?;
+    app.ended(id);
+    Ok(Json(serde_json::to_value(done).map_err(|e| ApiError::invalid(e.to_string()))?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BranchRequest {
+    #[serde(default = "one")]
+    count: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+async fn branch(
+    State(app): Shared,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<BranchRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = episode_id(&id)?;
+    if req.count == 0 || req.count > 1024 {
+        return Err(ApiError::invalid(format!("count must be between 1 and 1024 (got {})", req.count)));
+    }
+    let client = client_id(&headers, Some(peer));
+    app.admit(&client, req.count).await?;
+    let infos = app.runtime.branch(id, req.count).await?;
+    app.opened(&client, infos.iter().map(|i| i.id));
+    let episodes: Vec<Opened> = infos.into_iter().map(|i| opened(&app, i)).collect();
+    Ok((StatusCode::CREATED, Json(json!({ "episodes": episodes }))))
+}
+
+async fn trajectory(State(app): Shared, Path(id): Path<String>) -> ApiResult<agentworld_actors::Trajectory> {
+    Ok(Json(app.runtime.trajectory(episode_id(&id)?).await?))
+}
+
+async fn close(State(app): Shared, Path(id): Path<String>) -> ApiResult<agentworld_actors::Trajectory> {
+    let id = episode_id(&id)?;
+    let t = app.runtime.close(id).await?;
+    app.ended(id);
+    Ok(Json(t))
+}

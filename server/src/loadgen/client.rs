@@ -1,0 +1,217 @@
+//! A minimal async HTTP/1.1 client with keep-alive, for the load generators: one connection per simulated
+//! client, requests written in one buffer, responses read with `Content-Length` or chunked framing (SSE
+//! responses of MCP servers are chunked and end when the JSON-RPC reply is sent). It does just enough to
+//! drive JSON APIs fast, so that on a small machine the client's own cost does not hide the server's.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Why a request failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}: only http://host:port/path URLs are supported")]
+    Url(String),
+    #[error("{addr}: {message}")]
+    Transport { addr: String, message: String },
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+/// `http://host[:port]/path` split into `host:port` and the path.
+pub fn split_url(url: &str) -> Result<(String, String), ClientError> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| ClientError::Url(url.to_string()))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() {
+        return Err(ClientError::Url(url.to_string()));
+    }
+    let addr = if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") };
+    Ok((addr, path.to_string()))
+}
+
+/// A response: status, the headers the load generators read, and the body.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One keep-alive connection to `addr`, reopened when the server closes it.
+pub struct Conn {
+    addr: String,
+    stream: Option<BufReader<TcpStream>>,
+    timeout: Duration,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    pub fn new(addr: &str, timeout: Duration) -> Conn {
+        Conn { addr: addr.to_string(), stream: None, timeout, buf: Vec::with_capacity(1024) }
+    }
+
+    fn terr(&self, message: impl Into<String>) -> ClientError {
+        ClientError::Transport { addr: self.addr.clone(), message: message.into() }
+    }
+
+    /// Sends one request and reads the whole response. A connection that turns out closed before any byte of
+    /// the response is reopened once.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Response, ClientError> {
+        let timeout = self.timeout;
+        match tokio::time::timeout(timeout, self.request_inner(method, path, headers, body)).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.stream = None;
+                Err(ClientError::Timeout(timeout))
+            }
+        }
+    }
+
+    async fn request_inner(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Response, ClientError> {
+        self.buf.clear();
+        self.buf.extend_from_slice(method.as_bytes());
+        self.buf.push(b' ');
+        self.buf.extend_from_slice(path.as_bytes());
+        self.buf.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+        self.buf.extend_from_slice(self.addr.as_bytes());
+        self.buf.extend_from_slice(b"\r\nContent-Length: ");
+        self.buf.extend_from_slice(body.len().to_string().as_bytes());
+        self.buf.extend_from_slice(b"\r\n");
+        for (k, v) in headers {
+            self.buf.extend_from_slice(k.as_bytes());
+            self.buf.extend_from_slice(b": ");
+            self.buf.extend_from_slice(v.as_bytes());
+            self.buf.extend_from_slice(b"\r\n");
+        }
+        self.buf.extend_from_slice(b"\r\n");
+        self.buf.extend_from_slice(body);
+        for attempt in 0..2 {
+            let reused = self.stream.is_some();
+            if self.stream.is_none() {
+                let s = TcpStream::connect(&self.addr).await.map_err(|e| self.terr(format!("connect: {e}")))?;
+                let _ = s.set_nodelay(true);
+                self.stream = Some(BufReader::with_capacity(16 * 1024, s));
+            }
+            let Some(stream) = self.stream.as_mut() else { continue };
+            let sent = stream.get_mut().write_all(&self.buf).await;
+            let result = match sent {
+                Ok(()) => read_response(stream).await,
+                Err(e) => Err(ReadError::Closed(e.to_string())),
+            };
+            match result {
+                Ok((resp, keep_alive)) => {
+                    if !keep_alive {
+                        self.stream = None;
+                    }
+                    return Ok(resp);
+                }
+                Err(ReadError::Closed(m)) => {
+                    self.stream = None;
+                    if !(reused && attempt == 0) {
+                        return Err(self.terr(format!("connection closed: {m}")));
+                    }
+                }
+                Err(ReadError::Bad(m)) => {
+                    self.stream = None;
+                    return Err(self.terr(m));
+                }
+            }
+        }
+        Err(self.terr("connection closed twice"))
+    }
+}
+
+enum ReadError {
+    /// Nothing of a response arrived: the connection was closed (a stale keep-alive connection).
+    Closed(String),
+    Bad(String),
+}
+
+async fn read_response(stream: &mut BufReader<TcpStream>) -> Result<(Response, bool), ReadError> {
+    let mut line = String::new();
+    let n = stream.read_line(&mut line).await.map_err(|e| ReadError::Closed(e.to_string()))?;
+    if n == 0 {
+        return Err(ReadError::Closed("end of stream".into()));
+    }
+    let bad = |m: String| ReadError::Bad(m);
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad(format!("not an HTTP response: {:?}", line.trim())))?;
+    let http10 = line.starts_with("HTTP/1.0");
+    let mut resp = Response { status, ..Default::default() };
+    let (mut length, mut chunked, mut keep_alive) = (None, false, !http10);
+    loop {
+        line.clear();
+        let n = stream.read_line(&mut line).await.map_err(|e| bad(e.to_string()))?;
+        let l = line.trim_end();
+        if n == 0 || l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            let (k, v) = (k.trim(), v.trim());
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.parse::<usize>().ok();
+            } else if k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
+                chunked = true;
+            } else if k.eq_ignore_ascii_case("connection") {
+                keep_alive = !v.eq_ignore_ascii_case("close");
+            }
+            resp.headers.push((k.to_string(), v.to_string()));
+        }
+    }
+    if chunked {
+        loop {
+            line.clear();
+            stream.read_line(&mut line).await.map_err(|e| bad(e.to_string()))?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)
+                .map_err(|_| bad(format!("bad chunk size {:?}", line.trim())))?;
+            if size == 0 {
+                // Trailers (none expected) end with an empty line.
+                loop {
+                    line.clear();
+                    let n = stream.read_line(&mut line).await.map_err(|e| bad(e.to_string()))?;
+                    if n == 0 || line.trim_end().is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            let start = resp.body.len();
+            resp.body.resize(start + size, 0);
+            stream.read_exact(&mut resp.body[start..]).await.map_err(|e| bad(e.to_string()))?;
+            let mut crlf = [0u8; 2];
+            stream.read_exact(&mut crlf).await.map_err(|e| bad(e.to_string()))?;
+        }
+    } else if let Some(n) = length {
+        resp.body.resize(n, 0);
+        stream.read_exact(&mut resp.body).await.map_err(|e| bad(e.to_string()))?;
+    } else if status != 204 && status != 304 && !(100..200).contains(&status) {
+        stream.read_to_end(&mut resp.body).await.map_err(|e| bad(e.to_string()))?;
+        keep_alive = false;
+    }
+    Ok((resp, keep_alive))
+}

@@ -1,0 +1,412 @@
+//! Load generators: many concurrent clients driving tool calls through the HTTP API of an agentworld server
+//! ([`Interface::Http`]) or through any MCP Streamable HTTP endpoint ([`Interface::Mcp`]: ours, or another
+//! runtime's, such as AWM's FastAPI + fastapi-mcp servers), reporting throughput and latency.
+//!
+//! Each client owns a keep-alive connection and `sessions / clients` sessions (episodes, or MCP sessions). It
+//! cycles through the planned calls, session by session, one request at a time, for the run's duration. After
+//! `steps_per_session` calls a session is closed and replaced by a fresh one (as an RL rollout would), outside
+//! the call latency. Every failure is counted and the first few are kept, so a report of zero errors means
+//! every call was answered.
+
+mod client;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use agentworld_actors::metrics::{Histogram, HistogramSnapshot};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub use client::{ClientError, Conn, Response, split_url};
+
+/// How the load generator reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interface {
+    /// agentworld's `/v1` API; the URL is the server's base (`http://127.0.0.1:8080`).
+    Http,
+    /// MCP Streamable HTTP; the URL is the endpoint (`http://127.0.0.1:8080/mcp/shop`).
+    Mcp,
+}
+
+/// One planned tool call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedCall {
+    pub tool: String,
+    pub arguments: Value,
+}
+
+impl PlannedCall {
+    /// Parses `TOOL` or `TOOL {json arguments}`.
+    pub fn parse(s: &str) -> Result<PlannedCall, String> {
+        let s = s.trim();
+        let (tool, args) = match s.find(char::is_whitespace) {
+            Some(i) => (&s[..i], s[i..].trim()),
+            None => (s, "{}"),
+        };
+        if tool.is_empty() {
+            return Err("empty call: expected TOOL or TOOL {json arguments}".into());
+        }
+        let arguments: Value =
+            serde_json::from_str(args).map_err(|e| format!("arguments of '{tool}' are not JSON ({e}): {args}"))?;
+        if !arguments.is_object() {
+            return Err(format!("arguments of '{tool}' must be a JSON object: {args}"));
+        }
+        Ok(PlannedCall { tool: tool.to_string(), arguments })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub interface: Interface,
+    pub url: String,
+    /// For [`Interface::Http`]: the environment and task of the episodes opened.
+    pub env: Option<String>,
+    pub task: Option<String>,
+    pub clients: usize,
+    /// Sessions held open at once (at least `clients`).
+    pub sessions: usize,
+    pub duration: Duration,
+    pub steps_per_session: usize,
+    pub calls: Vec<PlannedCall>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub interface: Interface,
+    pub url: String,
+    pub clients: usize,
+    pub sessions: usize,
+    pub seconds: f64,
+    /// Tool calls answered (successful or `isError`/`tool_error` results).
+    pub calls: u64,
+    pub calls_per_s: f64,
+    /// Client-side latency of tool calls.
+    pub latency: HistogramSnapshot,
+    /// Client-side latency of opening a session (episode open, or MCP initialize + initialized).
+    pub open_latency: HistogramSnapshot,
+    /// Calls answered as the agent's mistake (`tool_error`, MCP `isError`).
+    pub tool_errors: u64,
+    /// Failures: transport errors, timeouts, HTTP errors, JSON-RPC errors, `infra_error`s.
+    pub errors: u64,
+    pub first_errors: Vec<String>,
+}
+
+#[derive(Default)]
+struct Tally {
+    latency: Histogram,
+    open_latency: Histogram,
+    calls: AtomicU64,
+    tool_errors: AtomicU64,
+    errors: AtomicU64,
+    first_errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl Tally {
+    fn error(&self, e: String) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let mut first = self.first_errors.lock().unwrap_or_else(|p| p.into_inner());
+        if first.len() < 5 {
+            first.push(e);
+        }
+    }
+}
+
+/// Runs the load and reports. Fails only on a bad setup (no calls, a bad URL); failures under load are
+/// counted in the report.
+pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
+    if opts.calls.is_empty() {
+        return Err("no calls planned: give at least one --call".into());
+    }
+    if opts.clients == 0 {
+        return Err("clients must be at least 1".into());
+    }
+    if opts.interface == Interface::Http && opts.env.is_none() {
+        return Err("the HTTP API needs --env (and optionally --task) for the episodes it opens".into());
+    }
+    let (addr, path) = split_url(&opts.url).map_err(|e| e.to_string())?;
+    let sessions = opts.sessions.max(opts.clients);
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let opts = Arc::new(opts);
+    let mut tasks = Vec::new();
+    let ready = Arc::new(tokio::sync::Barrier::new(opts.clients + 1));
+    for c in 0..opts.clients {
+        let n = sessions / opts.clients + usize::from(c < sessions % opts.clients);
+        let (opts, tally, stop, ready) = (opts.clone(), tally.clone(), stop.clone(), ready.clone());
+        let (addr, path) = (addr.clone(), path.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut client = Client::new(&opts, &addr, &path, c);
+            let mut live = Vec::with_capacity(n);
+            for _ in 0..n {
+                match client.open(&tally).await {
+                    Ok(s) => live.push(s),
+                    Err(e) => tally.error(format!("open: {e}")),
+                }
+            }
+            ready.wait().await;
+            client.drive(&mut live, &tally, &stop).await;
+            for s in live {
+                client.close(s).await;
+            }
+        }));
+    }
+    ready.wait().await;
+    // Sessions are open: the measured window starts now.
+    let opened = tally.open_latency.snapshot();
+    let (calls0, errors0) = (tally.calls.load(Ordering::Relaxed), tally.errors.load(Ordering::Relaxed));
+    let start = Instant::now();
+    tokio::time::sleep(opts.duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let seconds = start.elapsed().as_secs_f64();
+    let calls = tally.calls.load(Ordering::Relaxed) - calls0;
+    let errors_in_window = tally.errors.load(Ordering::Relaxed) - errors0;
+    for t in tasks {
+        let _ = t.await;
+    }
+    let first_errors = tally.first_errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(LoadReport {
+        interface: opts.interface,
+        url: opts.url.clone(),
+        clients: opts.clients,
+        sessions,
+        seconds,
+        calls,
+        calls_per_s: calls as f64 / seconds,
+        latency: tally.latency.snapshot(),
+        open_latency: if opened.count > 0 { tally.open_latency.snapshot() } else { opened },
+        tool_errors: tally.tool_errors.load(Ordering::Relaxed),
+        errors: errors_in_window.max(tally.errors.load(Ordering::Relaxed)),
+        first_errors,
+    })
+}
+
+/// A session: an episode id (HTTP API) or an MCP session id, and how many calls it has made.
+struct Session {
+    id: String,
+    steps: usize,
+}
+
+struct Client {
+    conn: Conn,
+    opts: Arc<LoadOptions>,
+    path: String,
+    client_id: String,
+    next_call: usize,
+    rpc_id: u64,
+}
+
+const MCP_PROTOCOL: &str = "2025-06-18";
+const ACCEPT: &str = "application/json, text/event-stream";
+
+impl Client {
+    fn new(opts: &Arc<LoadOptions>, addr: &str, path: &str, index: usize) -> Client {
+        Client {
+            conn: Conn::new(addr, opts.timeout),
+            opts: opts.clone(),
+            path: path.trim_end_matches('/').to_string(),
+            client_id: format!("loadgen-{index}"),
+            next_call: index % opts.calls.len(),
+            rpc_id: 0,
+        }
+    }
+
+    async fn open(&mut self, tally: &Tally) -> Result<Session, String> {
+        let t = Instant::now();
+        let id = match self.opts.interface {
+            Interface::Http => {
+                let body = json!({"env": self.opts.env, "task": self.opts.task}).to_string();
+                let path = format!("{}/v1/episodes", self.path);
+                let headers = [("Content-Type", "application/json"), ("X-Client-Id", self.client_id.as_str())];
+                let r = self.conn.request("POST", &path, &headers, body.as_bytes()).await.map_err(|e| e.to_string())?;
+                if r.status != 201 {
+                    return Err(format!("HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body)));
+                }
+                let v: Value = serde_json::from_slice(&r.body).map_err(|e| format!("open reply: {e}"))?;
+                v["id"].as_u64().map(|id| id.to_string()).ok_or("open reply has no id")?
+            }
+            Interface::Mcp => {
+                let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                    "protocolVersion": MCP_PROTOCOL, "capabilities": {},
+                    "clientInfo": {"name": "agentworld-loadgen", "version": env!("CARGO_PKG_VERSION")}}});
+                let headers = [
+                    ("Content-Type", "application/json"),
+                    ("Accept", ACCEPT),
+                    ("X-Client-Id", self.client_id.as_str()),
+                ];
+                let path = self.path.clone();
+                let r = self
+                    .conn
+                    .request("POST", &path, &headers, init.to_string().as_bytes())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r.status != 200 {
+                    return Err(format!("initialize: HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body)));
+                }
+                let reply = rpc_reply(&r.body, 0)
+                    .ok_or_else(|| format!("initialize: no reply in {:?}", String::from_utf8_lossy(&r.body)))?;
+                if let Some(e) = reply.get("error") {
+                    return Err(format!("initialize: {e}"));
+                }
+                let sid = r.header("mcp-session-id").ok_or("initialize: no Mcp-Session-Id header")?.to_string();
+                let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+                let headers = [
+                    ("Content-Type", "application/json"),
+                    ("Accept", ACCEPT),
+                    ("Mcp-Session-Id", sid.as_str()),
+                    ("Mcp-Protocol-Version", MCP_PROTOCOL),
+                ];
+                let r = self
+                    .conn
+                    .request("POST", &path, &headers, note.to_string().as_bytes())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !(200..300).contains(&r.status) {
+                    return Err(format!("notifications/initialized: HTTP {}", r.status));
+                }
+                sid
+            }
+        };
+        tally.open_latency.record(t.elapsed());
+        Ok(Session { id, steps: 0 })
+    }
+
+    async fn close(&mut self, s: Session) {
+        match self.opts.interface {
+            Interface::Http => {
+                let path = format!("{}/v1/episodes/{}", self.path, s.id);
+                let _ = self.conn.request("DELETE", &path, &[], b"").await;
+            }
+            Interface::Mcp => {
+                let path = self.path.clone();
+                let headers = [("Mcp-Session-Id", s.id.as_str()), ("Mcp-Protocol-Version", MCP_PROTOCOL)];
+                let _ = self.conn.request("DELETE", &path, &headers, b"").await;
+            }
+        }
+    }
+
+    async fn drive(&mut self, live: &mut Vec<Session>, tally: &Tally, stop: &AtomicBool) {
+        let mut i = 0;
+        while !stop.load(Ordering::Relaxed) && !live.is_empty() {
+            i = (i + 1) % live.len();
+            if live[i].steps >= self.opts.steps_per_session.max(1) {
+                let old = std::mem::replace(&mut live[i], Session { id: String::new(), steps: 0 });
+                self.close(old).await;
+                match self.open(tally).await {
+                    Ok(s) => live[i] = s,
+                    Err(e) => {
+                        tally.error(format!("reopen: {e}"));
+                        live.swap_remove(i);
+                        continue;
+                    }
+                }
+            }
+            let call = self.opts.calls[self.next_call].clone();
+            self.next_call = (self.next_call + 1) % self.opts.calls.len();
+            let t = Instant::now();
+            let outcome = self.call(&live[i].id, &call).await;
+            live[i].steps += 1;
+            match outcome {
+                Ok(is_tool_error) => {
+                    tally.latency.record(t.elapsed());
+                    tally.calls.fetch_add(1, Ordering::Relaxed);
+                    if is_tool_error {
+                        tally.tool_errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(e) => tally.error(format!("{}: {e}", call.tool)),
+            }
+        }
+    }
+
+    /// One tool call; `Ok(true)` when it was answered as a tool error.
+    async fn call(&mut self, session: &str, call: &PlannedCall) -> Result<bool, String> {
+        match self.opts.interface {
+            Interface::Http => {
+                let path = format!("{}/v1/episodes/{session}/calls", self.path);
+                let body = json!({"tool": call.tool, "arguments": call.arguments}).to_string();
+                let r = self
+                    .conn
+                    .request("POST", &path, &[("Content-Type", "application/json")], body.as_bytes())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r.status != 200 {
+                    return Err(format!("HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body)));
+                }
+                let v: Value = serde_json::from_slice(&r.body).map_err(|e| format!("reply: {e}"))?;
+                match v["status"].as_str() {
+                    Some("ok") => Ok(false),
+                    Some("tool_error") => Ok(true),
+                    other => Err(format!("status {other:?}: {}", v["error"])),
+                }
+            }
+            Interface::Mcp => {
+                self.rpc_id += 1;
+                let id = self.rpc_id;
+                let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                                  "params": {"name": call.tool, "arguments": call.arguments}});
+                let path = self.path.clone();
+                let headers = [
+                    ("Content-Type", "application/json"),
+                    ("Accept", ACCEPT),
+                    ("Mcp-Session-Id", session),
+                    ("Mcp-Protocol-Version", MCP_PROTOCOL),
+                ];
+                let r = self
+                    .conn
+                    .request("POST", &path, &headers, body.to_string().as_bytes())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r.status != 200 {
+                    return Err(format!("HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body)));
+                }
+                let reply = rpc_reply(&r.body, id)
+                    .ok_or_else(|| format!("no reply in {:?}", String::from_utf8_lossy(&r.body)))?;
+                if let Some(e) = reply.get("error") {
+                    return Err(format!("JSON-RPC error {e}"));
+                }
+                Ok(reply["result"]["isError"].as_bool().unwrap_or(false))
+            }
+        }
+    }
+}
+
+/// The JSON-RPC reply with `id` in a response body that is either JSON or a stream of server-sent events.
+pub fn rpc_reply(body: &[u8], id: u64) -> Option<Value> {
+    let matches = |v: &Value| v.get("id").and_then(Value::as_u64) == Some(id);
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        return matches(&v).then_some(v);
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(matches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_parse_with_and_without_arguments() {
+        let c = PlannedCall::parse("get_product {\"product_id\": 3}").unwrap();
+        assert_eq!((c.tool.as_str(), c.arguments["product_id"].as_i64()), ("get_product", Some(3)));
+        assert_eq!(PlannedCall::parse("view_cart").unwrap().arguments, json!({}));
+        assert!(PlannedCall::parse("x [1]").unwrap_err().contains("JSON object"));
+        assert!(PlannedCall::parse("x {").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn replies_are_found_in_json_and_in_event_streams() {
+        let sse =
+            b"id: 0\nretry: 3000\ndata: \n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{}}\n\n";
+        assert!(rpc_reply(sse, 7).is_some());
+        assert!(rpc_reply(sse, 8).is_none());
+        assert!(rpc_reply(br#"{"jsonrpc":"2.0","id":2,"result":{"isError":true}}"#, 2).is_some());
+    }
+}

@@ -1,0 +1,390 @@
+//! MCP over Streamable HTTP (the official `rmcp` crate): one MCP session is one episode.
+//!
+//! The endpoint path picks what the session plays, with nothing outside standard MCP:
+//! - `/mcp/{env}/{task}`: a new episode of that task, opened at `initialize`;
+//! - `/mcp/{env}`: a new episode of the environment's first task;
+//! - `/mcp`: the first environment's first task;
+//! - `/mcp/episodes/{id}`: an episode opened through the HTTP API (`POST /v1/episodes`). This also serves
+//!   stateless clients (protocol 2026-07-28, which has no sessions): every request names the episode by its URL.
+//!
+//! `initialize` returns the task's instruction as the server's `instructions`. `tools/list` returns the
+//! environment's tools with their JSON Schemas plus [`FINISH_TOOL`]; calling it with `{"answer": "..."}` ends
+//! the episode and returns the verdict (reward and per-check detail) as JSON. Tool failures come back as
+//! `isError` results whose text names the error code and what was wrong. Closing the session (HTTP `DELETE`,
+//! or `mcp_session_idle_ms` without a request) closes an unfinished episode; its trajectory stays in the record.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentworld_actors::{RuntimeError, Status};
+use agentworld_runtime::EpisodeId;
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeRequestParams,
+    InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{check_arguments, client_id};
+use crate::state::AppState;
+
+/// The tool that ends an episode with an answer and returns its verdict.
+pub const FINISH_TOOL: &str = "finish_episode";
+
+/// The MCP service, to mount on `/mcp`, `/mcp/{a}` and `/mcp/{a}/{b}`.
+pub fn service(
+    app: Arc<AppState>,
+    shutdown: CancellationToken,
+) -> StreamableHttpService<EpisodeServer, LocalSessionManager> {
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(Duration::from_millis(app.settings.mcp_session_idle_ms.max(1)));
+    let mut config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(shutdown)
+        .with_max_request_body_bytes(app.settings.max_body_bytes)
+        .with_sse_keep_alive(None);
+    if !is_loopback(&app.settings.bind) {
+        // Served beyond this machine: Host checks would refuse every real hostname.
+        config = config.disable_allowed_hosts();
+    }
+    StreamableHttpService::new(move || Ok(EpisodeServer::new(app.clone())), Arc::new(sessions), config)
+}
+
+fn is_loopback(bind: &str) -> bool {
+    matches!(bind, "127.0.0.1" | "localhost" | "::1")
+}
+
+/// What an endpoint path asks for.
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    /// A new episode of `env` (first environment when `None`) and `task` (its first task when `None`).
+    New {
+        env: Option<String>,
+        task: Option<String>,
+    },
+    Existing(EpisodeId),
+}
+
+fn target_of(path: &str) -> Result<Target, String> {
+    let rest = path.strip_prefix("/mcp").unwrap_or(path).trim_matches('/');
+    let parts: Vec<&str> = if rest.is_empty() { vec![] } else { rest.split('/').collect() };
+    match parts.as_slice() {
+        [] => Ok(Target::New { env: None, task: None }),
+        ["episodes", id] => {
+            id.parse().map(Target::Existing).map_err(|_| format!("episode id '{id}' in the URL is not a number"))
+        }
+        [env] => Ok(Target::New { env: Some(decode(env)), task: None }),
+        [env, task] => Ok(Target::New { env: Some(decode(env)), task: Some(decode(task)) }),
+        _ => Err(format!(
+            "'{path}' is not an MCP endpoint: use /mcp/{{env}}/{{task}}, /mcp/{{env}} or /mcp/episodes/{{id}}"
+        )),
+    }
+}
+
+/// Percent-decoding of a path segment (task ids are plain, but a client may encode them anyway).
+fn decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The episode a session (or a stateless request) plays.
+#[derive(Debug, Clone)]
+struct Bound {
+    id: EpisodeId,
+    env: String,
+    /// Opened by this session (closed with it), rather than attached by URL.
+    owned: bool,
+    finished: bool,
+}
+
+/// One MCP session's handler. rmcp builds one per session (and one per stateless request).
+pub struct EpisodeServer {
+    app: Arc<AppState>,
+    bound: Mutex<Option<Bound>>,
+}
+
+impl EpisodeServer {
+    fn new(app: Arc<AppState>) -> EpisodeServer {
+        app.counters.mcp_sessions_live.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        EpisodeServer { app, bound: Mutex::new(None) }
+    }
+
+    fn bound(&self) -> Option<Bound> {
+        self.bound.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_bound(&self, b: Bound) {
+        *self.bound.lock().unwrap_or_else(|p| p.into_inner()) = Some(b);
+    }
+
+    fn path(context: &RequestContext<RoleServer>) -> String {
+        context.extensions.get::<Parts>().map(|p| p.uri.path().to_string()).unwrap_or_else(|| "/mcp".into())
+    }
+
+    /// Resolves a `New` target's environment and task names, or explains what exists.
+    fn resolve(&self, env: Option<String>, task: Option<String>) -> Result<(String, String), String> {
+        let envs = self.app.runtime.environments();
+        let env = match env {
+            Some(e) => e,
+            None => envs.first().map(|e| e.name.clone()).ok_or("no environments are loaded")?,
+        };
+        let summary = envs.iter().find(|e| e.name == env).ok_or_else(|| {
+            let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+            format!("unknown environment '{env}'; environments: {}", names.join(", "))
+        })?;
+        let task = match task {
+            Some(t) if summary.tasks.contains(&t) => t,
+            Some(t) => return Err(format!("unknown task '{t}' in '{env}'; tasks: {}", summary.tasks.join(", "))),
+            None => summary.tasks.first().cloned().ok_or_else(|| format!("environment '{env}' has no tasks"))?,
+        };
+        Ok((env, task))
+    }
+
+    /// Binds an `/mcp/episodes/{id}` request to its episode (stateless requests arrive without `initialize`).
+    async fn attach(&self, id: EpisodeId) -> Result<Bound, String> {
+        let t = self.app.runtime.trajectory(id).await.map_err(|e| e.to_string())?;
+        let b = Bound { id, env: t.info.env.clone(), owned: false, finished: t.ended.is_some() };
+        self.set_bound(b.clone());
+        Ok(b)
+    }
+
+    async fn bind_for_call(&self, context: &RequestContext<RoleServer>) -> Result<Bound, String> {
+        if let Some(b) = self.bound() {
+            return Ok(b);
+        }
+        match target_of(&Self::path(context))? {
+            Target::Existing(id) => self.attach(id).await,
+            Target::New { .. } => Err("this request belongs to no MCP session, so it has no episode: initialize a \
+                                        session first, or open an episode with POST /v1/episodes and use the URL \
+                                        /mcp/episodes/{id}"
+                .into()),
+        }
+    }
+
+    fn tools_of(&self, env: &str) -> Vec<Tool> {
+        let Some(e) = self.app.runtime.environment(env) else { return vec![] };
+        let mut tools: Vec<Tool> = e
+            .tools()
+            .iter()
+            .map(|t| {
+                let schema = match t.input_schema() {
+                    Value::Object(m) => m,
+                    _ => Default::default(),
+                };
+                Tool::new(t.name().to_string(), t.spec.description.clone(), Arc::new(schema))
+            })
+            .collect();
+        let schema = json!({
+            "type": "object",
+            "properties": {"answer": {"type": "string", "description": "Your final answer to the task, in words."}},
+            "required": ["answer"],
+        });
+        let Value::Object(schema) = schema else { return tools };
+        tools.push(Tool::new(
+            FINISH_TOOL,
+            "Finish the task: give your final answer. Ends the episode and returns its verdict (reward and the \
+             result of every check). Call it once, after the work is done.",
+            Arc::new(schema),
+        ));
+        tools
+    }
+
+    async fn finish(&self, b: &Bound, args: Option<&serde_json::Map<String, Value>>) -> CallToolResult {
+        let Some(answer) = args.and_then(|a| a.get("answer")) else {
+            return error_result("invalid_arguments", format!("{FINISH_TOOL}: missing required argument 'answer'"));
+        };
+        let Some(answer) = answer.as_str() else {
+            return error_result("invalid_arguments", format!("{FINISH_TOOL}: 'answer' must be a string"));
+        };
+        match self.app.runtime.finish(b.id, answer).await {
+            Ok(done) => {
+                self.set_bound(Bound { finished: true, ..b.clone() });
+                self.app.ended(b.id);
+                let body = json!({"episode": b.id, "steps": done.steps, "verdict": done.verdict});
+                CallToolResult::success(vec![ContentBlock::text(pretty(&body))])
+            }
+            Err(e) => runtime_error(e),
+        }
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+fn error_result(code: &str, message: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!("{code}: {message}"))])
+}
+
+fn runtime_error(e: RuntimeError) -> CallToolResult {
+    error_result(e.code(), e.to_string())
+}
+
+impl ServerHandler for EpisodeServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = InitializeResult::new(ServerCapabilities::builder().enable_tools().build());
+        info.server_info = Implementation::new("agentworld", env!("CARGO_PKG_VERSION"));
+        info
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        let path = Self::path(&context);
+        let target = target_of(&path).map_err(|m| McpError::invalid_params(m, None))?;
+        let (b, instruction) = match target {
+            Target::Existing(id) => {
+                let b = self.attach(id).await.map_err(|m| McpError::invalid_params(m, None))?;
+                let t = self.app.runtime.trajectory(id).await.ok();
+                let instruction = t.and_then(|t| {
+                    let task = t.info.task?;
+                    self.app.runtime.environment(&t.info.env)?.task(&task).map(|t| t.spec.instruction.clone())
+                });
+                (b, instruction)
+            }
+            Target::New { env, task } => {
+                let (env, task) = self.resolve(env, task).map_err(|m| McpError::invalid_params(m, None))?;
+                let peer = context
+                    .extensions
+                    .get::<Parts>()
+                    .and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
+                let headers = context.extensions.get::<Parts>().map(|p| p.headers.clone()).unwrap_or_default();
+                let client = client_id(&headers, peer);
+                self.app.admit(&client, 1).await.map_err(|e| McpError::invalid_request(e.message, None))?;
+                let info = self
+                    .app
+                    .runtime
+                    .open(&env, Some(&task))
+                    .await
+                    .map_err(|e| McpError::invalid_request(e.to_string(), None))?;
+                self.app.opened(&client, [info.id]);
+                self.app.counters.mcp_sessions_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let instruction =
+                    self.app.runtime.environment(&env).and_then(|e| e.task(&task).map(|t| t.spec.instruction.clone()));
+                (Bound { id: info.id, env, owned: true, finished: false }, instruction)
+            }
+        };
+        let episode = b.id;
+        self.set_bound(b);
+        context.peer.set_peer_info(request.clone());
+        let mut result = self.negotiate_initialize(&request)?;
+        result.instructions = Some(format!(
+            "{}\n\nUse the tools to do the task. When you are done, call {FINISH_TOOL} with your final answer. \
+             (agentworld episode {episode})",
+            instruction.unwrap_or_else(|| "Explore the environment with its tools.".into())
+        ));
+        Ok(result)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let env = match self.bound() {
+            Some(b) => b.env,
+            None => match target_of(&Self::path(&context)).map_err(|m| McpError::invalid_params(m, None))? {
+                Target::Existing(id) => self.attach(id).await.map_err(|m| McpError::invalid_params(m, None))?.env,
+                Target::New { env, task } => self.resolve(env, task).map_err(|m| McpError::invalid_params(m, None))?.0,
+            },
+        };
+        let mut result = ListToolsResult::default();
+        result.tools = self.tools_of(&env);
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        self.app.counters.mcp_tool_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let b = match self.bind_for_call(&context).await {
+            Ok(b) => b,
+            Err(m) => return Ok(error_result("no_episode", m).into()),
+        };
+        if request.name == FINISH_TOOL {
+            return Ok(self.finish(&b, request.arguments.as_ref()).await.into());
+        }
+        let args = request.arguments.map(Value::Object);
+        let args = match check_arguments(&self.app, &request.name, args) {
+            Ok(a) => a,
+            Err(m) => return Ok(error_result("invalid_arguments", m).into()),
+        };
+        let reply = match self.app.runtime.call(b.id, &request.name, args).await {
+            Ok(r) => r,
+            Err(e) => return Ok(runtime_error(e).into()),
+        };
+        let result = match (reply.status, reply.result, reply.error) {
+            (Status::Ok, Some(v), _) => CallToolResult::success(vec![ContentBlock::text(pretty(&v))]),
+            (Status::Ok, None, _) => CallToolResult::success(vec![ContentBlock::text("null")]),
+            (status, _, Some(e)) => {
+                let mut text = format!("{}: {}", e.code, e.message);
+                if status == Status::InfraError {
+                    text.push_str(" (infrastructure failure: this episode is failed and will not be scored)");
+                }
+                CallToolResult::error(vec![ContentBlock::text(text)])
+            }
+            (status, _, None) => error_result(status.as_str(), "the call failed".into()),
+        };
+        Ok(result.into())
+    }
+}
+
+impl Drop for EpisodeServer {
+    fn drop(&mut self) {
+        self.app.counters.mcp_sessions_live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(b) = self.bound.get_mut().ok().and_then(|b| b.take()) else { return };
+        if !b.owned || b.finished {
+            return;
+        }
+        // The session ended without an answer: close the episode (its trajectory stays in the record).
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let app = self.app.clone();
+            handle.spawn(async move {
+                let _ = app.runtime.close(b.id).await;
+                app.ended(b.id);
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_paths_name_what_a_session_plays() {
+        assert_eq!(target_of("/mcp").unwrap(), Target::New { env: None, task: None });
+        assert_eq!(target_of("/mcp/shop").unwrap(), Target::New { env: Some("shop".into()), task: None });
+        assert_eq!(
+            target_of("/mcp/shop/t%2D1/").unwrap(),
+            Target::New { env: Some("shop".into()), task: Some("t-1".into()) }
+        );
+        assert_eq!(target_of("/mcp/episodes/42").unwrap(), Target::Existing(42));
+        assert!(target_of("/mcp/episodes/x").unwrap_err().contains("'x'"));
+        assert!(target_of("/mcp/a/b/c").unwrap_err().contains("not an MCP endpoint"));
+    }
+}
