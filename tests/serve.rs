@@ -287,6 +287,22 @@ async fn mcp_sessions_are_episodes_for_the_rmcp_client() {
     let episode = body["episode"].as_u64().unwrap();
     let _ = client.cancel().await;
 
+    // A session that ends without an answer closes its episode (recorded as closed, not left open).
+    let transport = StreamableHttpClientTransport::from_uri(server.url("/mcp/shop"));
+    let mut config = ClientConfig::default();
+    config.protocol_version = ProtocolVersion::V_2025_11_25;
+    let client = config.serve(transport).await.unwrap();
+    let instructions = client.peer_info().unwrap().instructions.clone().unwrap_or_default();
+    let abandoned: u64 = instructions
+        .rsplit("agentworld episode ")
+        .next()
+        .and_then(|s| s.trim_end_matches(')').parse().ok())
+        .unwrap_or_else(|| panic!("no episode id in {instructions}"));
+    assert!(instructions.contains(&env.tasks()[0].spec.instruction), "the first task by default: {instructions}");
+    let r = client.call_tool(CallToolRequestParams::new("view_cart")).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{:?}", r.content);
+    let _ = client.cancel().await;
+
     // A stateless client (the newest protocol, no sessions) plays an episode opened over HTTP by its URL.
     let mut c = server.conn();
     let (s, opened) = req(&mut c, "POST", "/v1/episodes", Some(json!({"env": "shop", "task": task.id()}))).await;
@@ -310,6 +326,46 @@ async fn mcp_sessions_are_episodes_for_the_rmcp_client() {
     assert_eq!(rows[0][0], "Double(1.0)");
     let steps = journal_rows(&journal, &format!("SELECT count(*) FROM steps WHERE episode_id = {episode}"));
     assert_eq!(steps[0][0], format!("BigInt({})", task.spec.solution.len() + 2));
+    let ends =
+        journal_rows(&journal, &format!("SELECT status, steps FROM episode_ends WHERE episode_id = {abandoned}"));
+    assert_eq!(ends, vec![vec!["Text(\"closed\")".to_string(), "Int(1)".to_string()]]);
+}
+
+#[test]
+fn the_load_generator_drives_both_interfaces_without_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(dir.path(), &[]);
+    let base = server.url("");
+    for (interface, url, extra) in
+        [("http", base.clone(), vec!["--env", "shop"]), ("mcp", format!("{base}/mcp/shop"), vec![])]
+    {
+        let out = Command::new(env!("CARGO_BIN_EXE_agentworld"))
+            .args(["loadgen", interface, &url, "--clients", "8", "--sessions", "20", "--seconds", "1"])
+            .args(["--steps-per-session", "7", "--json"])
+            .args(["--call", r#"get_product {"product_id": 3}"#, "--call", r#"search_products {"query": "yoga"}"#])
+            .args(["--call", r#"get_product {"product_id": 999999}"#])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{interface}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let r: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(r["errors"], 0, "{r}");
+        assert!(r["calls"].as_u64().unwrap() > 20, "{r}");
+        // A third of the calls ask for a product that does not exist: answered as tool errors, not failures.
+        assert!(r["tool_errors"].as_u64().unwrap() > 0, "{r}");
+        // 20 sessions, each replaced after 7 calls.
+        assert!(r["open_latency"]["count"].as_u64().unwrap() > 20, "{r}");
+    }
+    // Against a port where nothing listens, every failure is counted and the exit status says so.
+    let out = Command::new(env!("CARGO_BIN_EXE_agentworld"))
+        .args(["loadgen", "mcp", "http://127.0.0.1:9/mcp", "--clients", "2", "--seconds", "0.2", "--json"])
+        .args(["--call", "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["errors"], 2, "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,7 +81,12 @@ pub async fn request_id(State(app): State<Arc<AppState>>, mut req: Request, next
     if let Ok(v) = HeaderValue::from_str(&id) {
         req.headers_mut().insert("x-request-id", v);
     }
+    let is_mcp_delete = method == axum::http::Method::DELETE && path.starts_with("/mcp");
     let mut resp = next.run(req).await;
+    if is_mcp_delete && resp.status() == StatusCode::ACCEPTED {
+        // rmcp answers a session's DELETE with 202; the official Python SDK expects 200 or 204 and warns otherwise.
+        *resp.status_mut() = StatusCode::OK;
+    }
     app.counters.http_requests.fetch_add(1, Ordering::Relaxed);
     let status = resp.status();
     if status.is_client_error() {
