@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use agentworld_actors::{CallReply, EpisodeInfo, RuntimeError};
 use agentworld_runtime::EpisodeId;
-use axum::Json;
+use axum::{Extension, Json};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -110,11 +110,11 @@ fn opened(app: &AppState, info: EpisodeInfo) -> Opened {
 
 async fn open_episode(
     State(app): Shared,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<OpenRequest>,
 ) -> Result<(StatusCode, Json<Opened>), ApiError> {
-    let client = client_id(&headers, Some(peer));
+    let client = client_id(&headers, peer.map(|p| p.0.0));
     app.admit(&client, 1).await?;
     let info = app.runtime.open(&req.env, req.task.as_deref()).await?;
     app.opened(&client, [info.id]);
@@ -131,14 +131,14 @@ struct GroupRequest {
 
 async fn open_group(
     State(app): Shared,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<GroupRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     if req.size == 0 || req.size > 1024 {
         return Err(ApiError::invalid(format!("size must be between 1 and 1024 (got {})", req.size)));
     }
-    let client = client_id(&headers, Some(peer));
+    let client = client_id(&headers, peer.map(|p| p.0.0));
     app.admit(&client, req.size).await?;
     let infos = app.runtime.open_group(&req.env, &req.task, req.size).await?;
     app.opened(&client, infos.iter().map(|i| i.id));
@@ -283,7 +283,7 @@ fn one() -> usize {
 
 async fn branch(
     State(app): Shared,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<BranchRequest>,
@@ -292,7 +292,7 @@ async fn branch(
     if req.count == 0 || req.count > 1024 {
         return Err(ApiError::invalid(format!("count must be between 1 and 1024 (got {})", req.count)));
     }
-    let client = client_id(&headers, Some(peer));
+    let client = client_id(&headers, peer.map(|p| p.0.0));
     app.admit(&client, req.count).await?;
     let infos = app.runtime.branch(id, req.count).await?;
     app.opened(&client, infos.iter().map(|i| i.id));

@@ -93,13 +93,13 @@ fn decode(segment: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .flatten();
+        if let Some(b) = escaped {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -310,9 +310,7 @@ impl ServerHandler for EpisodeServer {
                 Target::New { env, task } => self.resolve(env, task).map_err(|m| McpError::invalid_params(m, None))?.0,
             },
         };
-        let mut result = ListToolsResult::default();
-        result.tools = self.tools_of(&env);
-        Ok(result)
+        Ok(ListToolsResult::with_all_items(self.tools_of(&env)))
     }
 
     async fn call_tool(
