@@ -553,3 +553,86 @@ async fn sigterm_mid_load_drains_and_loses_nothing_acknowledged() {
         assert!(rewards.contains(&format!("UBigInt({id}) Double({reward:?})")), "verdict of {id} missing");
     }
 }
+
+/// Polls a job until `done` says so (or panics after `limit`).
+async fn wait_job(c: &mut Conn, id: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let (s, v) = req(c, "GET", &format!("/v1/jobs/{id}"), None).await;
+        assert_eq!(s, 200, "{v}");
+        if done(&v) {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "job {id} did not get there in {limit:?}: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_jobs_survive_a_crash_of_the_service_and_can_be_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs");
+    let jobs_arg = ["--jobs-dir", jobs.to_str().unwrap()];
+    let mut server = Served::start(dir.path(), &jobs_arg);
+    let mut c = server.conn();
+    let (s, v) = req(&mut c, "POST", "/v1/jobs", Some(json!({"kind": "dance"}))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("invalid_request")), "{v}");
+    let (s, v) = req(&mut c, "POST", "/v1/jobs", Some(json!({"kind": "train", "args": ["--out", "/tmp/x"]}))).await;
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = req(&mut c, "GET", "/v1/jobs/job-77", None).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("unknown_job")));
+
+    let args =
+        ["--generate", "20", "--iterations", "24", "--tasks-per-iteration", "16", "--checkpoint-every", "2", "--quiet"];
+    let (s, v) = req(&mut c, "POST", "/v1/jobs", Some(json!({"kind": "train", "args": args}))).await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["job"]["id"].as_str().unwrap().to_string();
+    let checkpoint = jobs.join(&id).join("out/checkpoint.json");
+    let start = Instant::now();
+    while !checkpoint.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no checkpoint: {:?}",
+            wait_job(&mut c, &id, Duration::ZERO, |_| true).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A crash of the whole service: the service and the job's process are killed with SIGKILL.
+    let (_, v) = req(&mut c, "GET", &format!("/v1/jobs/{id}"), None).await;
+    let pid = v["job"]["pid"].as_u64().unwrap();
+    server.signal("-KILL");
+    server.wait(Duration::from_secs(10));
+    assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+
+    let server = Served::start(dir.path(), &jobs_arg);
+    let mut c = server.conn();
+    let v = wait_job(&mut c, &id, Duration::from_secs(300), |v| v["job"]["state"] != "running").await;
+    assert_eq!(v["job"]["state"], "finished", "{v}");
+    assert_eq!(v["job"]["starts"], 2, "{v}");
+    assert_eq!(v["report"]["iterations"], 24, "{v}");
+    // It continued from its checkpoint: only the first start began a new run.
+    let stderr = std::fs::read_to_string(jobs.join(&id).join("stderr.log")).unwrap();
+    assert_eq!(stderr.matches("starting a new run").count(), 1, "{stderr}");
+
+    // Stop: the process ends, the job is not started again by the next service.
+    let args = ["--generate", "20", "--iterations", "100000", "--quiet"];
+    let (s, v) = req(&mut c, "POST", "/v1/jobs", Some(json!({"kind": "train", "args": args}))).await;
+    assert_eq!(s, 201, "{v}");
+    let long = v["job"]["id"].as_str().unwrap().to_string();
+    let pid = v["job"]["pid"].as_u64().unwrap();
+    let (s, v) = req(&mut c, "POST", &format!("/v1/jobs/{long}/stop"), None).await;
+    assert_eq!((s, v["job"]["state"].as_str()), (200, Some("stopped")), "{v}");
+    let start = Instant::now();
+    while Path::new(&format!("/proc/{pid}")).exists() && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z ")).unwrap_or(true);
+    assert!(zombie, "the stopped job's process {pid} is still running");
+    let (_, list) = req(&mut c, "GET", "/v1/jobs", None).await;
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 2, "{list}");
+    drop(server);
+    let server = Served::start(dir.path(), &jobs_arg);
+    let mut c = server.conn();
+    let (_, v) = req(&mut c, "GET", &format!("/v1/jobs/{long}"), None).await;
+    assert_eq!((v["job"]["state"].as_str(), v["job"]["starts"].as_u64()), (Some("stopped"), Some(1)), "{v}");
+}

@@ -35,6 +35,7 @@
 //! max_episodes_per_client = 0 # live episodes one client (X-Client-Id header, else its IP) may hold; 0 = no limit
 //! mcp_session_idle_ms = 600000 # an MCP session with no request for this long is closed (its episode closed)
 //! drain_timeout_ms = 10000   # on SIGTERM/SIGINT: time in-flight requests get to finish before the journal is flushed
+//! jobs_dir = "agentworld-jobs" # folder of managed train/rollout jobs (/v1/jobs); "" = no jobs
 //! ```
 //!
 //! Environment variables override the file: `AGENTWORLD_<SECTION>__<KEY>`, e.g.
@@ -177,6 +178,7 @@ pub struct ServerSettings {
     pub max_episodes_per_client: usize,
     pub mcp_session_idle_ms: u64,
     pub drain_timeout_ms: u64,
+    pub jobs_dir: String,
 }
 
 impl Default for ServerSettings {
@@ -189,6 +191,7 @@ impl Default for ServerSettings {
             max_episodes_per_client: 0,
             mcp_session_idle_ms: 600_000,
             drain_timeout_ms: 10_000,
+            jobs_dir: "agentworld-jobs".into(),
         }
     }
 }

@@ -12,6 +12,9 @@
 //! | `POST /v1/episodes/{id}/branch`   | `count` copies of the episode's current state               |
 //! | `GET /v1/episodes/{id}`           | the trajectory                                              |
 //! | `DELETE /v1/episodes/{id}`        | close without a verdict; returns the trajectory             |
+//! | `POST /v1/jobs`                   | start a managed `train` or `rollout` job: `{"kind", "args"}`  |
+//! | `GET /v1/jobs`, `GET /v1/jobs/{id}` | jobs; one job's state, log tails and report               |
+//! | `POST /v1/jobs/{id}/stop`         | stop a job (it is not restarted)                            |
 //!
 //! A tool call that the agent got wrong is not an HTTP error: it is `200` with `"status": "tool_error"` and the
 //! error as the observation. HTTP errors are for requests the service cannot serve (see [`ApiError`]).
@@ -22,10 +25,10 @@ use std::time::Duration;
 
 use agentworld_actors::{CallReply, EpisodeInfo, RuntimeError};
 use agentworld_runtime::EpisodeId;
-use axum::{Extension, Json};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -47,6 +50,9 @@ pub fn router() -> axum::Router<Arc<AppState>> {
         .route("/v1/episodes/{id}/calls", post(call))
         .route("/v1/episodes/{id}/finish", post(finish))
         .route("/v1/episodes/{id}/branch", post(branch))
+        .route("/v1/jobs", get(list_jobs).post(start_job))
+        .route("/v1/jobs/{id}", get(job_status))
+        .route("/v1/jobs/{id}/stop", post(stop_job))
 }
 
 /// Who is asking, for the per-client episode limit: the `X-Client-Id` header, else the peer's IP address.
@@ -309,4 +315,67 @@ async fn close(State(app): Shared, Path(id): Path<String>) -> ApiResult<agentwor
     let t = app.runtime.close(id).await?;
     app.ended(id);
     Ok(Json(t))
+}
+
+fn jobs(app: &AppState) -> Result<Arc<crate::jobs::Jobs>, ApiError> {
+    app.jobs.clone().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "managed jobs are off ([server] jobs_dir is empty)")
+    })
+}
+
+fn job_error(e: crate::jobs::JobError) -> ApiError {
+    match e {
+        crate::jobs::JobError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_job", e.to_string()),
+        crate::jobs::JobError::Invalid(_) => ApiError::invalid(e.to_string()),
+        crate::jobs::JobError::Io { .. } => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "job_error", e.to_string())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobRequest {
+    kind: crate::jobs::JobKind,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+async fn start_job(
+    State(app): Shared,
+    JsonBody(req): JsonBody<JobRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if app.is_draining() {
+        return Err(RuntimeError::ShuttingDown.into());
+    }
+    let jobs = jobs(&app)?;
+    let record = tokio::task::spawn_blocking(move || jobs.start(req.kind, req.args))
+        .await
+        .map_err(|e| ApiError::invalid(e.to_string()))?
+        .map_err(job_error)?;
+    Ok((StatusCode::CREATED, Json(json!({ "job": record }))))
+}
+
+async fn list_jobs(State(app): Shared) -> ApiResult<Value> {
+    let jobs = jobs(&app)?;
+    let list = tokio::task::spawn_blocking(move || jobs.list()).await.map_err(|e| ApiError::invalid(e.to_string()))?;
+    Ok(Json(json!({ "jobs": list })))
+}
+
+async fn job_status(State(app): Shared, Path(id): Path<String>) -> ApiResult<Value> {
+    let jobs = jobs(&app)?;
+    let status = tokio::task::spawn_blocking(move || jobs.status(&id))
+        .await
+        .map_err(|e| ApiError::invalid(e.to_string()))?
+        .map_err(job_error)?;
+    Ok(Json(status))
+}
+
+async fn stop_job(State(app): Shared, Path(id): Path<String>) -> ApiResult<Value> {
+    let jobs = jobs(&app)?;
+    let record = tokio::task::spawn_blocking(move || jobs.stop(&id))
+        .await
+        .map_err(|e| ApiError::invalid(e.to_string()))?
+        .map_err(job_error)?;
+    Ok(Json(json!({ "job": record })))
 }

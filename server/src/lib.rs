@@ -34,6 +34,7 @@
 pub mod api;
 mod body;
 mod error;
+pub mod jobs;
 pub mod loadgen;
 pub mod mcp;
 mod openapi;
@@ -88,7 +89,17 @@ impl Server {
         let addr = format!("{}:{}", settings.bind, settings.port);
         let listener =
             tokio::net::TcpListener::bind(&addr).await.map_err(|source| ServeError::Bind { addr, source })?;
-        Ok(Server { listener, app: Arc::new(AppState::new(runtime, settings)) })
+        let mut app = AppState::new(runtime, settings);
+        if !app.settings.jobs_dir.is_empty() {
+            let program = std::env::current_exe().map_err(ServeError::Io)?;
+            let dir = std::path::PathBuf::from(&app.settings.jobs_dir);
+            app.jobs = Some(
+                tokio::task::spawn_blocking(move || jobs::Jobs::open(dir, program))
+                    .await
+                    .map_err(|e| ServeError::Io(std::io::Error::other(e.to_string())))?,
+            );
+        }
+        Ok(Server { listener, app: Arc::new(app) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -156,6 +167,9 @@ impl Server {
                     }
                 }
             }
+        }
+        if let Some(jobs) = app.jobs.clone() {
+            let _ = tokio::task::spawn_blocking(move || jobs.shutdown()).await;
         }
         let report = app.runtime.shutdown().await?;
         Ok(ServeReport {

@@ -2,14 +2,15 @@
 //! service's own counters. The runtime owns episodes; this only remembers which client opened which.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use agentworld_actors::{Runtime, RuntimeError, ServerSettings};
 use agentworld_runtime::EpisodeId;
 use axum::http::StatusCode;
 
 use crate::error::ApiError;
+use crate::jobs::Jobs;
 
 /// Shared by the HTTP API, the MCP service and the operations endpoints.
 pub struct AppState {
@@ -20,6 +21,8 @@ pub struct AppState {
     /// Set when the service starts draining: `/readyz` turns 503 and new episodes are refused.
     pub draining: AtomicBool,
     pub counters: Counters,
+    /// Managed train/rollout jobs; `None` when `jobs_dir` is empty.
+    pub jobs: Option<Arc<Jobs>>,
 }
 
 /// Requests served, by interface and outcome (published on `/metrics`).
@@ -41,6 +44,7 @@ impl AppState {
             clients: Mutex::default(),
             draining: AtomicBool::new(false),
             counters: Counters::default(),
+            jobs: None,
         }
     }
 

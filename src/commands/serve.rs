@@ -26,6 +26,9 @@ pub struct ServeArgs {
     /// Journal every step and verdict to this DuckDB record (default: [journal] path; none if unset).
     #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// Folder of managed train/rollout jobs (default: [server] jobs_dir, agentworld-jobs).
+    #[arg(long)]
+    pub jobs_dir: Option<PathBuf>,
     /// Log as JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
@@ -42,6 +45,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut settings = config.server.clone();
     if let Some(p) = args.port {
         settings.port = p;
+    }
+    if let Some(d) = &args.jobs_dir {
+        settings.jobs_dir = d.to_string_lossy().into_owned();
     }
     if let Some(b) = &args.bind {
         settings.bind = b.clone();
