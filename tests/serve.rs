@@ -31,6 +31,11 @@ impl Served {
             .args(["serve", "--port", "0", "--envs"])
             .arg(root().join("envspecs"))
             .args(extra)
+            .args(if extra.contains(&"--jobs-dir") {
+                vec![]
+            } else {
+                vec!["--jobs-dir".into(), dir.join("jobs").to_string_lossy().into_owned()]
+            })
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -468,6 +473,17 @@ async fn every_kind_of_bad_input_gets_a_precise_error_and_the_server_stays_up() 
     let r = c.request("POST", "/mcp/atlantis", &mcp_headers, init.to_string().as_bytes()).await.unwrap();
     let reply = rpc_reply(&r.body, 1).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&r.body)));
     assert!(reply["error"]["message"].as_str().unwrap().contains("unknown environment 'atlantis'"), "{reply}");
+
+    // Every operation the OpenAPI document describes is served (answers with something other than "no such
+    // endpoint").
+    let (_, doc) = req(&mut c, "GET", "/openapi.json", None).await;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let concrete = path.replace("{env}", "shop").replace("{id}", "1");
+            let (s, v) = req(&mut c, &method.to_uppercase(), &concrete, Some(json!({}))).await;
+            assert!(s != 405 && !(s == 404 && code(&v) == "not_found"), "{method} {path}: {s} {v}");
+        }
+    }
 
     // Still serving.
     let (s, h) = req(&mut c, "GET", "/healthz", None).await;

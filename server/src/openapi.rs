@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 document of the HTTP API, served at `/openapi.json`. Written by hand next to the handlers in
-//! `api.rs`; a test checks that every route the router serves is documented here and vice versa.
+//! `api.rs`; the end-to-end tests check that every operation documented here is served.
 
 use serde_json::{Value, json};
 
@@ -85,6 +85,23 @@ pub fn document() -> Value {
                 "requestBody": body(json!({"type": "object", "properties": {"count": {"type": "integer", "minimum": 1, "maximum": 1024, "default": 1}}})),
                 "responses": {"201": ok("The branches", json!({"type": "object", "properties": {"episodes": {"type": "array", "items": reference("Episode")}}})), "404": errors(), "409": errors()}
             }},
+            "/v1/jobs": {
+                "get": {"summary": "Managed jobs", "operationId": "listJobs",
+                        "responses": {"200": ok("Jobs", json!({"type": "object", "properties": {"jobs": {"type": "array", "items": reference("Job")}}}))}},
+                "post": {"summary": "Start a managed `agentworld train` or `agentworld rollout` run (restarted with the service until it ends)", "operationId": "startJob",
+                         "requestBody": body(json!({"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string", "enum": ["train", "rollout"]}, "args": {"type": "array", "items": {"type": "string"}, "description": "Command-line arguments after `agentworld train|rollout`, without --out/--resume"}}})),
+                         "responses": {"201": ok("The job", json!({"type": "object", "properties": {"job": reference("Job")}})), "400": errors()}}
+            },
+            "/v1/jobs/{id}": {"get": {
+                "summary": "A job: its record, the tails of its logs, its report once written", "operationId": "getJob",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": ok("Status", json!({"type": "object", "properties": {"job": reference("Job"), "folder": {"type": "string"}, "stdout_tail": {"type": "array"}, "stderr_tail": {"type": "array"}, "report": {}}})), "404": errors()}
+            }},
+            "/v1/jobs/{id}/stop": {"post": {
+                "summary": "Stop a job (SIGTERM, then SIGKILL); it is not restarted", "operationId": "stopJob",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": ok("The job", json!({"type": "object", "properties": {"job": reference("Job")}})), "404": errors()}
+            }},
             "/healthz": {"get": {"summary": "The process answers", "operationId": "health", "responses": {"200": {"description": "alive"}}}},
             "/readyz": {"get": {"summary": "Environments loaded and not draining", "operationId": "ready", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready or draining"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics", "responses": {"200": {"description": "text exposition format"}}}},
@@ -92,7 +109,7 @@ pub fn document() -> Value {
         },
         "components": {"schemas": {
             "ErrorBody": {"type": "object", "required": ["code", "message"], "properties": {
-                "code": {"type": "string", "enum": ["malformed_json", "invalid_request", "invalid_arguments", "body_too_large", "unknown_environment", "unknown_task", "unknown_episode", "episode_ended", "too_many_episodes", "unavailable", "infra_error", "shutting_down", "not_found", "method_not_allowed"]},
+                "code": {"type": "string", "enum": ["malformed_json", "invalid_request", "invalid_arguments", "body_too_large", "unknown_environment", "unknown_task", "unknown_episode", "unknown_job", "job_error", "episode_ended", "too_many_episodes", "unavailable", "infra_error", "shutting_down", "not_found", "method_not_allowed"]},
                 "message": {"type": "string"}, "detail": {"type": "object"}}},
             "Error": {"type": "object", "required": ["error"], "properties": {"error": reference("ErrorBody")}},
             "EnvSummary": {"type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "tools": {"type": "integer"}, "tasks": {"type": "array", "items": {"type": "string"}}, "available": {"type": "boolean"}}},
@@ -107,6 +124,9 @@ pub fn document() -> Value {
                 "resample": {"type": ["object", "null"], "description": "Set with infra_error: open a replacement episode of this task in this group"}}},
             "FinishReply": {"type": "object", "properties": {"episode": {"type": "integer"}, "steps": {"type": "integer"},
                 "verdict": {"type": "object", "properties": {"outcome": {"type": "string"}, "reward": {"type": "number"}, "checks": {"type": "array", "items": {"type": "object"}}, "collateral": {"type": "array", "items": {"type": "string"}}}}}},
+            "Job": {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string", "enum": ["train", "rollout"]}, "args": {"type": "array", "items": {"type": "string"}},
+                "state": {"type": "string", "enum": ["running", "finished", "failed", "stopped"]}, "starts": {"type": "integer"}, "pid": {"type": ["integer", "null"]},
+                "exit_code": {"type": ["integer", "null"]}, "created_ms": {"type": "integer"}, "updated_ms": {"type": "integer"}, "message": {"type": ["string", "null"]}}},
             "Trajectory": {"type": "object", "properties": {"info": reference("Episode"), "steps": {"type": "array", "items": {"type": "object"}}, "answer": {"type": ["string", "null"]}, "verdict": {"type": ["object", "null"]}, "ended": {"type": ["string", "null"]}, "cause": {"type": ["string", "null"]}}}
         }}
     })
