@@ -45,10 +45,13 @@ pub fn service(
 ) -> StreamableHttpService<EpisodeServer, LocalSessionManager> {
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(Duration::from_millis(app.settings.mcp_session_idle_ms.max(1)));
+    // No SSE priming event before each reply: replies are one event on a stream that closes after it.
+    sessions.session_config.sse_retry = None;
     let mut config = StreamableHttpServerConfig::default()
         .with_cancellation_token(shutdown)
         .with_max_request_body_bytes(app.settings.max_body_bytes)
-        .with_sse_keep_alive(None);
+        .with_sse_keep_alive(None)
+        .with_sse_retry(None);
     if !is_loopback(&app.settings.bind) {
         // Served beyond this machine: Host checks would refuse every real hostname.
         config = config.disable_allowed_hosts();

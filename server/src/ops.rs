@@ -70,20 +70,17 @@ async fn openapi() -> impl IntoResponse {
 
 /// Gives every request an id (the client's `X-Request-Id`, else a fresh one), returns it on the response,
 /// counts outcomes, and logs failures with it.
-pub async fn request_id(State(app): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+pub async fn request_id(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    let id = match req.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
-        Some(v) if !v.is_empty() && v.len() <= 128 => v.to_string(),
-        _ => format!("aw-{:x}", NEXT.fetch_add(1, Ordering::Relaxed)),
+    let id = match req.headers().get("x-request-id") {
+        Some(v) if !v.is_empty() && v.len() <= 128 => v.clone(),
+        _ => HeaderValue::from(NEXT.fetch_add(1, Ordering::Relaxed)),
     };
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        req.headers_mut().insert("x-request-id", v);
-    }
-    let is_mcp_delete = method == axum::http::Method::DELETE && path.starts_with("/mcp");
+    // The URI is reference-counted: kept for the log line without copying the path.
+    let uri = req.uri().clone();
     let mut resp = next.run(req).await;
-    if is_mcp_delete && resp.status() == StatusCode::ACCEPTED {
+    if method == axum::http::Method::DELETE && resp.status() == StatusCode::ACCEPTED && uri.path().starts_with("/mcp") {
         // rmcp answers a session's DELETE with 202; the official Python SDK expects 200 or 204 and warns otherwise.
         *resp.status_mut() = StatusCode::OK;
     }
@@ -91,14 +88,12 @@ pub async fn request_id(State(app): State<Arc<AppState>>, mut req: Request, next
     let status = resp.status();
     if status.is_client_error() {
         app.counters.http_client_errors.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(request_id = %id, %method, %path, status = status.as_u16(), "request refused");
+        tracing::debug!(request_id = ?id, %method, path = uri.path(), status = status.as_u16(), "request refused");
     } else if status.is_server_error() {
         app.counters.http_server_errors.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(request_id = %id, %method, %path, status = status.as_u16(), "request failed");
+        tracing::warn!(request_id = ?id, %method, path = uri.path(), status = status.as_u16(), "request failed");
     }
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert("x-request-id", v);
-    }
+    resp.headers_mut().insert("x-request-id", id);
     resp
 }
 
