@@ -10,6 +10,11 @@
 //! the load generator on another. Each scenario runs `AW_BENCH_REPS` times (default 3) for `AW_BENCH_SECS`
 //! seconds (default 5); the table gives the median of the runs' calls/s and p50/p99 latency.
 //! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp` runs one scenario).
+//!
+//! **Side by side with AWM** (`AW_AWM_URL=http://127.0.0.1:18001/mcp`, set by `scripts/bench-vs-awm.sh`, which
+//! starts a real AgentWorldModel-1K environment served as AWM serves it): the same MCP load generator drives AWM's
+//! server and ours in turn on comparable tools (a point read, a filtered search, a write) with 1 client
+//! (latency) and 32 clients (throughput), and prints the ratios.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +65,12 @@ fn main() {
         ("mcp", opts(Interface::Mcp, &format!("{base}/mcp/shop"), 256, 256, vec![point.clone()], secs)),
         ("mcp-10k", opts(Interface::Mcp, &format!("{base}/mcp/shop"), 1000, 10_000, vec![point], secs)),
     ];
+    if let Ok(awm) = std::env::var("AW_AWM_URL") {
+        versus_awm(&load_rt, &awm, &format!("{base}/mcp/shop"), secs);
+        if only.as_deref() == Some("vs-awm") {
+            return;
+        }
+    }
     println!("| scenario | clients | sessions | calls/s (median) | p50 ms | p99 ms | errors | runs (calls/s) |");
     println!("|---|---|---|---|---|---|---|---|");
     for (name, o) in scenarios {
@@ -85,6 +96,46 @@ fn main() {
             for e in &r.first_errors {
                 eprintln!("{name}: {e}");
             }
+        }
+    }
+}
+
+/// (label, AWM call, our call): comparable operations.
+const VERSUS: [(&str, &str, &str); 3] = [
+    ("point read", r#"get_channel_by_id {"channel_id": 1}"#, r#"get_product {"product_id": 3}"#),
+    ("filtered search", r#"search_videos {"query": "a"}"#, r#"search_products {"query": "a"}"#),
+    ("write", r#"set_default_playback_quality {"default_playback_quality": "1080p"}"#, r#"update_profile {"phone": "555-0100"}"#),
+];
+
+fn versus_awm(load_rt: &tokio::runtime::Runtime, awm: &str, ours: &str, secs: f64) {
+    println!();
+    println!("| operation | clients | AWM calls/s | AWM p50 ms | agentworld calls/s | agentworld p50 ms | throughput x | p50 latency x | errors (AWM, ours) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for clients in [1usize, 32] {
+        for (label, awm_call, our_call) in VERSUS {
+            let run = |url: &str, call: &str| {
+                let mut o = opts(Interface::Mcp, url, clients, clients, vec![PlannedCall::parse(call).unwrap()], secs);
+                o.steps_per_session = 150;
+                load_rt.block_on(loadgen::run(o)).unwrap()
+            };
+            let a = run(awm, awm_call);
+            let b = run(ours, our_call);
+            for r in [&a, &b] {
+                for e in &r.first_errors {
+                    eprintln!("{label}: {e}");
+                }
+            }
+            println!(
+                "| {label} | {clients} | {:.0} | {:.2} | {:.0} | {:.2} | {:.1} | {:.1} | {}, {} |",
+                a.calls_per_s,
+                a.latency.p50_us as f64 / 1000.0,
+                b.calls_per_s,
+                b.latency.p50_us as f64 / 1000.0,
+                b.calls_per_s / a.calls_per_s.max(1e-9),
+                a.latency.p50_us as f64 / (b.latency.p50_us as f64).max(1.0),
+                a.errors,
+                b.errors
+            );
         }
     }
 }
