@@ -1,10 +1,12 @@
 //! The service under load over loopback (release build, 2 cores shared by server and load generator):
 //!
-//! * **http**: 1,000 concurrent clients, each with its own keep-alive connection and episode, calling a point
-//!   read (`get_product`) through `POST /v1/episodes/{id}/calls`;
-//! * **http-mix**: the same with a point read, a filtered search and a write in turn;
-//! * **mcp**: 256 MCP sessions (one episode each) calling the same point read through `tools/call`;
-//! * **mcp-10k**: 10,000 MCP sessions held open at once, driven by 1,000 clients.
+//! * **http-capacity**: 64 clients as fast as answers come, each with its own keep-alive connection and episode,
+//!   calling a point read (`get_product`) through `POST /v1/episodes/{id}/calls`;
+//! * **http-1000@15k**: 1,000 concurrent clients offering 15,000 calls/s in total (open loop: latency counted
+//!   from when each call was due);
+//! * **http-mix-capacity**: a point read, a filtered search and a write in turn, as fast as answers come;
+//! * **mcp-capacity**, **mcp-256@8k**: the point read through MCP `tools/call` (one session = one episode);
+//! * **mcp-10k-sessions@8k**: 10,000 MCP sessions held open at once, 1,000 clients, 8,000 calls/s offered.
 //!
 //! The server runs in-process on its own tokio runtime with the journal on (a DuckDB file in a temp folder);
 //! the load generator on another. Each scenario runs `AW_BENCH_REPS` times (default 3) for `AW_BENCH_SECS`
@@ -59,20 +61,29 @@ fn main() {
         PlannedCall::parse(r#"update_profile {"phone": "555-0100"}"#).unwrap(),
     ];
     let base = format!("http://{addr}");
+    let mcp = format!("{base}/mcp/shop");
+    let rated = |mut o: LoadOptions, rate: f64| {
+        o.rate = Some(rate);
+        o
+    };
     let scenarios: Vec<(&str, LoadOptions)> = vec![
-        ("http", opts(Interface::Http, &base, 1000, 1000, vec![point.clone()], secs)),
-        ("http-mix", opts(Interface::Http, &base, 1000, 1000, mix, secs)),
-        ("mcp", opts(Interface::Mcp, &format!("{base}/mcp/shop"), 256, 256, vec![point.clone()], secs)),
-        ("mcp-10k", opts(Interface::Mcp, &format!("{base}/mcp/shop"), 1000, 10_000, vec![point], secs)),
+        ("http-capacity", opts(Interface::Http, &base, 64, 64, vec![point.clone()], secs)),
+        ("http-1000@15k", rated(opts(Interface::Http, &base, 1000, 1000, vec![point.clone()], secs), 15_000.0)),
+        ("http-mix-capacity", opts(Interface::Http, &base, 64, 64, mix, secs)),
+        ("mcp-capacity", opts(Interface::Mcp, &mcp, 64, 64, vec![point.clone()], secs)),
+        ("mcp-256@8k", rated(opts(Interface::Mcp, &mcp, 256, 256, vec![point.clone()], secs), 8_000.0)),
+        ("mcp-10k-sessions@8k", rated(opts(Interface::Mcp, &mcp, 1000, 10_000, vec![point], secs), 8_000.0)),
     ];
     if let Ok(awm) = std::env::var("AW_AWM_URL") {
-        versus_awm(&load_rt, &awm, &format!("{base}/mcp/shop"), secs);
+        versus_awm(&load_rt, &awm, &mcp, secs);
         if only.as_deref() == Some("vs-awm") {
             return;
         }
     }
-    println!("| scenario | clients | sessions | calls/s (median) | p50 ms | p99 ms | errors | runs (calls/s) |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| scenario | clients | sessions | offered calls/s | calls/s (median) | p50 ms | p99 ms | errors | runs (calls/s) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, o) in scenarios {
         if only.as_deref().is_some_and(|s| s != name) {
             continue;
@@ -84,9 +95,10 @@ fn main() {
         let errors: u64 = runs.iter().map(|r| r.errors).sum();
         let all: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.calls_per_s)).collect();
         println!(
-            "| {name} | {} | {} | {:.0} | {:.2} | {:.2} | {errors} | {} |",
+            "| {name} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {errors} | {} |",
             o.clients,
             o.sessions,
+            o.rate.map(|r| format!("{r:.0}")).unwrap_or_else(|| "max".into()),
             m.calls_per_s,
             m.latency.p50_us as f64 / 1000.0,
             m.latency.p99_us as f64 / 1000.0,
@@ -104,12 +116,18 @@ fn main() {
 const VERSUS: [(&str, &str, &str); 3] = [
     ("point read", r#"get_channel_by_id {"channel_id": 1}"#, r#"get_product {"product_id": 3}"#),
     ("filtered search", r#"search_videos {"query": "a"}"#, r#"search_products {"query": "a"}"#),
-    ("write", r#"set_default_playback_quality {"default_playback_quality": "1080p"}"#, r#"update_profile {"phone": "555-0100"}"#),
+    (
+        "write",
+        r#"set_default_playback_quality {"default_playback_quality": "1080p"}"#,
+        r#"update_profile {"phone": "555-0100"}"#,
+    ),
 ];
 
 fn versus_awm(load_rt: &tokio::runtime::Runtime, awm: &str, ours: &str, secs: f64) {
     println!();
-    println!("| operation | clients | AWM calls/s | AWM p50 ms | agentworld calls/s | agentworld p50 ms | throughput x | p50 latency x | errors (AWM, ours) |");
+    println!(
+        "| operation | clients | AWM calls/s | AWM p50 ms | agentworld calls/s | agentworld p50 ms | throughput x | p50 latency x | errors (AWM, ours) |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for clients in [1usize, 32] {
         for (label, awm_call, our_call) in VERSUS {
@@ -159,5 +177,6 @@ fn opts(
         steps_per_session: 1_000_000,
         calls,
         timeout: Duration::from_secs(30),
+        rate: None,
     }
 }

@@ -34,6 +34,10 @@ pub struct LoadgenArgs {
     /// Calls per session before it is closed and replaced.
     #[arg(long, default_value_t = 100)]
     pub steps_per_session: usize,
+    /// Offer this many calls per second in total, spread over the clients (open loop; latency counted from when
+    /// each call was due). Default: as fast as answers come.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Per-request timeout, milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub timeout_ms: u64,
@@ -58,7 +62,13 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         steps_per_session: args.steps_per_session,
         calls,
         timeout: Duration::from_millis(args.timeout_ms),
+        rate: args.rate,
     };
+    if let Some(r) = opts.rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        bail!("--rate must be a positive number of calls per second (got {r})");
+    }
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let report = tokio.block_on(loadgen::run(opts)).map_err(anyhow::Error::msg)?;
     if args.json {

@@ -3,7 +3,10 @@
 //! runtime's, such as AWM's FastAPI + fastapi-mcp servers), reporting throughput and latency.
 //!
 //! Each client owns a keep-alive connection and `sessions / clients` sessions (episodes, or MCP sessions). It
-//! cycles through the planned calls, session by session, one request at a time, for the run's duration. After
+//! cycles through the planned calls, session by session, one request at a time, for the run's duration: as fast
+//! as answers come (closed loop, measuring capacity), or at a fixed total `rate` of calls per second spread
+//! evenly over the clients (open loop, measuring latency at a given load). With a rate, latency is measured from
+//! when each call was due, so a server that falls behind is charged for the wait (no coordinated omission). After
 //! `steps_per_session` calls a session is closed and replaced by a fresh one (as an RL rollout would), outside
 //! the call latency. Every failure is counted and the first few are kept, so a report of zero errors means
 //! every call was answered.
@@ -72,6 +75,8 @@ pub struct LoadOptions {
     pub calls: Vec<PlannedCall>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Total calls per second to offer (open loop); `None` = as fast as answers come.
+    pub rate: Option<f64>,
 }
 
 /// What a run measured.
@@ -81,6 +86,8 @@ pub struct LoadReport {
     pub url: String,
     pub clients: usize,
     pub sessions: usize,
+    /// The offered rate (calls/s) of an open-loop run.
+    pub rate: Option<f64>,
     pub seconds: f64,
     /// Tool calls answered (successful or `isError`/`tool_error` results).
     pub calls: u64,
@@ -149,7 +156,7 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
                 }
             }
             ready.wait().await;
-            client.drive(&mut live, &tally, &stop).await;
+            client.drive(&mut live, &tally, &stop, c).await;
             for s in live {
                 client.close(s).await;
             }
@@ -174,6 +181,7 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         url: opts.url.clone(),
         clients: opts.clients,
         sessions,
+        rate: opts.rate,
         seconds,
         calls,
         calls_per_s: calls as f64 / seconds,
@@ -289,9 +297,18 @@ impl Client {
         }
     }
 
-    async fn drive(&mut self, live: &mut Vec<Session>, tally: &Tally, stop: &AtomicBool) {
+    async fn drive(&mut self, live: &mut Vec<Session>, tally: &Tally, stop: &AtomicBool, index: usize) {
         let mut i = 0;
+        // Open loop: this client's share of the rate, its first call staggered so clients do not fire together.
+        let interval =
+            self.opts.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(self.opts.clients as f64 / r));
+        let mut due =
+            interval.map(|iv| tokio::time::Instant::now() + iv.mul_f64(index as f64 / self.opts.clients as f64));
         while !stop.load(Ordering::Relaxed) && !live.is_empty() {
+            if let (Some(at), Some(iv)) = (due.as_mut(), interval) {
+                tokio::time::sleep_until(*at).await;
+                *at += iv;
+            }
             i = (i + 1) % live.len();
             if live[i].steps >= self.opts.steps_per_session.max(1) {
                 let old = std::mem::replace(&mut live[i], Session { id: String::new(), steps: 0 });
@@ -307,7 +324,8 @@ impl Client {
             }
             let call = self.opts.calls[self.next_call].clone();
             self.next_call = (self.next_call + 1) % self.opts.calls.len();
-            let t = Instant::now();
+            // Latency counts from when the call was due (open loop) or sent (closed loop).
+            let t = due.map(|at| (at - interval.unwrap_or_default()).into_std()).unwrap_or_else(Instant::now);
             let outcome = self.call(&live[i].id, &call).await;
             live[i].steps += 1;
             match outcome {
