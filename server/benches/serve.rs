@@ -8,8 +8,9 @@
 //! * **mcp-capacity**, **mcp-256@8k**: the point read through MCP `tools/call` (one session = one episode);
 //! * **mcp-10k-sessions@8k**: 10,000 MCP sessions held open at once, 1,000 clients, 8,000 calls/s offered.
 //!
-//! The server runs in-process on its own tokio runtime with the journal on (a DuckDB file in a temp folder);
-//! the load generator on another. Each scenario runs `AW_BENCH_REPS` times (default 3) for `AW_BENCH_SECS`
+//! The server runs in-process on its own tokio runtime with the journal on (a DuckDB file in a temp folder;
+//! `AW_BENCH_JOURNAL=0` turns it off, as `agentworld serve` runs without `--journal`); the load generator on
+//! another. Each scenario runs `AW_BENCH_REPS` times (default 3) for `AW_BENCH_SECS`
 //! seconds (default 5); the table gives the median of the runs' calls/s and p50/p99 latency.
 //! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp` runs one scenario).
 //!
@@ -45,7 +46,9 @@ fn main() {
         let envs: Vec<Arc<Environment>> =
             Environment::load_all(&specs).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect();
         let mut config = RuntimeConfig::default();
-        config.journal.path = Some(dir.path().join("journal.duckdb"));
+        if env_num("AW_BENCH_JOURNAL", 1.0) != 0.0 {
+            config.journal.path = Some(dir.path().join("journal.duckdb"));
+        }
         config.runtime.max_steps = 1_000_000;
         let runtime = Runtime::start(config, envs).await.unwrap();
         let server = Server::bind(runtime, ServerSettings { port: 0, ..Default::default() }).await.unwrap();
