@@ -18,6 +18,11 @@ pub(crate) fn open_memory() -> EngineResult<Connection> {
     let conn = Connection::open_with_flags_and_vfs(":memory:", flags, clock::VFS_NAME)?;
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)?;
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    // The query planner stability guarantee: plans never depend on bound values. Without it SQLite marks a
+    // statement to be re-prepared whenever a parameter it peeked at while planning is bound again (LIMIT values,
+    // LIKE patterns, comparisons), and tool statements, whose arguments change every call, were parsed and
+    // planned again on every call: ~30% of the CPU of a serving process.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
 }
 

@@ -458,3 +458,32 @@ fn malformed_arguments_to_every_bundled_tool_give_errors_not_crashes() {
     }
     assert!(calls > 1000, "{calls}");
 }
+
+/// Tool statements are prepared once per episode connection, whatever the arguments: SQLite must never
+/// re-prepare them because a new value was bound (it would parse and plan again on every call).
+#[test]
+fn tool_statements_are_not_reprepared_when_arguments_change() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs/shop.toml");
+    let env = Arc::new(Environment::load(&dir).unwrap());
+    let mut ep = Episode::open(env, None).unwrap();
+    for i in 0..20 {
+        assert!(ep.call("get_product", &json!({"product_id": 1 + i % 5})).is_ok());
+        let query = ["yoga", "mat", "a"][i % 3];
+        assert!(ep.call("search_products", &json!({"query": query, "limit": 5 + i})).is_ok());
+    }
+    let mut checked = 0;
+    // SAFETY: walks the connection's own statement list while nothing else uses the connection.
+    unsafe {
+        use rusqlite::ffi;
+        let db = ep.db().connection().handle();
+        let mut s = ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+        while !s.is_null() {
+            let sql = std::ffi::CStr::from_ptr(ffi::sqlite3_sql(s)).to_string_lossy().into_owned();
+            let reprepared = ffi::sqlite3_stmt_status(s, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+            assert_eq!(reprepared, 0, "re-prepared {reprepared} times: {sql}");
+            checked += 1;
+            s = ffi::sqlite3_next_stmt(db, s);
+        }
+    }
+    assert!(checked >= 2, "the tools' statements are cached on the connection");
+}
