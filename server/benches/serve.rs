@@ -11,7 +11,9 @@
 //! The server runs in-process on its own tokio runtime with the journal on (a DuckDB file in a temp folder;
 //! `AW_BENCH_JOURNAL=0` turns it off, as `agentworld serve` runs without `--journal`); the load generator on
 //! another. Each scenario runs `AW_BENCH_REPS` times (default 3) for `AW_BENCH_SECS`
-//! seconds (default 5); the table gives the median of the runs' calls/s and p50/p99 latency.
+//! seconds (default 5) after `AW_BENCH_WARMUP` seconds (default 3) of the same load, unmeasured (each of the
+//! server's episode connections prepares its statements on its first calls; with 10,000 sessions that first pass
+//! takes over a second of CPU); the table gives the median of the runs' calls/s and p50/p99 latency.
 //! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp` runs one scenario).
 //!
 //! **Side by side with AWM** (`AW_AWM_URL=http://127.0.0.1:18001/mcp`, set by `scripts/bench-vs-awm.sh`, which
@@ -181,5 +183,6 @@ fn opts(
         calls,
         timeout: Duration::from_secs(30),
         rate: None,
+        warmup: Duration::from_secs_f64(env_num("AW_BENCH_WARMUP", 3.0)),
     }
 }

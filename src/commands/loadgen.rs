@@ -38,6 +38,9 @@ pub struct LoadgenArgs {
     /// each call was due). Default: as fast as answers come.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Seconds of load before the measured window (not counted or timed).
+    #[arg(long, default_value_t = 0.0)]
+    pub warmup: f64,
     /// Per-request timeout, milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub timeout_ms: u64,
@@ -63,6 +66,7 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         calls,
         timeout: Duration::from_millis(args.timeout_ms),
         rate: args.rate,
+        warmup: Duration::from_secs_f64(args.warmup.max(0.0)),
     };
     if let Some(r) = opts.rate
         && !(r.is_finite() && r > 0.0)

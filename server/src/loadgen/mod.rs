@@ -77,6 +77,8 @@ pub struct LoadOptions {
     pub timeout: Duration,
     /// Total calls per second to offer (open loop); `None` = as fast as answers come.
     pub rate: Option<f64>,
+    /// Load run before the measured window, not counted.
+    pub warmup: Duration,
 }
 
 /// What a run measured.
@@ -101,10 +103,14 @@ pub struct LoadReport {
     /// Failures: transport errors, timeouts, HTTP errors, JSON-RPC errors, `infra_error`s.
     pub errors: u64,
     pub first_errors: Vec<String>,
+    /// Seconds of unmeasured load before the window.
+    pub warmup_seconds: f64,
 }
 
 #[derive(Default)]
 struct Tally {
+    /// Off during the warm-up: calls run but are not counted or timed.
+    measuring: AtomicBool,
     latency: Histogram,
     open_latency: Histogram,
     calls: AtomicU64,
@@ -163,7 +169,12 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         }));
     }
     ready.wait().await;
-    // Sessions are open: the measured window starts now.
+    // Sessions are open. The warm-up runs the load unmeasured (every connection of the server prepares its
+    // statements on its first calls); then the measured window starts.
+    if !opts.warmup.is_zero() {
+        tokio::time::sleep(opts.warmup).await;
+    }
+    tally.measuring.store(true, Ordering::SeqCst);
     let opened = tally.open_latency.snapshot();
     let (calls0, errors0) = (tally.calls.load(Ordering::Relaxed), tally.errors.load(Ordering::Relaxed));
     let start = Instant::now();
@@ -190,6 +201,7 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         tool_errors: tally.tool_errors.load(Ordering::Relaxed),
         errors: errors_in_window.max(tally.errors.load(Ordering::Relaxed)),
         first_errors,
+        warmup_seconds: opts.warmup.as_secs_f64(),
     })
 }
 
@@ -329,6 +341,7 @@ impl Client {
             let outcome = self.call(&live[i].id, &call).await;
             live[i].steps += 1;
             match outcome {
+                Ok(_) if !tally.measuring.load(Ordering::Relaxed) => {}
                 Ok(is_tool_error) => {
                     tally.latency.record(t.elapsed());
                     tally.calls.fetch_add(1, Ordering::Relaxed);
