@@ -165,7 +165,10 @@ struct CallRequest {
 pub fn check_arguments(app: &AppState, tool: &str, args: Option<Value>) -> Result<Value, String> {
     let args = args.unwrap_or_else(|| json!({}));
     if !args.is_object() {
-        return Err(format!("arguments of '{tool}' must be a JSON object, not {}", kind_of(&args)));
+        return Err(format!(
+            "arguments of '{tool}' must be a JSON object, got {}",
+            agentworld_runtime::args::describe(&args)
+        ));
     }
     let size = agentworld_runtime::args::approx_size(&args);
     if size > app.settings.max_argument_bytes {
@@ -175,17 +178,6 @@ pub fn check_arguments(app: &AppState, tool: &str, args: Option<Value>) -> Resul
         ));
     }
     Ok(args)
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 async fn call(

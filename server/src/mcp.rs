@@ -164,11 +164,12 @@ impl EpisodeServer {
     }
 
     /// Binds an `/mcp/episodes/{id}` request to its episode (stateless requests arrive without `initialize`).
-    async fn attach(&self, id: EpisodeId) -> Result<Bound, String> {
+    /// Also returns the episode's task, if it has one.
+    async fn attach(&self, id: EpisodeId) -> Result<(Bound, Option<String>), String> {
         let t = self.app.runtime.trajectory(id).await.map_err(|e| e.to_string())?;
-        let b = Bound { id, env: t.info.env.clone(), owned: false, finished: t.ended.is_some() };
+        let b = Bound { id, env: t.info.env, owned: false, finished: t.ended.is_some() };
         self.set_bound(b.clone());
-        Ok(b)
+        Ok((b, t.info.task))
     }
 
     async fn bind_for_call(&self, context: &RequestContext<RoleServer>) -> Result<Bound, String> {
@@ -176,7 +177,7 @@ impl EpisodeServer {
             return Ok(b);
         }
         match target_of(&Self::path(context))? {
-            Target::Existing(id) => self.attach(id).await,
+            Target::Existing(id) => self.attach(id).await.map(|(b, _)| b),
             Target::New { .. } => Err("this request belongs to no MCP session, so it has no episode: initialize a \
                                         session first, or open an episode with POST /v1/episodes and use the URL \
                                         /mcp/episodes/{id}"
@@ -259,22 +260,18 @@ impl ServerHandler for EpisodeServer {
         let target = target_of(&path).map_err(|m| McpError::invalid_params(m, None))?;
         let (b, instruction) = match target {
             Target::Existing(id) => {
-                let b = self.attach(id).await.map_err(|m| McpError::invalid_params(m, None))?;
-                let t = self.app.runtime.trajectory(id).await.ok();
-                let instruction = t.and_then(|t| {
-                    let task = t.info.task?;
-                    self.app.runtime.environment(&t.info.env)?.task(&task).map(|t| t.spec.instruction.clone())
+                let (b, task) = self.attach(id).await.map_err(|m| McpError::invalid_params(m, None))?;
+                let instruction = task.and_then(|task| {
+                    self.app.runtime.environment(&b.env)?.task(&task).map(|t| t.spec.instruction.clone())
                 });
                 (b, instruction)
             }
             Target::New { env, task } => {
                 let (env, task) = self.resolve(env, task).map_err(|m| McpError::invalid_params(m, None))?;
-                let peer = context
-                    .extensions
-                    .get::<Parts>()
-                    .and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
-                let headers = context.extensions.get::<Parts>().map(|p| p.headers.clone()).unwrap_or_default();
-                let client = client_id(&headers, peer);
+                let client = match context.extensions.get::<Parts>() {
+                    Some(p) => client_id(&p.headers, p.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)),
+                    None => client_id(&Default::default(), None),
+                };
                 self.app.admit(&client, 1).await.map_err(|e| McpError::invalid_request(e.message, None))?;
                 let info = self
                     .app
@@ -309,7 +306,7 @@ impl ServerHandler for EpisodeServer {
         let env = match self.bound() {
             Some(b) => b.env,
             None => match target_of(&Self::path(&context)).map_err(|m| McpError::invalid_params(m, None))? {
-                Target::Existing(id) => self.attach(id).await.map_err(|m| McpError::invalid_params(m, None))?.env,
+                Target::Existing(id) => self.attach(id).await.map_err(|m| McpError::invalid_params(m, None))?.0.env,
                 Target::New { env, task } => self.resolve(env, task).map_err(|m| McpError::invalid_params(m, None))?.0,
             },
         };
