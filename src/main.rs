@@ -69,6 +69,11 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Drive an agentworld HTTP API or any MCP endpoint with concurrent clients; report calls/s and latency.
     Loadgen(commands::loadgen::LoadgenArgs),
+    /// Import AgentWorldModel-1K scenarios (its JSONL files) as environment folders, with a report.
+    #[command(name = "import-awm")]
+    ImportAwm(commands::awm::ImportArgs),
+    /// Call an imported AWM environment's tools through the Python bridge (and verify a task).
+    Awm(commands::awm::AwmCallArgs),
     /// Answer cross-episode questions about a DuckDB record.
     Report {
         record: PathBuf,
@@ -111,6 +116,8 @@ fn main() -> ExitCode {
         Command::Rollout(args) => commands::rollout::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Loadgen(args) => commands::loadgen::run(args),
+        Command::ImportAwm(args) => commands::awm::import(args),
+        Command::Awm(args) => commands::awm::call(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod awm;
 pub mod envs;
 pub mod export;
 pub mod generate;
