@@ -207,6 +207,9 @@ impl Worker {
 
 struct PoolInner {
     config: BridgeConfig,
+    /// To the supervisor thread: a slot whose worker died. (Workers are only ever started by that thread:
+    /// a child's parent-death signal fires when the *thread* that started it ends.)
+    died: Mutex<Sender<usize>>,
     slots: Vec<Mutex<Option<Arc<Worker>>>>,
     apps: Mutex<Vec<AppSource>>,
     restarts: AtomicU64,
@@ -229,19 +232,22 @@ impl BridgePool {
     /// Starts `config.workers` workers and waits until each is ready.
     pub fn start(config: BridgeConfig) -> Result<BridgePool, BridgeError> {
         let n = config.workers.max(1);
+        let (died_tx, died_rx) = crossbeam_channel::unbounded::<usize>();
         let inner = Arc::new(PoolInner {
             config,
+            died: Mutex::new(died_tx),
             slots: (0..n).map(|_| Mutex::new(None)).collect(),
             apps: Mutex::new(Vec::new()),
             restarts: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
         });
-        for slot in 0..n {
-            let worker = spawn_worker(&inner, slot)?;
-            if let Ok(mut s) = inner.slots[slot].lock() {
-                *s = Some(worker);
-            }
-        }
+        let (ready_tx, ready_rx) = bounded::<Result<(), BridgeError>>(1);
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("aw-bridge-supervisor".into())
+            .spawn(move || supervisor(weak, n, died_rx, ready_tx))
+            .map_err(|e| BridgeError::Spawn { python: "supervisor thread".into(), message: e.to_string() })?;
+        ready_rx.recv().map_err(|_| BridgeError::ShutDown)??;
         Ok(BridgePool { inner })
     }
 
@@ -443,30 +449,54 @@ fn read_replies(mut reader: BufReader<std::process::ChildStdout>, worker: Weak<W
     }
     let slot = w.slot;
     drop(w);
-    supervise(pool, slot);
+    if let Some(p) = pool.upgrade()
+        && let Ok(tx) = p.died.lock()
+    {
+        let _ = tx.send(slot);
+    }
 }
 
-/// Replaces the worker in `slot`, retrying with backoff until it starts or the pool shuts down.
-fn supervise(pool: Weak<PoolInner>, slot: usize) {
-    let mut backoff = Duration::from_millis(50);
-    loop {
+/// The supervisor thread: starts the pool's workers, then replaces each one that dies (retrying with backoff
+/// until it starts or the pool shuts down). It ends with the pool.
+fn supervisor(pool: Weak<PoolInner>, n: usize, died: crossbeam_channel::Receiver<usize>, ready: Sender<Result<(), BridgeError>>) {
+    {
         let Some(p) = pool.upgrade() else { return };
-        if p.shutting_down.load(Ordering::Acquire) {
-            return;
-        }
-        match spawn_worker(&p, slot) {
-            Ok(worker) => {
-                if let Ok(mut s) = p.slots[slot].lock() {
-                    *s = Some(worker);
+        for slot in 0..n {
+            match spawn_worker(&p, slot) {
+                Ok(worker) => {
+                    if let Ok(mut s) = p.slots[slot].lock() {
+                        *s = Some(worker);
+                    }
                 }
-                p.restarts.fetch_add(1, Ordering::Relaxed);
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+            }
+        }
+        let _ = ready.send(Ok(()));
+    }
+    while let Ok(slot) = died.recv() {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let Some(p) = pool.upgrade() else { return };
+            if p.shutting_down.load(Ordering::Acquire) {
                 return;
             }
-            Err(e) => {
-                eprintln!("agentworld bridge: replacing worker {slot} failed: {e}; retrying in {backoff:?}");
-                drop(p);
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+            match spawn_worker(&p, slot) {
+                Ok(worker) => {
+                    if let Ok(mut s) = p.slots[slot].lock() {
+                        *s = Some(worker);
+                    }
+                    p.restarts.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                Err(e) => {
+                    eprintln!("agentworld bridge: replacing worker {slot} failed: {e}; retrying in {backoff:?}");
+                    drop(p);
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
             }
         }
     }
