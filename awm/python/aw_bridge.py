@@ -21,6 +21,7 @@ import sys
 import time
 import traceback
 import urllib.parse
+import warnings
 
 # Everything the apps and this worker need is imported before the audit hook goes in.
 import fastapi  # noqa: F401
@@ -30,6 +31,7 @@ import sqlalchemy
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
+warnings.simplefilter("ignore", DeprecationWarning)  # generated programs use deprecated FastAPI arguments
 LOOP = asyncio.new_event_loop()  # its self-pipe socketpair is made before sockets are refused
 PROTOCOL_OUT = sys.stdout
 sys.stdout = sys.stderr  # an app's print() must never corrupt the protocol stream

@@ -10,7 +10,8 @@
 //!   many episodes (one in-memory database each). Observations come back in AWM's words; row changes come back
 //!   with them for the record.
 //! - [`verify`]: AWM's Python verifiers in a sandboxed subprocess ([`sandbox`]).
-//! - [`episode`]: [`AwmEnvironment`] and [`AwmEpisode`], the reset/step/finish surface the servers use.
+//! - [`episode`]: [`AwmEnvironment`] and [`AwmEpisode`]: reset, step, finish.
+//! - [`host`]: [`AwmHost`], one actor per live episode, which the HTTP API and the MCP server use.
 //!
 //! ```no_run
 //! use agentworld_awm::{AwmEnvironment, AwmEpisode, BridgeConfig, BridgePool};
@@ -25,6 +26,7 @@ pub mod bridge;
 pub mod dataset;
 pub mod episode;
 pub mod error;
+pub mod host;
 pub mod import;
 pub mod manifest;
 pub mod sandbox;
@@ -33,5 +35,6 @@ pub mod verify;
 pub use bridge::{BridgeConfig, BridgePool, ListedTool};
 pub use episode::{AwmEnvironment, AwmEpisode, AwmStep, AwmVerdict, StepStatus};
 pub use error::{AwmError, BridgeError};
+pub use host::{AwmHost, HostError};
 pub use import::{ImportOptions, ImportReport, import_dataset};
 pub use manifest::Manifest;

@@ -27,6 +27,7 @@ use agentworld_actors::{CallReply, EpisodeInfo, RuntimeError};
 use agentworld_runtime::EpisodeId;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -68,10 +69,36 @@ fn episode_id(raw: &str) -> Result<EpisodeId, ApiError> {
 }
 
 async fn list_environments(State(app): Shared) -> Json<Value> {
-    Json(json!({ "environments": app.runtime.environments() }))
+    let mut envs = serde_json::to_value(app.runtime.environments()).unwrap_or_else(|_| json!([]));
+    if let (Some(host), Some(list)) = (&app.awm, envs.as_array_mut()) {
+        for e in host.environments() {
+            let tasks: Vec<&str> = e.tasks().iter().map(|t| t.id.as_str()).collect();
+            list.push(json!({
+                "name": e.name(), "description": e.manifest.description, "tools": e.tools().len(),
+                "tasks": tasks, "available": true, "kind": "awm",
+            }));
+        }
+    }
+    Json(json!({ "environments": envs }))
+}
+
+/// An imported AWM environment: the tools as its running program lists them.
+fn awm_environment(e: &agentworld_awm::AwmEnvironment) -> Value {
+    let tools: Vec<Value> = e
+        .tools()
+        .iter()
+        .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
+        .collect();
+    let tasks: Vec<Value> =
+        e.tasks().iter().map(|t| json!({"id": t.id, "instruction": t.instruction, "kind": "awm"})).collect();
+    json!({"name": e.name(), "description": e.manifest.description, "kind": "awm", "source": e.manifest.source,
+           "tools": tools, "tasks": tasks})
 }
 
 async fn environment(State(app): Shared, Path(env): Path<String>) -> ApiResult<Value> {
+    if let Some(e) = app.awm_env(&env).and_then(|h| h.environment(&env)) {
+        return Ok(Json(awm_environment(e)));
+    }
     let e = app.runtime.environment(&env).ok_or_else(|| ApiError::from(RuntimeError::UnknownEnvironment(env)))?;
     let tools: Vec<Value> = e
         .tools()
@@ -119,12 +146,33 @@ async fn open_episode(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<OpenRequest>,
-) -> Result<(StatusCode, Json<Opened>), ApiError> {
+) -> Result<Response, ApiError> {
     let client = client_id(&headers, peer.map(|p| p.0.0));
     app.admit(&client, 1).await?;
+    if let Some(host) = app.awm_env(&req.env) {
+        let o = host.open(&req.env, req.task.as_deref()).await?;
+        app.opened(&client, [o.id]);
+        return Ok((StatusCode::CREATED, Json(awm_opened(o))).into_response());
+    }
     let info = app.runtime.open(&req.env, req.task.as_deref()).await?;
     app.opened(&client, [info.id]);
-    Ok((StatusCode::CREATED, Json(opened(&app, info))))
+    Ok((StatusCode::CREATED, Json(opened(&app, info))).into_response())
+}
+
+/// An opened AWM episode, in the same shape as a native one.
+fn awm_opened(o: agentworld_awm::host::OpenedEpisode) -> Value {
+    json!({"id": o.id, "env": o.env, "task": o.task, "group": null, "lineage": null, "instruction": o.instruction})
+}
+
+/// An AWM call's reply, in the shape of [`CallReply`] plus the observation text AWM's agents were trained on.
+fn awm_reply(r: agentworld_awm::host::CallOutcome) -> Value {
+    let ok = r.status == agentworld_awm::StepStatus::Ok;
+    json!({
+        "episode": r.episode, "step": r.step, "status": r.status,
+        "result": if ok { Value::from(r.observation.clone()) } else { Value::Null },
+        "error": if ok { Value::Null } else { json!({"code": r.status.as_str(), "message": r.observation, "argument": null}) },
+        "observation": r.observation, "truncated": false, "duration_us": r.duration_us,
+    })
 }
 
 #[derive(Deserialize)]
@@ -146,6 +194,15 @@ async fn open_group(
     }
     let client = client_id(&headers, peer.map(|p| p.0.0));
     app.admit(&client, req.size).await?;
+    if let Some(host) = app.awm_env(&req.env) {
+        let mut episodes = Vec::with_capacity(req.size);
+        for _ in 0..req.size {
+            let o = host.open(&req.env, Some(&req.task)).await?;
+            app.opened(&client, [o.id]);
+            episodes.push(awm_opened(o));
+        }
+        return Ok((StatusCode::CREATED, Json(json!({ "group": null, "episodes": episodes }))));
+    }
     let infos = app.runtime.open_group(&req.env, &req.task, req.size).await?;
     app.opened(&client, infos.iter().map(|i| i.id));
     let group = infos.first().and_then(|i| i.group);
@@ -184,11 +241,15 @@ async fn call(
     State(app): Shared,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<CallRequest>,
-) -> ApiResult<CallReply> {
+) -> Result<Response, ApiError> {
     let id = episode_id(&id)?;
     let args = check_arguments(&app, &req.tool, req.arguments)
         .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_arguments", m))?;
-    Ok(Json(app.runtime.call(id, &req.tool, args).await?))
+    if let Some(host) = app.awm_episode(id) {
+        return Ok(Json(awm_reply(host.call(id, &req.tool, args).await?)).into_response());
+    }
+    let reply: CallReply = app.runtime.call(id, &req.tool, args).await?;
+    Ok(Json(reply).into_response())
 }
 
 #[derive(Deserialize)]
@@ -263,6 +324,11 @@ async fn finish(
     JsonBody(req): JsonBody<FinishRequest>,
 ) -> ApiResult<Value> {
     let id = episode_id(&id)?;
+    if let Some(host) = app.awm_episode(id) {
+        let done = host.finish(id, &req.answer).await;
+        app.ended(id);
+        return Ok(Json(serde_json::to_value(done?).map_err(|e| ApiError::invalid(e.to_string()))?));
+    }
     let done = app.runtime.finish(id, &req.answer).await?;
     app.ended(id);
     Ok(Json(serde_json::to_value(done).map_err(|e| ApiError::invalid(e.to_string()))?))
@@ -290,6 +356,11 @@ async fn branch(
     if req.count == 0 || req.count > 1024 {
         return Err(ApiError::invalid(format!("count must be between 1 and 1024 (got {})", req.count)));
     }
+    if app.awm_episode(id).is_some() {
+        return Err(ApiError::invalid(format!(
+            "episode {id} plays an imported AWM environment, whose state lives in a Python worker: it cannot be branched"
+        )));
+    }
     let client = client_id(&headers, peer.map(|p| p.0.0));
     app.admit(&client, req.count).await?;
     let infos = app.runtime.branch(id, req.count).await?;
@@ -298,15 +369,24 @@ async fn branch(
     Ok((StatusCode::CREATED, Json(json!({ "episodes": episodes }))))
 }
 
-async fn trajectory(State(app): Shared, Path(id): Path<String>) -> ApiResult<agentworld_actors::Trajectory> {
-    Ok(Json(app.runtime.trajectory(episode_id(&id)?).await?))
+async fn trajectory(State(app): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = episode_id(&id)?;
+    if let Some(host) = app.awm_episode(id) {
+        return Ok(Json(host.trajectory(id).await?).into_response());
+    }
+    Ok(Json(app.runtime.trajectory(id).await?).into_response())
 }
 
-async fn close(State(app): Shared, Path(id): Path<String>) -> ApiResult<agentworld_actors::Trajectory> {
+async fn close(State(app): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = episode_id(&id)?;
+    if let Some(host) = app.awm_episode(id) {
+        let t = host.close(id).await;
+        app.ended(id);
+        return Ok(Json(t?).into_response());
+    }
     let t = app.runtime.close(id).await?;
     app.ended(id);
-    Ok(Json(t))
+    Ok(Json(t).into_response())
 }
 
 fn jobs(app: &AppState) -> Result<Arc<crate::jobs::Jobs>, ApiError> {

@@ -51,6 +51,20 @@ impl From<RuntimeError> for ApiError {
     }
 }
 
+impl From<agentworld_awm::HostError> for ApiError {
+    fn from(e: agentworld_awm::HostError) -> ApiError {
+        use agentworld_awm::HostError;
+        let status = match &e {
+            HostError::UnknownEnvironment(_) | HostError::UnknownTask { .. } | HostError::UnknownEpisode(_) => {
+                StatusCode::NOT_FOUND
+            }
+            HostError::Infra(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HostError::Invalid(_) => StatusCode::BAD_REQUEST,
+        };
+        ApiError { status, code: e.code(), message: e.to_string(), detail: None }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({"code": self.code, "message": self.message});

@@ -86,10 +86,20 @@ pub struct Server {
 impl Server {
     /// Listens on `settings.bind:settings.port` (port 0 picks a free one; see [`Server::local_addr`]).
     pub async fn bind(runtime: Runtime, settings: ServerSettings) -> Result<Server, ServeError> {
+        Server::bind_with(runtime, None, settings).await
+    }
+
+    /// [`Server::bind`], also serving the imported AWM environments of `awm`.
+    pub async fn bind_with(
+        runtime: Runtime,
+        awm: Option<agentworld_awm::AwmHost>,
+        settings: ServerSettings,
+    ) -> Result<Server, ServeError> {
         let addr = format!("{}:{}", settings.bind, settings.port);
         let listener =
             tokio::net::TcpListener::bind(&addr).await.map_err(|source| ServeError::Bind { addr, source })?;
         let mut app = AppState::new(runtime, settings);
+        app.awm = awm;
         if !app.settings.jobs_dir.is_empty() {
             let program = std::env::current_exe().map_err(ServeError::Io)?;
             let dir = std::path::PathBuf::from(&app.settings.jobs_dir);
@@ -170,6 +180,9 @@ impl Server {
         }
         if let Some(jobs) = app.jobs.clone() {
             let _ = tokio::task::spawn_blocking(move || jobs.shutdown()).await;
+        }
+        if let Some(awm) = &app.awm {
+            awm.shutdown().await;
         }
         let report = app.runtime.shutdown().await?;
         Ok(ServeReport {

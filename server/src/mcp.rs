@@ -118,6 +118,8 @@ struct Bound {
     /// Opened by this session (closed with it), rather than attached by URL.
     owned: bool,
     finished: bool,
+    /// An imported AWM environment's episode (played by the AWM host).
+    awm: bool,
 }
 
 /// One MCP session's handler. rmcp builds one per session (and one per stateless request).
@@ -146,6 +148,15 @@ impl EpisodeServer {
 
     /// Resolves a `New` target's environment and task names, or explains what exists.
     fn resolve(&self, env: Option<String>, task: Option<String>) -> Result<(String, String), String> {
+        if let Some(e) = env.as_deref().and_then(|e| self.app.awm_env(e)?.environment(e)) {
+            let ids: Vec<&str> = e.tasks().iter().map(|t| t.id.as_str()).collect();
+            let task = match task {
+                Some(t) if ids.contains(&t.as_str()) => t,
+                Some(t) => return Err(format!("unknown task '{t}' in '{}'; tasks: {}", e.name(), ids.join(", "))),
+                None => ids.first().map(|t| t.to_string()).ok_or_else(|| format!("environment '{}' has no tasks", e.name()))?,
+            };
+            return Ok((e.name().to_string(), task));
+        }
         let envs = self.app.runtime.environments();
         let env = match env {
             Some(e) => e,
@@ -166,8 +177,15 @@ impl EpisodeServer {
     /// Binds an `/mcp/episodes/{id}` request to its episode (stateless requests arrive without `initialize`).
     /// Also returns the episode's task, if it has one.
     async fn attach(&self, id: EpisodeId) -> Result<(Bound, Option<String>), String> {
+        if let Some(host) = self.app.awm_episode(id) {
+            let t = host.trajectory(id).await.map_err(|e| e.to_string())?;
+            let finished = t.verdict.is_some() || t.failure.is_some();
+            let b = Bound { id, env: t.env, owned: false, finished, awm: true };
+            self.set_bound(b.clone());
+            return Ok((b, t.task));
+        }
         let t = self.app.runtime.trajectory(id).await.map_err(|e| e.to_string())?;
-        let b = Bound { id, env: t.info.env, owned: false, finished: t.ended.is_some() };
+        let b = Bound { id, env: t.info.env, owned: false, finished: t.ended.is_some(), awm: false };
         self.set_bound(b.clone());
         Ok((b, t.info.task))
     }
@@ -186,18 +204,24 @@ impl EpisodeServer {
     }
 
     fn tools_of(&self, env: &str) -> Vec<Tool> {
-        let Some(e) = self.app.runtime.environment(env) else { return vec![] };
-        let mut tools: Vec<Tool> = e
-            .tools()
-            .iter()
-            .map(|t| {
-                let schema = match t.input_schema() {
-                    Value::Object(m) => m,
-                    _ => Default::default(),
-                };
-                Tool::new(t.name().to_string(), t.spec.description.clone(), Arc::new(schema))
-            })
-            .collect();
+        let as_object = |v: Value| match v {
+            Value::Object(m) => m,
+            _ => Default::default(),
+        };
+        let mut tools: Vec<Tool> = if let Some(e) = self.app.awm_env(env).and_then(|h| h.environment(env)) {
+            // Names and schemas exactly as the environment's own program lists them.
+            e.tools()
+                .iter()
+                .map(|t| Tool::new(t.name.clone(), t.description.clone(), Arc::new(as_object(t.input_schema.clone()))))
+                .collect()
+        } else if let Some(e) = self.app.runtime.environment(env) {
+            e.tools()
+                .iter()
+                .map(|t| Tool::new(t.name().to_string(), t.spec.description.clone(), Arc::new(as_object(t.input_schema()))))
+                .collect()
+        } else {
+            return vec![];
+        };
         let schema = json!({
             "type": "object",
             "properties": {"answer": {"type": "string", "description": "Your final answer to the task, in words."}},
@@ -220,6 +244,18 @@ impl EpisodeServer {
         let Some(answer) = answer.as_str() else {
             return error_result("invalid_arguments", format!("{FINISH_TOOL}: 'answer' must be a string"));
         };
+        if b.awm {
+            let Some(host) = self.app.awm.as_ref() else { return error_result("unknown_episode", "no AWM host".into()) };
+            return match host.finish(b.id, answer).await {
+                Ok(done) => {
+                    self.set_bound(Bound { finished: true, ..b.clone() });
+                    self.app.ended(b.id);
+                    let body = json!({"episode": b.id, "steps": done.steps, "verdict": done.verdict});
+                    CallToolResult::success(vec![ContentBlock::text(pretty(&body))])
+                }
+                Err(e) => error_result(e.code(), e.to_string()),
+            };
+        }
         match self.app.runtime.finish(b.id, answer).await {
             Ok(done) => {
                 self.set_bound(Bound { finished: true, ..b.clone() });
@@ -230,6 +266,15 @@ impl EpisodeServer {
             Err(e) => runtime_error(e),
         }
     }
+}
+
+/// The server's `instructions` at `initialize`: the task, and how to end the episode.
+fn instructions(instruction: Option<String>, episode: EpisodeId) -> String {
+    format!(
+        "{}\n\nUse the tools to do the task. When you are done, call {FINISH_TOOL} with your final answer. \
+         (agentworld episode {episode})",
+        instruction.unwrap_or_else(|| "Explore the environment with its tools.".into())
+    )
 }
 
 fn pretty(v: &Value) -> String {
@@ -273,6 +318,18 @@ impl ServerHandler for EpisodeServer {
                     None => client_id(&Default::default(), None),
                 };
                 self.app.admit(&client, 1).await.map_err(|e| McpError::invalid_request(e.message, None))?;
+                if let Some(host) = self.app.awm_env(&env) {
+                    let o = host.open(&env, Some(&task)).await.map_err(|e| McpError::invalid_request(e.to_string(), None))?;
+                    self.app.opened(&client, [o.id]);
+                    self.app.counters.mcp_sessions_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let b = Bound { id: o.id, env, owned: true, finished: false, awm: true };
+                    let episode = b.id;
+                    self.set_bound(b);
+                    context.peer.set_peer_info(request.clone());
+                    let mut result = self.negotiate_initialize(&request)?;
+                    result.instructions = Some(instructions(o.instruction, episode));
+                    return Ok(result);
+                }
                 let info = self
                     .app
                     .runtime
@@ -283,18 +340,14 @@ impl ServerHandler for EpisodeServer {
                 self.app.counters.mcp_sessions_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let instruction =
                     self.app.runtime.environment(&env).and_then(|e| e.task(&task).map(|t| t.spec.instruction.clone()));
-                (Bound { id: info.id, env, owned: true, finished: false }, instruction)
+                (Bound { id: info.id, env, owned: true, finished: false, awm: false }, instruction)
             }
         };
         let episode = b.id;
         self.set_bound(b);
         context.peer.set_peer_info(request.clone());
         let mut result = self.negotiate_initialize(&request)?;
-        result.instructions = Some(format!(
-            "{}\n\nUse the tools to do the task. When you are done, call {FINISH_TOOL} with your final answer. \
-             (agentworld episode {episode})",
-            instruction.unwrap_or_else(|| "Explore the environment with its tools.".into())
-        ));
+        result.instructions = Some(instructions(instruction, episode));
         Ok(result)
     }
 
@@ -331,6 +384,20 @@ impl ServerHandler for EpisodeServer {
             Ok(a) => a,
             Err(m) => return Ok(error_result("invalid_arguments", m).into()),
         };
+        if b.awm {
+            let Some(host) = self.app.awm.as_ref() else { return Ok(error_result("unknown_episode", "no AWM host".into()).into()) };
+            return Ok(match host.call(b.id, &request.name, args).await {
+                // The observation exactly as AWM's MCP server words it.
+                Ok(r) if r.status == agentworld_awm::StepStatus::Ok => CallToolResult::success(vec![ContentBlock::text(r.observation)]),
+                Ok(r) if r.status == agentworld_awm::StepStatus::InfraError => CallToolResult::error(vec![ContentBlock::text(format!(
+                    "infra_error: {} (infrastructure failure: this episode is failed and will not be scored)",
+                    r.observation
+                ))]),
+                Ok(r) => CallToolResult::error(vec![ContentBlock::text(r.observation)]),
+                Err(e) => error_result(e.code(), e.to_string()),
+            }
+            .into());
+        }
         let reply = match self.app.runtime.call(b.id, &request.name, args).await {
             Ok(r) => r,
             Err(e) => return Ok(runtime_error(e).into()),
@@ -362,7 +429,14 @@ impl Drop for EpisodeServer {
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             let app = self.app.clone();
             handle.spawn(async move {
-                let _ = app.runtime.close(b.id).await;
+                match app.awm.as_ref().filter(|_| b.awm) {
+                    Some(host) => {
+                        let _ = host.close(b.id).await;
+                    }
+                    None => {
+                        let _ = app.runtime.close(b.id).await;
+                    }
+                }
                 app.ended(b.id);
             });
         }

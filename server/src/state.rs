@@ -23,6 +23,8 @@ pub struct AppState {
     pub counters: Counters,
     /// Managed train/rollout jobs; `None` when `jobs_dir` is empty.
     pub jobs: Option<Arc<Jobs>>,
+    /// Imported AgentWorldModel-1K environments (played through the Python bridge); `None` when none are served.
+    pub awm: Option<agentworld_awm::AwmHost>,
 }
 
 /// Requests served, by interface and outcome (published on `/metrics`).
@@ -45,7 +47,18 @@ impl AppState {
             draining: AtomicBool::new(false),
             counters: Counters::default(),
             jobs: None,
+            awm: None,
         }
+    }
+
+    /// The AWM host, if `env` is one of its environments.
+    pub fn awm_env(&self, env: &str) -> Option<&agentworld_awm::AwmHost> {
+        self.awm.as_ref().filter(|h| h.environment(env).is_some())
+    }
+
+    /// The AWM host, if episode `id` is one of its episodes.
+    pub fn awm_episode(&self, id: EpisodeId) -> Option<&agentworld_awm::AwmHost> {
+        self.awm.as_ref().filter(|h| h.owns(id))
     }
 
     pub fn is_draining(&self) -> bool {

@@ -29,6 +29,13 @@ pub struct ServeArgs {
     /// Folder of managed train/rollout jobs (default: [server] jobs_dir, agentworld-jobs).
     #[arg(long)]
     pub jobs_dir: Option<PathBuf>,
+    /// Also serve imported AgentWorldModel-1K environments (`agentworld import-awm` output: a folder of
+    /// environment folders, or one); repeatable. Their tools run in the Python bridge.
+    #[arg(long = "awm")]
+    pub awm: Vec<PathBuf>,
+    /// Python bridge workers for --awm environments (default: one per core).
+    #[arg(long)]
+    pub awm_workers: Option<usize>,
     /// Log as JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
@@ -65,13 +72,26 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 "journal opened"
             );
         }
-        let server = Server::bind(runtime, settings).await?;
+        let awm = if args.awm.is_empty() {
+            None
+        } else {
+            let journal = runtime.journal().cloned().map(std::sync::Arc::new);
+            let (awm_paths, workers) = (args.awm.clone(), args.awm_workers);
+            let host = tokio::task::spawn_blocking(move || load_awm(&awm_paths, workers, journal)).await??;
+            Some(host)
+        };
+        let awm_names: Vec<String> =
+            awm.iter().flat_map(|h| h.environments().iter().map(|e| e.name().to_string())).collect();
+        let server = Server::bind_with(runtime, awm, settings).await?;
         let addr = server.local_addr();
         tracing::info!(%addr, environments = names.len(), "serving");
         println!("listening on http://{addr}");
         println!("  HTTP API  http://{addr}/v1/environments   (OpenAPI: http://{addr}/openapi.json)");
         if let Some(first) = names.first() {
             println!("  MCP       http://{addr}/mcp/{first}   (or /mcp/{{env}}/{{task}})");
+        }
+        if !awm_names.is_empty() {
+            println!("  AWM-1K    {} imported environments, e.g. http://{addr}/mcp/{}", awm_names.len(), awm_names[0]);
         }
         use std::io::Write;
         let _ = std::io::stdout().flush();
@@ -86,6 +106,33 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the Python bridge and loads every imported AWM environment under `paths`.
+fn load_awm(
+    paths: &[PathBuf],
+    workers: Option<usize>,
+    journal: Option<std::sync::Arc<agentworld_runtime::Journal>>,
+) -> anyhow::Result<agentworld_awm::AwmHost> {
+    use agentworld_awm::{AwmHost, BridgeConfig, BridgePool};
+    let mut config = BridgeConfig::default();
+    if let Some(w) = workers {
+        config.workers = w.max(1);
+    }
+    let pool = BridgePool::start(config).context("starting the AWM bridge (scripts/python-deps.sh installs its Python)")?;
+    let mut envs = Vec::new();
+    for path in paths {
+        let (host, skipped) = AwmHost::load(path, pool.clone(), journal.clone())
+            .with_context(|| format!("loading AWM environments from {}", path.display()))?;
+        for s in skipped {
+            tracing::warn!(skipped = %s, "AWM environment not served");
+        }
+        envs.extend(host.environments().iter().cloned());
+    }
+    if envs.is_empty() {
+        anyhow::bail!("no servable AWM environment under {paths:?} (each needs awm-env.json and app.py)");
+    }
+    Ok(AwmHost::new(envs, pool, journal))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,0 +1,187 @@
+//! End to end for the AgentWorldModel-1K path: `agentworld import-awm` on the dataset's real rows, then the real
+//! `agentworld serve --awm` serving the imported environments through the HTTP API and MCP (the official rmcp
+//! client), with AWM's own observation wording, and the DuckDB journal recording steps and row changes.
+//! Needs the bridge's Python environment (`scripts/python-deps.sh`, run by `.ci/run`).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use agentworld_server::loadgen::Conn;
+use serde_json::{Value, json};
+
+fn sample() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("awm/tests/data/awm-1k-sample")
+}
+
+struct Served {
+    child: Child,
+    addr: String,
+}
+
+impl Served {
+    fn start(args: &[&str]) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_agentworld"))
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("serve exited before listening").unwrap();
+            if let Some(a) = line.strip_prefix("listening on http://") {
+                break a.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        Served { child, addr }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn req(conn: &mut Conn, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+    let r = conn.request(method, path, &[("Content-Type", "application/json")], bytes.as_bytes()).await.unwrap();
+    (r.status, serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+}
+
+fn import(out: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_agentworld"))
+        .arg("import-awm")
+        .arg(sample())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_awm_environments_are_served_over_http_and_mcp_with_awms_wording() {
+    use rmcp::ServiceExt;
+    use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
+    use rmcp::transport::StreamableHttpClientTransport;
+
+    let dir = tempfile::tempdir().unwrap();
+    let envs = dir.path().join("awm");
+    let summary = import(&envs);
+    assert!(summary.contains("3 environments written"), "{summary}");
+    assert!(summary.contains("task-2: sql-mode verifier") && summary.contains("syntax error"), "{summary}");
+    let journal = dir.path().join("record.duckdb");
+    let mut served = Served::start(&[
+        "--awm",
+        envs.to_str().unwrap(),
+        "--awm-workers",
+        "1",
+        "--journal",
+        journal.to_str().unwrap(),
+    ]);
+    let mut c = Conn::new(&served.addr, Duration::from_secs(30));
+
+    // Listed beside the native environments; e_commerce_33 has no program in the sample, so it is not served.
+    let (status, body) = req(&mut c, "GET", "/v1/environments", None).await;
+    assert_eq!(status, 200);
+    let awm: Vec<&str> = body["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "awm")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(awm, vec!["code_hosting_2", "content_platform_1"]);
+    let (_, env) = req(&mut c, "GET", "/v1/environments/content_platform_1", None).await;
+    assert_eq!(env["tools"].as_array().unwrap().len(), 34);
+    assert_eq!(env["tasks"].as_array().unwrap().len(), 10);
+
+    // HTTP reset/step.
+    let (status, opened) = req(&mut c, "POST", "/v1/episodes", Some(json!({"env": "content_platform_1", "task": "task-3"}))).await;
+    assert_eq!(status, 201, "{opened}");
+    assert!(opened["instruction"].as_str().unwrap().len() > 10);
+    let id = opened["id"].as_u64().unwrap();
+    let call = |tool: &str, args: Value| json!({"tool": tool, "arguments": args});
+    let (status, r) = req(&mut c, "POST", &format!("/v1/episodes/{id}/calls"), Some(call("create_playlist", json!({"name": "Focus", "visibility": "private"})))).await;
+    assert_eq!(status, 200);
+    assert_eq!(r["status"], "ok", "{r}");
+    assert!(r["observation"].as_str().unwrap().starts_with("{\n  \"playlist\": {\n    \"id\": "), "{r}");
+    let (_, r) = req(&mut c, "POST", &format!("/v1/episodes/{id}/calls"), Some(call("get_channel_by_id", json!({"channel_id": "one"})))).await;
+    assert_eq!(r["status"], "tool_error");
+    assert_eq!(r["observation"], "Input validation error: 'one' is not of type 'integer'");
+    let (status, r) = req(&mut c, "POST", &format!("/v1/episodes/{id}/branch"), Some(json!({"count": 2}))).await;
+    assert_eq!(status, 400, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("cannot be branched"));
+    let (status, done) = req(&mut c, "POST", &format!("/v1/episodes/{id}/finish"), Some(json!({"answer": "done"}))).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["steps"], 2);
+    assert_eq!(done["verdict"]["outcome"], "verifier_error", "the sample has no verifiers for this scenario: {done}");
+    assert!(done["verdict"]["reward"].is_null(), "no verifier is not a zero reward");
+    let (status, t) = req(&mut c, "GET", &format!("/v1/episodes/{id}"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(t["steps"].as_array().unwrap().len(), 2);
+    let (status, _) = req(&mut c, "POST", &format!("/v1/episodes/{id}/calls"), Some(call("list_user_subscriptions", json!({})))).await;
+    assert_eq!(status, 404, "a finished episode takes no calls");
+
+    // MCP: a session is an episode of the task in the URL; the tools are the program's own.
+    let url = format!("http://{}/mcp/content_platform_1/task-0", served.addr);
+    let mut config = ClientConfig::default();
+    config.protocol_version = ProtocolVersion::V_2025_11_25;
+    let client = config.serve(StreamableHttpClientTransport::from_uri(url)).await.unwrap();
+    let instructions = client.peer_info().unwrap().instructions.clone().unwrap_or_default();
+    assert!(instructions.contains("Kurzgesagt"), "{instructions}");
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 35, "34 tools and finish_episode");
+    let sub = tools.iter().find(|t| t.name == "subscribe_to_channel").unwrap();
+    assert_eq!(sub.input_schema["required"], json!(["channel_id"]));
+    let args = |v: Value| serde_json::from_value(v).unwrap();
+    let r = client
+        .call_tool(CallToolRequestParams::new("get_channel_by_id").with_arguments(args(json!({"channel_id": 1}))))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true));
+    let text = r.content[0].as_text().unwrap().text.clone();
+    assert!(text.starts_with("{\n  \"channel\": {\n    \"id\": 1,"), "{text}");
+    let r = client.call_tool(CallToolRequestParams::new("subscribe_to_channel")).await.unwrap();
+    assert_eq!(r.is_error, Some(true));
+    assert_eq!(r.content[0].as_text().unwrap().text, "Input validation error: 'channel_id' is a required property");
+    let _ = client.cancel().await;
+
+    // Stop; the record has the steps, the row change of the write, and how each episode ended.
+    let _ = Command::new("kill").args(["-TERM", &served.child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while served.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let db = duckdb::Connection::open(&journal).unwrap();
+    let statuses: Vec<String> = db
+        .prepare("SELECT status FROM steps WHERE episode_id = ? ORDER BY step")
+        .unwrap()
+        .query_map([id], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(statuses, vec!["ok", "tool_error"]);
+    let (table, op, after): (String, String, String) = db
+        .query_row("SELECT table_name, op, after FROM changes WHERE episode_id = ?", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    assert_eq!((table.as_str(), op.as_str()), ("playlists", "insert"));
+    assert!(after.contains("\"name\":\"Focus\""), "{after}");
+    let ends: Vec<String> = db
+        .prepare("SELECT e.status FROM episode_ends e JOIN episodes p USING (episode_id) WHERE p.env = 'content_platform_1' ORDER BY e.ended_us")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ends, vec!["finished", "closed"], "the HTTP episode finished, the MCP session's closed");
+}
