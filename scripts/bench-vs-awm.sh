@@ -2,12 +2,14 @@
 # Side by side with AWM's own runtime. Starts a real AgentWorldModel-1K environment served exactly as AWM serves it
 # (its generated FastAPI program + SQLite + fastapi-mcp, ../shared/bench/awm-baseline/), then runs the `serve`
 # bench with AW_AWM_URL set: the same MCP load generator drives AWM's server and ours (in-process, release build)
-# in turn on comparable tools, and prints the ratios.
+# in turn on comparable tools, and prints the ratios; it also serves the same AWM environment through our Python
+# bridge (agentworld-awm), so both runtimes run the same program and tools.
 # Usage: bash scripts/bench-vs-awm.sh [SECONDS]. Needs python3, and PyPI the first time (pinned, cached venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="$(cd "${AW_SHARED:-../shared}" && pwd)"
 source scripts/deps.sh
+source scripts/python-deps.sh
 VENV="${AW_AWM_VENV:-$HOME/.cache/agentworld/awm-venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"

@@ -19,7 +19,9 @@
 //! **Side by side with AWM** (`AW_AWM_URL=http://127.0.0.1:18001/mcp`, set by `scripts/bench-vs-awm.sh`, which
 //! starts a real AgentWorldModel-1K environment served as AWM serves it): the same MCP load generator drives AWM's
 //! server and ours in turn on comparable tools (a point read, a filtered search, a write) with 1 client
-//! (latency) and 32 clients (throughput), and prints the ratios.
+//! (latency) and 32 clients (throughput), and prints the ratios. It also imports the same AWM environment
+//! (content_platform_1, from the dataset rows in `awm/tests/data`) and serves it through the Python bridge, so
+//! AWM's runtime and ours run the *same* program and tools side by side (`AW_AWM_WORKERS`, default 2).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,7 +55,8 @@ fn main() {
         }
         config.runtime.max_steps = 1_000_000;
         let runtime = Runtime::start(config, envs).await.unwrap();
-        let server = Server::bind(runtime, ServerSettings { port: 0, ..Default::default() }).await.unwrap();
+        let awm = if std::env::var("AW_AWM_URL").is_ok() { Some(awm_host(dir.path())) } else { None };
+        let server = Server::bind_with(runtime, awm, ServerSettings { port: 0, ..Default::default() }).await.unwrap();
         let addr = server.local_addr();
         tokio::spawn(server.run(std::future::pending()));
         addr
@@ -80,7 +83,7 @@ fn main() {
         ("mcp-10k-sessions@8k", rated(opts(Interface::Mcp, &mcp, 1000, 10_000, vec![point], secs), 8_000.0)),
     ];
     if let Ok(awm) = std::env::var("AW_AWM_URL") {
-        versus_awm(&load_rt, &awm, &mcp, secs);
+        versus_awm(&load_rt, &awm, &mcp, &format!("{base}/mcp/content_platform_1"), secs);
         if only.as_deref() == Some("vs-awm") {
             return;
         }
@@ -128,12 +131,30 @@ const VERSUS: [(&str, &str, &str); 3] = [
     ),
 ];
 
-fn versus_awm(load_rt: &tokio::runtime::Runtime, awm: &str, ours: &str, secs: f64) {
+/// content_platform_1 imported from the dataset rows and hosted by the Python bridge.
+fn awm_host(dir: &std::path::Path) -> agentworld_awm::AwmHost {
+    use agentworld_awm::import::{ImportOptions, import_dataset};
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../awm/tests/data/awm-1k-sample");
+    let out = dir.join("awm");
+    let options = ImportOptions {
+        out: out.clone(),
+        scenarios: vec!["content_platform_1".into()],
+        clock: "2026-01-01T00:00:00Z".into(),
+        python: None,
+    };
+    import_dataset(&sample, &options).unwrap();
+    let workers = env_num("AW_AWM_WORKERS", 2.0) as usize;
+    let pool = agentworld_awm::BridgePool::start(agentworld_awm::BridgeConfig { workers, ..Default::default() }).unwrap();
+    let env = agentworld_awm::AwmEnvironment::load(&out.join("content_platform_1"), &pool).unwrap();
+    agentworld_awm::AwmHost::new(vec![env], pool, None)
+}
+
+fn versus_awm(load_rt: &tokio::runtime::Runtime, awm: &str, ours: &str, bridged: &str, secs: f64) {
     println!();
     println!(
-        "| operation | clients | AWM calls/s | AWM p50 ms | agentworld calls/s | agentworld p50 ms | throughput x | p50 latency x | errors (AWM, ours) |"
+        "| operation | clients | AWM calls/s | AWM p50 ms | agentworld calls/s | agentworld p50 ms | throughput x | p50 latency x | same AWM program via bridge: calls/s | p50 ms | x AWM | errors (AWM, ours, bridge) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for clients in [1usize, 32] {
         for (label, awm_call, our_call) in VERSUS {
             let run = |url: &str, call: &str| {
@@ -143,21 +164,26 @@ fn versus_awm(load_rt: &tokio::runtime::Runtime, awm: &str, ours: &str, secs: f6
             };
             let a = run(awm, awm_call);
             let b = run(ours, our_call);
-            for r in [&a, &b] {
+            let c = run(bridged, awm_call);
+            for r in [&a, &b, &c] {
                 for e in &r.first_errors {
                     eprintln!("{label}: {e}");
                 }
             }
             println!(
-                "| {label} | {clients} | {:.0} | {:.2} | {:.0} | {:.2} | {:.1} | {:.1} | {}, {} |",
+                "| {label} | {clients} | {:.0} | {:.2} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} | {:.2} | {:.1} | {}, {}, {} |",
                 a.calls_per_s,
                 a.latency.p50_us as f64 / 1000.0,
                 b.calls_per_s,
                 b.latency.p50_us as f64 / 1000.0,
                 b.calls_per_s / a.calls_per_s.max(1e-9),
                 a.latency.p50_us as f64 / (b.latency.p50_us as f64).max(1.0),
+                c.calls_per_s,
+                c.latency.p50_us as f64 / 1000.0,
+                c.calls_per_s / a.calls_per_s.max(1e-9),
                 a.errors,
-                b.errors
+                b.errors,
+                c.errors
             );
         }
     }
