@@ -79,14 +79,8 @@ async fn imported_awm_environments_are_served_over_http_and_mcp_with_awms_wordin
     assert!(summary.contains("3 environments written"), "{summary}");
     assert!(summary.contains("task-2: sql-mode verifier") && summary.contains("syntax error"), "{summary}");
     let journal = dir.path().join("record.duckdb");
-    let mut served = Served::start(&[
-        "--awm",
-        envs.to_str().unwrap(),
-        "--awm-workers",
-        "1",
-        "--journal",
-        journal.to_str().unwrap(),
-    ]);
+    let mut served =
+        Served::start(&["--awm", envs.to_str().unwrap(), "--awm-workers", "1", "--journal", journal.to_str().unwrap()]);
     let mut c = Conn::new(&served.addr, Duration::from_secs(30));
 
     // Listed beside the native environments; e_commerce_33 has no program in the sample, so it is not served.
@@ -105,22 +99,36 @@ async fn imported_awm_environments_are_served_over_http_and_mcp_with_awms_wordin
     assert_eq!(env["tasks"].as_array().unwrap().len(), 10);
 
     // HTTP reset/step.
-    let (status, opened) = req(&mut c, "POST", "/v1/episodes", Some(json!({"env": "content_platform_1", "task": "task-3"}))).await;
+    let (status, opened) =
+        req(&mut c, "POST", "/v1/episodes", Some(json!({"env": "content_platform_1", "task": "task-3"}))).await;
     assert_eq!(status, 201, "{opened}");
     assert!(opened["instruction"].as_str().unwrap().len() > 10);
     let id = opened["id"].as_u64().unwrap();
     let call = |tool: &str, args: Value| json!({"tool": tool, "arguments": args});
-    let (status, r) = req(&mut c, "POST", &format!("/v1/episodes/{id}/calls"), Some(call("create_playlist", json!({"name": "Focus", "visibility": "private"})))).await;
+    let (status, r) = req(
+        &mut c,
+        "POST",
+        &format!("/v1/episodes/{id}/calls"),
+        Some(call("create_playlist", json!({"name": "Focus", "visibility": "private"}))),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(r["status"], "ok", "{r}");
     assert!(r["observation"].as_str().unwrap().starts_with("{\n  \"playlist\": {\n    \"id\": "), "{r}");
-    let (_, r) = req(&mut c, "POST", &format!("/v1/episodes/{id}/calls"), Some(call("get_channel_by_id", json!({"channel_id": "one"})))).await;
+    let (_, r) = req(
+        &mut c,
+        "POST",
+        &format!("/v1/episodes/{id}/calls"),
+        Some(call("get_channel_by_id", json!({"channel_id": "one"}))),
+    )
+    .await;
     assert_eq!(r["status"], "tool_error");
     assert_eq!(r["observation"], "Input validation error: 'one' is not of type 'integer'");
     let (status, r) = req(&mut c, "POST", &format!("/v1/episodes/{id}/branch"), Some(json!({"count": 2}))).await;
     assert_eq!(status, 400, "{r}");
     assert!(r["error"]["message"].as_str().unwrap().contains("cannot be branched"));
-    let (status, done) = req(&mut c, "POST", &format!("/v1/episodes/{id}/finish"), Some(json!({"answer": "done"}))).await;
+    let (status, done) =
+        req(&mut c, "POST", &format!("/v1/episodes/{id}/finish"), Some(json!({"answer": "done"}))).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["steps"], 2);
     assert_eq!(done["verdict"]["outcome"], "verifier_error", "the sample has no verifiers for this scenario: {done}");
@@ -128,7 +136,9 @@ async fn imported_awm_environments_are_served_over_http_and_mcp_with_awms_wordin
     let (status, t) = req(&mut c, "GET", &format!("/v1/episodes/{id}"), None).await;
     assert_eq!(status, 200);
     assert_eq!(t["steps"].as_array().unwrap().len(), 2);
-    let (status, _) = req(&mut c, "POST", &format!("/v1/episodes/{id}/calls"), Some(call("list_user_subscriptions", json!({})))).await;
+    let (status, _) =
+        req(&mut c, "POST", &format!("/v1/episodes/{id}/calls"), Some(call("list_user_subscriptions", json!({}))))
+            .await;
     assert_eq!(status, 404, "a finished episode takes no calls");
 
     // MCP: a session is an episode of the task in the URL; the tools are the program's own.
@@ -172,7 +182,9 @@ async fn imported_awm_environments_are_served_over_http_and_mcp_with_awms_wordin
         .unwrap();
     assert_eq!(statuses, vec!["ok", "tool_error"]);
     let (table, op, after): (String, String, String) = db
-        .query_row("SELECT table_name, op, after FROM changes WHERE episode_id = ?", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row("SELECT table_name, op, after FROM changes WHERE episode_id = ?", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .unwrap();
     assert_eq!((table.as_str(), op.as_str()), ("playlists", "insert"));
     assert!(after.contains("\"name\":\"Focus\""), "{after}");

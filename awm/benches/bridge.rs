@@ -42,7 +42,8 @@ fn main() {
     let pool = BridgePool::start(BridgeConfig { workers: 1, ..BridgeConfig::default() }).expect("bridge");
     let worker_start_ms = started.elapsed().as_secs_f64() * 1e3;
     let worker = pool.workers()[0].clone();
-    let stats = |w: &agentworld_awm::bridge::Worker| w.request("stats", json!({}), Duration::from_secs(5)).expect("stats");
+    let stats =
+        |w: &agentworld_awm::bridge::Worker| w.request("stats", json!({}), Duration::from_secs(5)).expect("stats");
     let bare_rss_kb = stats(&worker)["rss_kb"].as_u64().unwrap_or(0);
     let started = Instant::now();
     let env = AwmEnvironment::load(&out.path().join("content_platform_1"), &pool).expect("load");
@@ -66,10 +67,7 @@ fn main() {
     // Calls: a read with a small result, and a search.
     let mut ep = AwmEpisode::open(env.clone(), Some("task-0")).expect("open");
     let mut rows = Vec::new();
-    for (tool, args) in [
-        ("get_channel_by_id", json!({"channel_id": 1})),
-        ("search_videos", json!({"query": "a"})),
-    ] {
+    for (tool, args) in [("get_channel_by_id", json!({"channel_id": 1})), ("search_videos", json!({"query": "a"}))] {
         for _ in 0..100 {
             ep.call(tool, &args);
         }
@@ -99,14 +97,24 @@ fn main() {
         "calls": {},
     });
     println!("AWM bridge on content_platform_1 (1 worker, {} resets, {} calls per tool)", resets, calls);
-    println!("  worker start {:.0} ms; app load {:.0} ms; worker RSS bare {:.1} MB, with 2 apps {:.1} MB; per app {:?} MB",
-        worker_start_ms, load_ms, report["worker_rss_bare_mb"].as_f64().unwrap_or(0.0),
-        report["worker_rss_two_apps_mb"].as_f64().unwrap_or(0.0), report["app_rss_mb"]);
+    println!(
+        "  worker start {:.0} ms; app load {:.0} ms; worker RSS bare {:.1} MB, with 2 apps {:.1} MB; per app {:?} MB",
+        worker_start_ms,
+        load_ms,
+        report["worker_rss_bare_mb"].as_f64().unwrap_or(0.0),
+        report["worker_rss_two_apps_mb"].as_f64().unwrap_or(0.0),
+        report["app_rss_mb"]
+    );
     println!("  reset (open+copy of the state, warm pool): p50 {:.0} us, p99 {:.0} us", open_q.0, open_q.1);
-    println!("  {:<20} {:>12} {:>12} {:>14} {:>14} {:>16} {:>16} {:>9}", "tool", "total p50", "total p99", "in worker p50", "in worker p99", "bridge p50", "bridge p99", "calls/s");
+    println!(
+        "  {:<20} {:>12} {:>12} {:>14} {:>14} {:>16} {:>16} {:>9}",
+        "tool", "total p50", "total p99", "in worker p50", "in worker p99", "bridge p50", "bridge p99", "calls/s"
+    );
     for (tool, total, inside, overhead, rate) in &rows {
-        println!("  {:<20} {:>9.0} us {:>9.0} us {:>11.0} us {:>11.0} us {:>13.0} us {:>13.0} us {:>9.0}",
-            tool, total.0, total.1, inside.0, inside.1, overhead.0, overhead.1, rate);
+        println!(
+            "  {:<20} {:>9.0} us {:>9.0} us {:>11.0} us {:>11.0} us {:>13.0} us {:>13.0} us {:>9.0}",
+            tool, total.0, total.1, inside.0, inside.1, overhead.0, overhead.1, rate
+        );
         report["calls"][*tool] = json!({"total_p50_us": total.0, "total_p99_us": total.1, "worker_p50_us": inside.0,
             "worker_p99_us": inside.1, "bridge_p50_us": overhead.0, "bridge_p99_us": overhead.1, "calls_per_s": rate});
     }

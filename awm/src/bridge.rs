@@ -287,11 +287,8 @@ impl BridgePool {
             if self.inner.shutting_down.load(Ordering::Acquire) {
                 return Err(BridgeError::ShutDown);
             }
-            let best = self
-                .workers()
-                .into_iter()
-                .filter(|w| w.is_alive())
-                .min_by_key(|w| w.episodes.load(Ordering::Relaxed));
+            let best =
+                self.workers().into_iter().filter(|w| w.is_alive()).min_by_key(|w| w.episodes.load(Ordering::Relaxed));
             if let Some(w) = best {
                 return Ok(w);
             }
@@ -354,7 +351,8 @@ fn spawn_worker(pool: &Arc<PoolInner>, slot: usize) -> Result<Arc<Worker>, Bridg
     let stdout = child.stdout.take().ok_or(BridgeError::Spawn { python: "?".into(), message: "no stdout".into() })?;
     let mut reader = BufReader::new(stdout);
     let mut first = String::new();
-    let ready = reader.read_line(&mut first).ok().filter(|&n| n > 0).and_then(|_| serde_json::from_str::<Value>(&first).ok());
+    let ready =
+        reader.read_line(&mut first).ok().filter(|&n| n > 0).and_then(|_| serde_json::from_str::<Value>(&first).ok());
     if ready.as_ref().and_then(|v| v.get("ready")).and_then(Value::as_bool) != Some(true) {
         let _ = child.kill();
         let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
@@ -443,7 +441,8 @@ fn read_replies(mut reader: BufReader<std::process::ChildStdout>, worker: Weak<W
         .unwrap_or_else(|| "unknown status".into());
     w.set_death(BridgeError::WorkerDied { pid: w.pid, status });
     let reason = w.death_reason();
-    let waiting: Vec<Sender<Reply>> = w.pending.lock().map(|mut p| p.drain().map(|(_, tx)| tx).collect()).unwrap_or_default();
+    let waiting: Vec<Sender<Reply>> =
+        w.pending.lock().map(|mut p| p.drain().map(|(_, tx)| tx).collect()).unwrap_or_default();
     for tx in waiting {
         let _ = tx.send(Err(reason.clone()));
     }
@@ -458,7 +457,12 @@ fn read_replies(mut reader: BufReader<std::process::ChildStdout>, worker: Weak<W
 
 /// The supervisor thread: starts the pool's workers, then replaces each one that dies (retrying with backoff
 /// until it starts or the pool shuts down). It ends with the pool.
-fn supervisor(pool: Weak<PoolInner>, n: usize, died: crossbeam_channel::Receiver<usize>, ready: Sender<Result<(), BridgeError>>) {
+fn supervisor(
+    pool: Weak<PoolInner>,
+    n: usize,
+    died: crossbeam_channel::Receiver<usize>,
+    ready: Sender<Result<(), BridgeError>>,
+) {
     {
         let Some(p) = pool.upgrade() else { return };
         for slot in 0..n {

@@ -141,8 +141,10 @@ impl Dataset {
             }
             "gen_tasks.jsonl" => {
                 let tasks = row.get("tasks").and_then(Value::as_array).ok_or("no `tasks` array")?;
-                let tasks: Vec<String> =
-                    tasks.iter().map(|t| t.as_str().map(str::to_string).ok_or("a task is not a string")).collect::<Result<_, _>>()?;
+                let tasks: Vec<String> = tasks
+                    .iter()
+                    .map(|t| t.as_str().map(str::to_string).ok_or("a task is not a string"))
+                    .collect::<Result<_, _>>()?;
                 if take(s.tasks.is_some(), &mut s.duplicates) {
                     s.tasks = Some(tasks);
                 }
@@ -184,10 +186,11 @@ impl Dataset {
                 let idx = row.get("task_idx").and_then(Value::as_u64).ok_or("no integer `task_idx`")? as usize;
                 let code = row.pointer("/verification/code").and_then(Value::as_str).map(str::to_string);
                 let map = if file == "gen_verifier.jsonl" { &mut s.judge_verifiers } else { &mut s.code_verifiers };
-                if map.contains_key(&idx) {
-                    s.duplicates.push(origin.to_string());
-                } else {
-                    map.insert(idx, VerifierRow { task_idx: idx, code, origin: origin.to_string() });
+                match map.entry(idx) {
+                    std::collections::btree_map::Entry::Occupied(_) => s.duplicates.push(origin.to_string()),
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(VerifierRow { task_idx: idx, code, origin: origin.to_string() });
+                    }
                 }
             }
             other => return Err(format!("unexpected file {other}")),

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use agentworld_runtime::journal::record::{ChangeRow, EndedRow, EnvironmentRow, OpenedRow, StepRow, TaskRow, VerdictRow};
 use agentworld_runtime::journal::Record;
+use agentworld_runtime::journal::record::{
+    ChangeRow, EndedRow, EnvironmentRow, OpenedRow, StepRow, TaskRow, VerdictRow,
+};
 use agentworld_runtime::{EpisodeId, Journal};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -15,6 +17,13 @@ use crate::bridge::{AppSource, BridgePool, CallReply, ListedTool, LoadedApp, Pla
 use crate::error::{AwmError, BridgeError};
 use crate::manifest::{AwmTask, Manifest};
 use crate::verify::{VerifierConfig, VerifierFailure, VerifierMode, VerifierOutput, run_verifier};
+
+/// Decides a task from a sql-mode verifier's evidence (AWM's LLM judge). `agentworld-rl` has one that asks any
+/// OpenAI-compatible endpoint (`LlmJudge`).
+pub trait Judge: Send + Sync {
+    /// Whether the evidence shows `instruction` done; `Err` says why no judgement came (never a zero reward).
+    fn judge(&self, instruction: &str, evidence: &Value, answer: &str) -> Result<bool, String>;
+}
 
 /// An imported environment, loaded (and, when it has a program, hosted by a bridge pool).
 pub struct AwmEnvironment {
@@ -27,6 +36,8 @@ pub struct AwmEnvironment {
     pool: Option<BridgePool>,
     verifier: VerifierConfig,
     hash: String,
+    /// Judges tasks that have evidence but no code-mode verdict.
+    judge: std::sync::OnceLock<Arc<dyn Judge>>,
 }
 
 impl std::fmt::Debug for AwmEnvironment {
@@ -71,6 +82,7 @@ impl AwmEnvironment {
             pool: None,
             verifier: VerifierConfig::default(),
             hash,
+            judge: std::sync::OnceLock::new(),
         })
     }
 
@@ -84,6 +96,12 @@ impl AwmEnvironment {
 
     pub fn name(&self) -> &str {
         &self.manifest.name
+    }
+
+    /// Has `judge` decide tasks whose code-mode verifier gives no verdict but whose sql-mode verifier gives
+    /// evidence (set once; later calls are ignored and return `false`).
+    pub fn set_judge(&self, judge: Arc<dyn Judge>) -> bool {
+        self.judge.set(judge).is_ok()
     }
 
     pub fn dir(&self) -> &Path {
@@ -126,7 +144,8 @@ impl AwmEnvironment {
         let mut s = format!("Available MCP Tools ({} tools):\n{}\n", self.tools.len(), "=".repeat(80));
         for (i, t) in self.tools.iter().enumerate() {
             s.push_str(&format!("{}. mcp_tool_{}\n   Description: {}\n   Parameters:\n", i + 1, t.name, t.description));
-            let required: Vec<&str> = t.input_schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let required: Vec<&str> =
+                t.input_schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             for (name, p) in t.input_schema["properties"].as_object().into_iter().flatten() {
                 let ty = p.get("type").and_then(Value::as_str).unwrap_or("string");
                 let req = if required.contains(&name.as_str()) { "required" } else { "optional" };
@@ -140,8 +159,11 @@ impl AwmEnvironment {
     /// The environment as a journal record (its manifest as the spec and its state as the template).
     pub fn record(&self) -> Result<Record, AwmError> {
         let template = std::fs::read(&self.state_path).map_err(|e| AwmError::io(&self.state_path, e))?;
-        let tables = rusqlite::Connection::open_with_flags(&self.state_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .and_then(|c| c.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get::<_, u32>(0)))?;
+        let tables =
+            rusqlite::Connection::open_with_flags(&self.state_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .and_then(|c| {
+                    c.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get::<_, u32>(0))
+                })?;
         Ok(Record::Environment(Box::new(EnvironmentRow {
             env: self.manifest.name.clone(),
             spec_hash: self.hash.clone(),
@@ -223,6 +245,8 @@ pub struct AwmVerdict {
     pub raw: Option<Value>,
     /// The sql-mode verifier's evidence for a judge, when the task has one that runs.
     pub evidence: Option<Value>,
+    /// `code` (the code-mode verifier decided) or `judge` (an LLM judged the evidence); `None` without a verdict.
+    pub decided_by: Option<String>,
     pub failures: Vec<(String, VerifierFailure)>,
 }
 
@@ -432,7 +456,8 @@ impl AwmEpisode {
         if let Some(reason) = &self.failed {
             return Err(AwmError::Bridge(BridgeError::Failed { pid: 0, op: "finish".into(), message: reason.clone() }));
         }
-        let task = self.task.ok_or_else(|| AwmError::UnknownTask { env: self.env.name().into(), task: "(none)".into() })?;
+        let task =
+            self.task.ok_or_else(|| AwmError::UnknownTask { env: self.env.name().into(), task: "(none)".into() })?;
         self.answer.get_or_insert_with(|| answer.to_string());
         let scratch = tempfile::tempdir().map_err(|e| AwmError::Io { path: "tmp".into(), message: e.to_string() })?;
         let final_path = scratch.path().join("final.sqlite");
@@ -448,7 +473,8 @@ impl AwmEpisode {
             reward: verdict.reward.unwrap_or(f64::NAN),
             passed: u32::from(verdict.outcome == "complete"),
             total: 1,
-            checks: json!({ "raw": verdict.raw, "evidence": verdict.evidence, "failures": verdict.failures }).to_string(),
+            checks: json!({ "raw": verdict.raw, "evidence": verdict.evidence, "failures": verdict.failures })
+                .to_string(),
             collateral: "[]".into(),
             answer: answer.into(),
             finished_us: now_us(),
@@ -503,17 +529,31 @@ impl Drop for AwmEpisode {
 /// sql-mode one (when present and runnable) adds evidence for a judge.
 pub fn verify_task(env: &AwmEnvironment, task: usize, final_db: &Path, answer: &str) -> AwmVerdict {
     let t = &env.manifest.tasks[task];
-    let mut verdict = AwmVerdict { outcome: "verifier_error".into(), reward: None, raw: None, evidence: None, failures: Vec::new() };
+    let mut verdict = AwmVerdict {
+        outcome: "verifier_error".into(),
+        reward: None,
+        raw: None,
+        evidence: None,
+        decided_by: None,
+        failures: Vec::new(),
+    };
     let read = |file: &str| std::fs::read_to_string(env.dir.join(file));
     match &t.code_verifier {
-        None => verdict.failures.push(("code".into(), VerifierFailure { kind: "missing".into(), message: "the task has no code-mode verifier".into() })),
+        None => verdict.failures.push((
+            "code".into(),
+            VerifierFailure { kind: "missing".into(), message: "the task has no code-mode verifier".into() },
+        )),
         Some(file) => match read(file) {
-            Err(e) => verdict.failures.push(("code".into(), VerifierFailure { kind: "infra".into(), message: format!("{file}: {e}") })),
-            Ok(code) => match run_verifier(&env.verifier, &code, VerifierMode::Code, &env.state_path, final_db, answer) {
+            Err(e) => verdict
+                .failures
+                .push(("code".into(), VerifierFailure { kind: "infra".into(), message: format!("{file}: {e}") })),
+            Ok(code) => match run_verifier(&env.verifier, &code, VerifierMode::Code, &env.state_path, final_db, answer)
+            {
                 Ok(VerifierOutput::Completion { complete, raw }) => {
                     verdict.outcome = if complete { "complete" } else { "incomplete" }.into();
                     verdict.reward = Some(if complete { 1.0 } else { 0.0 });
                     verdict.raw = Some(raw);
+                    verdict.decided_by = Some("code".into());
                 }
                 Ok(VerifierOutput::Evidence(v)) => verdict.raw = Some(v),
                 Err(f) => verdict.failures.push(("code".into(), f)),
@@ -522,11 +562,27 @@ pub fn verify_task(env: &AwmEnvironment, task: usize, final_db: &Path, answer: &
     }
     if let Some(file) = &t.judge_verifier {
         match read(file) {
-            Err(e) => verdict.failures.push(("sql".into(), VerifierFailure { kind: "infra".into(), message: format!("{file}: {e}") })),
-            Ok(code) => match run_verifier(&env.verifier, &code, VerifierMode::Sql, &env.state_path, final_db, answer) {
-                Ok(VerifierOutput::Evidence(v)) | Ok(VerifierOutput::Completion { raw: v, .. }) => verdict.evidence = Some(v),
-                Err(f) => verdict.failures.push(("sql".into(), f)),
-            },
+            Err(e) => verdict
+                .failures
+                .push(("sql".into(), VerifierFailure { kind: "infra".into(), message: format!("{file}: {e}") })),
+            Ok(code) => {
+                match run_verifier(&env.verifier, &code, VerifierMode::Sql, &env.state_path, final_db, answer) {
+                    Ok(VerifierOutput::Evidence(v)) | Ok(VerifierOutput::Completion { raw: v, .. }) => {
+                        verdict.evidence = Some(v)
+                    }
+                    Err(f) => verdict.failures.push(("sql".into(), f)),
+                }
+            }
+        }
+    }
+    if let (None, Some(evidence), Some(judge)) = (verdict.reward, &verdict.evidence, env.judge.get()) {
+        match judge.judge(&t.instruction, evidence, answer) {
+            Ok(complete) => {
+                verdict.outcome = if complete { "complete" } else { "incomplete" }.into();
+                verdict.reward = Some(if complete { 1.0 } else { 0.0 });
+                verdict.decided_by = Some("judge".into());
+            }
+            Err(message) => verdict.failures.push(("judge".into(), VerifierFailure { kind: "judge".into(), message })),
         }
     }
     verdict

@@ -155,7 +155,11 @@ impl Actor for AwmEpisodeActor {
         Ok(EpisodeState { episode: Some(episode), host })
     }
 
-    async fn post_stop(&self, _myself: ActorRef<EpisodeMsg>, state: &mut EpisodeState) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<EpisodeMsg>,
+        state: &mut EpisodeState,
+    ) -> Result<(), ActorProcessingErr> {
         if let Some(ep) = state.episode.take() {
             state.host.forget(ep.id());
             // Dropping the episode ends it in the record (closed, or infra_error if its worker was lost).
@@ -260,7 +264,11 @@ impl std::fmt::Debug for AwmHost {
 impl AwmHost {
     /// Loads every imported environment under `path` (a folder of environment folders, or one) that has a
     /// program, hosting them on `pool`. Returns the host and the folders skipped, with why.
-    pub fn load(path: &Path, pool: BridgePool, journal: Option<Arc<Journal>>) -> Result<(AwmHost, Vec<String>), AwmError> {
+    pub fn load(
+        path: &Path,
+        pool: BridgePool,
+        journal: Option<Arc<Journal>>,
+    ) -> Result<(AwmHost, Vec<String>), AwmError> {
         let mut dirs = Vec::new();
         if Manifest::is_awm_env(path) {
             dirs.push(path.to_path_buf());

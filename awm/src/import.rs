@@ -130,7 +130,8 @@ pub fn import_dataset(data_dir: &Path, options: &ImportOptions) -> Result<Import
         report.scenarios.push(import_scenario(rows, clock_ms, options)?);
     }
     let path = options.out.join("import-report.json");
-    let text = serde_json::to_string_pretty(&report).map_err(|e| AwmError::Io { path: path.clone(), message: e.to_string() })?;
+    let text = serde_json::to_string_pretty(&report)
+        .map_err(|e| AwmError::Io { path: path.clone(), message: e.to_string() })?;
     std::fs::write(&path, text).map_err(|e| AwmError::io(&path, e))?;
     Ok(report)
 }
@@ -230,7 +231,8 @@ fn import_scenario(rows: &ScenarioRows, clock_ms: i64, options: &ImportOptions) 
         tools,
         tasks,
     };
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| AwmError::Io { path: dir.clone(), message: e.to_string() })?;
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| AwmError::Io { path: dir.clone(), message: e.to_string() })?;
     write(&dir.join(MANIFEST), text.as_bytes())?;
     r.written = true;
     Ok(r)
@@ -241,8 +243,14 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), AwmError> {
 }
 
 /// Builds the initial state the way AWM does, on the virtual clock.
-pub fn build_state(tables: &[Value], samples: &[Value], clock_ms: i64, r: &mut ScenarioReport) -> Result<Connection, AwmError> {
-    agentworld_runtime::clock::ensure_registered().map_err(|e| AwmError::Scenario { scenario: r.scenario.clone(), message: e })?;
+pub fn build_state(
+    tables: &[Value],
+    samples: &[Value],
+    clock_ms: i64,
+    r: &mut ScenarioReport,
+) -> Result<Connection, AwmError> {
+    agentworld_runtime::clock::ensure_registered()
+        .map_err(|e| AwmError::Scenario { scenario: r.scenario.clone(), message: e })?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_MEMORY;
     let conn = Connection::open_with_flags_and_vfs(":memory:", flags, agentworld_runtime::clock::VFS_NAME)?;
     agentworld_runtime::clock::at(clock_ms, || -> Result<(), AwmError> {
@@ -280,11 +288,13 @@ pub fn build_state(tables: &[Value], samples: &[Value], clock_ms: i64, r: &mut S
         }
         Ok(())
     })?;
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")?;
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")?;
     let names: Vec<String> = stmt.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     drop(stmt);
     for name in names {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\"")), [], |row| row.get(0))?;
+        let n: i64 =
+            conn.query_row(&format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\"")), [], |row| row.get(0))?;
         r.rows.push((name, n));
     }
     Ok(conn)
@@ -350,7 +360,10 @@ fn syntax_check(python: &Path, dir: &Path, tasks: &mut [AwmTask]) -> Result<(), 
         .args(files.iter().map(|f| dir.join(f)))
         .env_clear()
         .output()
-        .map_err(|e| AwmError::Io { path: python.to_path_buf(), message: format!("cannot run Python to check verifiers: {e}") })?;
+        .map_err(|e| AwmError::Io {
+            path: python.to_path_buf(),
+            message: format!("cannot run Python to check verifiers: {e}"),
+        })?;
     let errors: serde_json::Map<String, Value> = serde_json::from_slice(&output.stdout).map_err(|e| AwmError::Io {
         path: python.to_path_buf(),
         message: format!("verifier check printed no result ({e}): {}", String::from_utf8_lossy(&output.stderr)),

@@ -33,7 +33,7 @@ pub mod sandbox;
 pub mod verify;
 
 pub use bridge::{BridgeConfig, BridgePool, ListedTool};
-pub use episode::{AwmEnvironment, AwmEpisode, AwmStep, AwmVerdict, StepStatus};
+pub use episode::{AwmEnvironment, AwmEpisode, AwmStep, AwmVerdict, Judge, StepStatus};
 pub use error::{AwmError, BridgeError};
 pub use host::{AwmHost, HostError};
 pub use import::{ImportOptions, ImportReport, import_dataset};

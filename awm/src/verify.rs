@@ -92,7 +92,8 @@ pub fn run_verifier(
     let scratch = tempfile::tempdir().map_err(|e| VerifierFailure::new("infra", format!("scratch folder: {e}")))?;
     let copy = |from: &Path, name: &str| -> Result<std::path::PathBuf, VerifierFailure> {
         let to = scratch.path().join(name);
-        std::fs::copy(from, &to).map_err(|e| VerifierFailure::new("infra", format!("copying {}: {e}", from.display())))?;
+        std::fs::copy(from, &to)
+            .map_err(|e| VerifierFailure::new("infra", format!("copying {}: {e}", from.display())))?;
         let mut perms = std::fs::metadata(&to).map_err(|e| VerifierFailure::new("infra", e.to_string()))?.permissions();
         perms.set_readonly(true);
         std::fs::set_permissions(&to, perms).map_err(|e| VerifierFailure::new("infra", e.to_string()))?;
@@ -151,10 +152,13 @@ pub fn run_verifier(
     let (out, err) = reader.join().unwrap_or_default();
     let Some(line) = out.lines().find(|l| !l.trim().is_empty()) else {
         let tail: String = err.chars().rev().take(400).collect::<String>().chars().rev().collect();
-        return Err(VerifierFailure::new("exception", format!("the verifier process ended ({status}) without a result: {tail}")));
+        return Err(VerifierFailure::new(
+            "exception",
+            format!("the verifier process ended ({status}) without a result: {tail}"),
+        ));
     };
-    let reply: Value =
-        serde_json::from_str(line).map_err(|e| VerifierFailure::new("infra", format!("malformed verifier reply: {e}")))?;
+    let reply: Value = serde_json::from_str(line)
+        .map_err(|e| VerifierFailure::new("infra", format!("malformed verifier reply: {e}")))?;
     if reply.get("ok").and_then(Value::as_bool) != Some(true) {
         let kind = reply.get("kind").and_then(Value::as_str).unwrap_or("exception");
         let message = reply.get("error").and_then(Value::as_str).unwrap_or("unknown error");

@@ -49,7 +49,8 @@ fn count(db: &Path, sql: &str) -> i64 {
 fn import_builds_states_with_awm_semantics_and_reports_what_is_missing() {
     let out = tempfile::tempdir().unwrap();
     let report = import_all(out.path());
-    let by = |name: &str| report.scenarios.iter().find(|s| s.scenario == name).unwrap_or_else(|| panic!("{name} in report"));
+    let by =
+        |name: &str| report.scenarios.iter().find(|s| s.scenario == name).unwrap_or_else(|| panic!("{name} in report"));
 
     let shop = by("e_commerce_33");
     assert!(shop.written);
@@ -81,7 +82,11 @@ fn import_builds_states_with_awm_semantics_and_reports_what_is_missing() {
 
     // `datetime('now', ...)` ran on the virtual clock: the same rows build the same bytes, every time.
     let db = out.path().join("e_commerce_33/state.sqlite");
-    assert_eq!(count(&db, "SELECT count(*) FROM users WHERE created_at = '2025-01-01 00:00:00'"), 1, "365 days before the clock");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM users WHERE created_at = '2025-01-01 00:00:00'"),
+        1,
+        "365 days before the clock"
+    );
     let again = tempfile::tempdir().unwrap();
     import_all(again.path());
     assert_eq!(std::fs::read(&db).unwrap(), std::fs::read(again.path().join("e_commerce_33/state.sqlite")).unwrap());
@@ -117,7 +122,11 @@ fn a_broken_dataset_row_is_reported_with_its_file_and_line() {
     let report = import_dataset(data.path(), &options).unwrap();
     assert_eq!(report.scenarios.len(), 1, "only the scenario asked for");
     assert_eq!(report.unknown_scenarios, vec!["no_such_scenario"]);
-    assert!(report.bad_rows.iter().any(|b| b.starts_with("gen_tasks.jsonl:4: no `tasks` array")), "{:?}", report.bad_rows);
+    assert!(
+        report.bad_rows.iter().any(|b| b.starts_with("gen_tasks.jsonl:4: no `tasks` array")),
+        "{:?}",
+        report.bad_rows
+    );
     assert!(report.bad_rows.iter().any(|b| b.starts_with("gen_tasks.jsonl:5: not JSON")), "{:?}", report.bad_rows);
     // A bad clock is an error that names the option.
     let bad = ImportOptions { clock: "yesterday".into(), ..options };
@@ -168,7 +177,11 @@ fn bridge_lists_the_apps_tools_and_plays_reads_and_writes_in_isolated_episodes()
                          "duration_seconds": 60, "published_at": "not a date" });
     let step = a.call("upload_video", &upload);
     assert_eq!(step.status, StepStatus::ToolError);
-    assert!(step.observation.starts_with("Error calling upload_video. Status code: 422. Response: {"), "{}", step.observation);
+    assert!(
+        step.observation.starts_with("Error calling upload_video. Status code: 422. Response: {"),
+        "{}",
+        step.observation
+    );
     assert!(step.changes.is_empty());
 
     // A write: its row changes come back, and only this episode sees it.
@@ -205,8 +218,12 @@ fn e_commerce_33_verifiers_judge_a_before_after_pair_and_the_broken_one_is_repor
     std::fs::copy(&initial, &final_db).unwrap();
 
     let config = VerifierConfig { python: python(), ..VerifierConfig::default() };
-    let code_of = |task: usize| std::fs::read_to_string(env.dir().join(env.tasks()[task].code_verifier.as_ref().unwrap())).unwrap();
-    let judge = |task: usize, final_db: &Path| run_verifier(&config, &code_of(task), VerifierMode::Code, &initial, final_db, "I reordered it.");
+    let code_of = |task: usize| {
+        std::fs::read_to_string(env.dir().join(env.tasks()[task].code_verifier.as_ref().unwrap())).unwrap()
+    };
+    let judge = |task: usize, final_db: &Path| {
+        run_verifier(&config, &code_of(task), VerifierMode::Code, &initial, final_db, "I reordered it.")
+    };
 
     // Nothing done: task 1 ("reorder the most recent paper towels purchase") is not complete.
     assert!(matches!(judge(1, &final_db), Ok(VerifierOutput::Completion { complete: false, .. })));
@@ -225,7 +242,11 @@ fn e_commerce_33_verifiers_judge_a_before_after_pair_and_the_broken_one_is_repor
         .unwrap();
     assert_eq!(added, 1);
     drop(conn);
-    assert!(matches!(judge(1, &final_db), Ok(VerifierOutput::Completion { complete: true, .. })), "{:?}", judge(1, &final_db));
+    assert!(
+        matches!(judge(1, &final_db), Ok(VerifierOutput::Completion { complete: true, .. })),
+        "{:?}",
+        judge(1, &final_db)
+    );
     // Task 0's verifier judges the same pair: that task was not done.
     assert!(matches!(judge(0, &final_db), Ok(VerifierOutput::Completion { complete: false, .. })));
 
@@ -235,6 +256,37 @@ fn e_commerce_33_verifiers_judge_a_before_after_pair_and_the_broken_one_is_repor
     assert_eq!(v1.reward, Some(1.0));
     let evidence = v1.evidence.as_ref().unwrap_or_else(|| panic!("sql-mode evidence: {:?}", v1.failures));
     assert_eq!(evidence["latest_paper_towel_order"]["order_number"], "A1004");
+    // Without a code-mode verifier, a configured judge decides from the sql-mode verifier's evidence.
+    struct Recording(std::sync::Mutex<Vec<Value>>);
+    impl agentworld_awm::Judge for Recording {
+        fn judge(&self, instruction: &str, evidence: &Value, _answer: &str) -> Result<bool, String> {
+            self.0.lock().unwrap().push(json!({"instruction": instruction, "evidence": evidence}));
+            Ok(evidence["latest_paper_towel_order"]["order_number"] == "A1004")
+        }
+    }
+    let judged_dir = scratch.path().join("judged");
+    std::fs::create_dir_all(judged_dir.join("verifiers")).unwrap();
+    for f in ["state.sqlite", "verifiers/task-1.judge.py"] {
+        std::fs::copy(env.dir().join(f), judged_dir.join(f)).unwrap();
+    }
+    let mut manifest = env.manifest.clone();
+    manifest.tasks[1].code_verifier = None;
+    std::fs::write(judged_dir.join("awm-env.json"), serde_json::to_string(&manifest).unwrap()).unwrap();
+    let judged = AwmEnvironment::load_offline(&judged_dir).unwrap();
+    let judge = Arc::new(Recording(Default::default()));
+    assert!(judged.set_judge(judge.clone()));
+    let v = agentworld_awm::episode::verify_task(&judged, 1, &final_db, "I reordered it.");
+    assert_eq!(
+        (v.outcome.as_str(), v.reward, v.decided_by.as_deref()),
+        ("complete", Some(1.0), Some("judge")),
+        "{v:?}"
+    );
+    assert!(judge.0.lock().unwrap()[0]["instruction"].as_str().unwrap().contains("paper towels"));
+    let no_judge = AwmEnvironment::load_offline(&judged_dir).unwrap();
+    let v = agentworld_awm::episode::verify_task(&no_judge, 1, &final_db, "");
+    assert_eq!((v.outcome.as_str(), v.reward), ("verifier_error", None), "evidence alone is no reward");
+    assert!(v.evidence.is_some());
+
     let v2 = agentworld_awm::episode::verify_task(&env, 2, &final_db, "done");
     assert_eq!(v2.reward, Some(0.0), "task 2's code verifier still runs");
     let (mode, failure) = v2.failures.iter().find(|(m, _)| m == "sql").expect("the broken verifier is reported");
@@ -249,7 +301,9 @@ fn verifiers_cannot_write_files_open_sockets_or_change_the_databases() {
     let initial = out.path().join("e_commerce_33/state.sqlite");
     let config = VerifierConfig { python: python(), timeout: Duration::from_secs(5), ..VerifierConfig::default() };
     let run = |body: &str| {
-        let code = format!("def verify_task_completion(initial_db_path, final_db_path, final_answer=None):\n{body}\n    return {{'result': 'complete'}}\n");
+        let code = format!(
+            "def verify_task_completion(initial_db_path, final_db_path, final_answer=None):\n{body}\n    return {{'result': 'complete'}}\n"
+        );
         run_verifier(&config, &code, VerifierMode::Code, &initial, &initial, "")
     };
     let users = count(&initial, "SELECT count(*) FROM users");
@@ -267,7 +321,10 @@ fn verifiers_cannot_write_files_open_sockets_or_change_the_databases() {
     let err = run("    while True:\n        pass").unwrap_err();
     assert_eq!(err.kind, "timeout", "{err}");
     assert_eq!(count(&initial, "SELECT count(*) FROM users"), users, "the original is untouched");
-    let ok = run("    import sqlite3, re, json, datetime\n    sqlite3.connect(final_db_path).execute('SELECT 1').fetchall()").unwrap();
+    let ok = run(
+        "    import sqlite3, re, json, datetime\n    sqlite3.connect(final_db_path).execute('SELECT 1').fetchall()",
+    )
+    .unwrap();
     assert!(matches!(ok, VerifierOutput::Completion { complete: true, .. }));
 }
 
@@ -325,10 +382,13 @@ fn a_killed_worker_marks_its_episodes_infra_error_and_is_replaced() {
         .unwrap();
     assert_eq!(statuses, vec!["ok", "infra_error"]);
     let (table, op): (String, String) = db
-        .query_row("SELECT table_name, op FROM changes WHERE episode_id = ? AND step = 1", [first], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT table_name, op FROM changes WHERE episode_id = ? AND step = 1", [first], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert_eq!((table.as_str(), op.as_str()), ("playlists", "insert"));
-    let envs: i64 = db.query_row("SELECT count(*) FROM environments WHERE env = 'content_platform_1'", [], |r| r.get(0)).unwrap();
+    let envs: i64 =
+        db.query_row("SELECT count(*) FROM environments WHERE env = 'content_platform_1'", [], |r| r.get(0)).unwrap();
     assert_eq!(envs, 1);
 }
 

@@ -7,6 +7,7 @@ pub mod coordinator;
 pub mod export;
 pub mod features;
 pub mod http;
+pub mod judge;
 pub mod llm;
 pub mod plot;
 pub mod policy;

@@ -252,7 +252,7 @@ impl LlmPolicy {
     }
 
     /// One completion with retries; returns (assistant message, usage) or the last error.
-    fn complete(config: &LlmConfig, body: &Value) -> (Result<Value, HttpError>, u64) {
+    pub(crate) fn complete(config: &LlmConfig, body: &Value) -> (Result<Value, HttpError>, u64) {
         let url = format!("{}/chat/completions", config.api_url);
         let bytes = body.to_string().into_bytes();
         let mut retries = 0;

@@ -144,7 +144,8 @@ fn awm_host(dir: &std::path::Path) -> agentworld_awm::AwmHost {
     };
     import_dataset(&sample, &options).unwrap();
     let workers = env_num("AW_AWM_WORKERS", 2.0) as usize;
-    let pool = agentworld_awm::BridgePool::start(agentworld_awm::BridgeConfig { workers, ..Default::default() }).unwrap();
+    let pool =
+        agentworld_awm::BridgePool::start(agentworld_awm::BridgeConfig { workers, ..Default::default() }).unwrap();
     let env = agentworld_awm::AwmEnvironment::load(&out.join("content_platform_1"), &pool).unwrap();
     agentworld_awm::AwmHost::new(vec![env], pool, None)
 }

@@ -153,7 +153,10 @@ impl EpisodeServer {
             let task = match task {
                 Some(t) if ids.contains(&t.as_str()) => t,
                 Some(t) => return Err(format!("unknown task '{t}' in '{}'; tasks: {}", e.name(), ids.join(", "))),
-                None => ids.first().map(|t| t.to_string()).ok_or_else(|| format!("environment '{}' has no tasks", e.name()))?,
+                None => ids
+                    .first()
+                    .map(|t| t.to_string())
+                    .ok_or_else(|| format!("environment '{}' has no tasks", e.name()))?,
             };
             return Ok((e.name().to_string(), task));
         }
@@ -217,7 +220,9 @@ impl EpisodeServer {
         } else if let Some(e) = self.app.runtime.environment(env) {
             e.tools()
                 .iter()
-                .map(|t| Tool::new(t.name().to_string(), t.spec.description.clone(), Arc::new(as_object(t.input_schema()))))
+                .map(|t| {
+                    Tool::new(t.name().to_string(), t.spec.description.clone(), Arc::new(as_object(t.input_schema())))
+                })
                 .collect()
         } else {
             return vec![];
@@ -245,7 +250,9 @@ impl EpisodeServer {
             return error_result("invalid_arguments", format!("{FINISH_TOOL}: 'answer' must be a string"));
         };
         if b.awm {
-            let Some(host) = self.app.awm.as_ref() else { return error_result("unknown_episode", "no AWM host".into()) };
+            let Some(host) = self.app.awm.as_ref() else {
+                return error_result("unknown_episode", "no AWM host".into());
+            };
             return match host.finish(b.id, answer).await {
                 Ok(done) => {
                     self.set_bound(Bound { finished: true, ..b.clone() });
@@ -319,7 +326,10 @@ impl ServerHandler for EpisodeServer {
                 };
                 self.app.admit(&client, 1).await.map_err(|e| McpError::invalid_request(e.message, None))?;
                 if let Some(host) = self.app.awm_env(&env) {
-                    let o = host.open(&env, Some(&task)).await.map_err(|e| McpError::invalid_request(e.to_string(), None))?;
+                    let o = host
+                        .open(&env, Some(&task))
+                        .await
+                        .map_err(|e| McpError::invalid_request(e.to_string(), None))?;
                     self.app.opened(&client, [o.id]);
                     self.app.counters.mcp_sessions_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let b = Bound { id: o.id, env, owned: true, finished: false, awm: true };
@@ -385,14 +395,20 @@ impl ServerHandler for EpisodeServer {
             Err(m) => return Ok(error_result("invalid_arguments", m).into()),
         };
         if b.awm {
-            let Some(host) = self.app.awm.as_ref() else { return Ok(error_result("unknown_episode", "no AWM host".into()).into()) };
+            let Some(host) = self.app.awm.as_ref() else {
+                return Ok(error_result("unknown_episode", "no AWM host".into()).into());
+            };
             return Ok(match host.call(b.id, &request.name, args).await {
                 // The observation exactly as AWM's MCP server words it.
-                Ok(r) if r.status == agentworld_awm::StepStatus::Ok => CallToolResult::success(vec![ContentBlock::text(r.observation)]),
-                Ok(r) if r.status == agentworld_awm::StepStatus::InfraError => CallToolResult::error(vec![ContentBlock::text(format!(
-                    "infra_error: {} (infrastructure failure: this episode is failed and will not be scored)",
-                    r.observation
-                ))]),
+                Ok(r) if r.status == agentworld_awm::StepStatus::Ok => {
+                    CallToolResult::success(vec![ContentBlock::text(r.observation)])
+                }
+                Ok(r) if r.status == agentworld_awm::StepStatus::InfraError => {
+                    CallToolResult::error(vec![ContentBlock::text(format!(
+                        "infra_error: {} (infrastructure failure: this episode is failed and will not be scored)",
+                        r.observation
+                    ))])
+                }
                 Ok(r) => CallToolResult::error(vec![ContentBlock::text(r.observation)]),
                 Err(e) => error_result(e.code(), e.to_string()),
             }

@@ -37,7 +37,8 @@ pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         clock: args.clock,
         python: python_ok.then_some(python),
     };
-    let report = import_dataset(&args.data_dir, &options).with_context(|| format!("importing {}", args.data_dir.display()))?;
+    let report =
+        import_dataset(&args.data_dir, &options).with_context(|| format!("importing {}", args.data_dir.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

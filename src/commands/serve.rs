@@ -36,6 +36,16 @@ pub struct ServeArgs {
     /// Python bridge workers for --awm environments (default: one per core).
     #[arg(long)]
     pub awm_workers: Option<usize>,
+    /// An OpenAI-compatible endpoint (`http://host:port/v1`) that judges AWM tasks whose code-mode verifier gives
+    /// no verdict from their sql-mode verifier's evidence (AWM's LLM judge).
+    #[arg(long)]
+    pub awm_judge_url: Option<String>,
+    /// The judge's model name.
+    #[arg(long, default_value = "judge")]
+    pub awm_judge_model: String,
+    /// Environment variable holding the judge endpoint's API key.
+    #[arg(long)]
+    pub awm_judge_key_env: Option<String>,
     /// Log as JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
@@ -78,6 +88,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let journal = runtime.journal().cloned().map(std::sync::Arc::new);
             let (awm_paths, workers) = (args.awm.clone(), args.awm_workers);
             let host = tokio::task::spawn_blocking(move || load_awm(&awm_paths, workers, journal)).await??;
+            if let Some(url) = &args.awm_judge_url {
+                agentworld_rl::http::check_url(url)?;
+                let mut config =
+                    agentworld_rl::llm::LlmConfig::new(url, &args.awm_judge_model, agentworld_rl::llm::Mode::Text);
+                if let Some(var) = &args.awm_judge_key_env {
+                    config.api_key =
+                        Some(std::env::var(var).with_context(|| format!("--awm-judge-key-env: ${var} is not set"))?);
+                }
+                let judge: std::sync::Arc<dyn agentworld_awm::Judge> =
+                    std::sync::Arc::new(agentworld_rl::judge::LlmJudge::new(config));
+                for env in host.environments() {
+                    env.set_judge(judge.clone());
+                }
+            }
             Some(host)
         };
         let awm_names: Vec<String> =
@@ -119,7 +143,8 @@ fn load_awm(
     if let Some(w) = workers {
         config.workers = w.max(1);
     }
-    let pool = BridgePool::start(config).context("starting the AWM bridge (scripts/python-deps.sh installs its Python)")?;
+    let pool =
+        BridgePool::start(config).context("starting the AWM bridge (scripts/python-deps.sh installs its Python)")?;
     let mut envs = Vec::new();
     for path in paths {
         let (host, skipped) = AwmHost::load(path, pool.clone(), journal.clone())
