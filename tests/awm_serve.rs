@@ -21,17 +21,22 @@ struct Served {
 }
 
 impl Served {
-    fn start(args: &[&str]) -> Served {
+    fn start(dir: &Path, args: &[&str]) -> Served {
+        let log = dir.join("serve.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_agentworld"))
-            .args(["serve", "--port", "0"])
+            .args(["serve", "--port", "0", "--jobs-dir"])
+            .arg(dir.join("jobs"))
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let addr = loop {
-            let line = lines.next().expect("serve exited before listening").unwrap();
+            let Some(line) = lines.next() else {
+                panic!("serve exited before listening:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            };
+            let line = line.unwrap();
             if let Some(a) = line.strip_prefix("listening on http://") {
                 break a.trim().to_string();
             }
@@ -80,7 +85,7 @@ async fn imported_awm_environments_are_served_over_http_and_mcp_with_awms_wordin
     assert!(summary.contains("task-2: sql-mode verifier") && summary.contains("syntax error"), "{summary}");
     let journal = dir.path().join("record.duckdb");
     let mut served =
-        Served::start(&["--awm", envs.to_str().unwrap(), "--awm-workers", "1", "--journal", journal.to_str().unwrap()]);
+        Served::start(dir.path(), &["--awm", envs.to_str().unwrap(), "--awm-workers", "1", "--journal", journal.to_str().unwrap()]);
     let mut c = Conn::new(&served.addr, Duration::from_secs(30));
 
     // Listed beside the native environments; e_commerce_33 has no program in the sample, so it is not served.

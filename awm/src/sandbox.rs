@@ -32,10 +32,10 @@ impl ProcessLimits {
         ProcessLimits { address_space: 1 << 30, cpu_seconds: Some(20), file_size: Some(0), open_files: 64 };
 }
 
-/// The interpreter for the bridge and verifiers: `$AGENTWORLD_PYTHON`, else the venv that
+/// The interpreter for the bridge and verifiers: `$AW_PYTHON`, else the venv that
 /// `scripts/python-deps.sh` makes (`~/.cache/agentworld/pyenv`), else `python3` on the `PATH`.
 pub fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("AGENTWORLD_PYTHON") {
+    if let Some(p) = std::env::var_os("AW_PYTHON") {
         return PathBuf::from(p);
     }
     if let Some(home) = std::env::var_os("HOME") {
