@@ -74,6 +74,9 @@ enum Command {
     ImportAwm(commands::awm::ImportArgs),
     /// Call an imported AWM environment's tools through the Python bridge (and verify a task).
     Awm(commands::awm::AwmCallArgs),
+    /// Synthesize environments with an LLM (AWM's stages: scenarios, tasks, schema, data, tools, verifiers), each
+    /// validated by running it; whole, or one stage at a time over JSONL. Resumable after an interruption.
+    Synth(commands::synth::SynthArgs),
     /// Answer cross-episode questions about a DuckDB record.
     Report {
         record: PathBuf,
@@ -118,6 +121,7 @@ fn main() -> ExitCode {
         Command::Loadgen(args) => commands::loadgen::run(args),
         Command::ImportAwm(args) => commands::awm::import(args),
         Command::Awm(args) => commands::awm::call(args),
+        Command::Synth(args) => commands::synth::run(args),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,7 @@ pub mod play;
 pub mod report;
 pub mod rollout;
 pub mod serve;
+pub mod synth;
 pub mod train;
 pub mod validate;
 
