@@ -106,6 +106,8 @@ enum EnvsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any SQLite connection: SQLite allocates with mimalloc too (see `use_mimalloc`).
+    agentworld_runtime::use_mimalloc();
     let result = match cli.command {
         Command::Validate { paths, record, json } => commands::validate::run(paths, record, json),
         Command::Envs { command: EnvsCommand::List { path, json } } => commands::envs::list(path, json),

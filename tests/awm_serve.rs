@@ -84,8 +84,10 @@ async fn imported_awm_environments_are_served_over_http_and_mcp_with_awms_wordin
     assert!(summary.contains("3 environments written"), "{summary}");
     assert!(summary.contains("task-2: sql-mode verifier") && summary.contains("syntax error"), "{summary}");
     let journal = dir.path().join("record.duckdb");
-    let mut served =
-        Served::start(dir.path(), &["--awm", envs.to_str().unwrap(), "--awm-workers", "1", "--journal", journal.to_str().unwrap()]);
+    let mut served = Served::start(
+        dir.path(),
+        &["--awm", envs.to_str().unwrap(), "--awm-workers", "1", "--journal", journal.to_str().unwrap()],
+    );
     let mut c = Conn::new(&served.addr, Duration::from_secs(30));
 
     // Listed beside the native environments; e_commerce_33 has no program in the sample, so it is not served.

@@ -33,6 +33,7 @@ static REGISTERED: OnceLock<Result<Registered, String>> = OnceLock::new();
 
 /// Registers the clock VFS once per process; every engine connection opens with [`VFS_NAME`].
 pub fn ensure_registered() -> Result<(), String> {
+    crate::sqlite::use_mimalloc();
     REGISTERED
         .get_or_init(|| {
             // SAFETY: sqlite3_vfs_find/register are thread-safe; the copy is leaked so it outlives all connections.

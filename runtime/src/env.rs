@@ -60,6 +60,9 @@ pub struct Environment {
     initial_uri: String,
     pool: Arc<crate::store::EpisodePool>,
     spec_hash: String,
+    /// Tables whose every row change the capture hook sees (rowid tables; SQLite's pre-update hook skips WITHOUT
+    /// ROWID ones): one an episode's changesets never mention is unchanged without reading it.
+    change_tracked: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for Environment {
@@ -177,7 +180,12 @@ impl Environment {
             SpecErrors::one(SpecError::new(&file, None, "engine", format!("cannot share the initial state: {e}")))
         })?;
         let pool = crate::store::EpisodePool::new(template.clone(), initial_uri.clone(), 4096);
+        let change_tracked = initial
+            .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND wr = 0")
+            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<_, _>>())
+            .unwrap_or_default();
         Ok(Environment {
+            change_tracked,
             pool,
             spec,
             source,
@@ -233,6 +241,11 @@ impl Environment {
 
     pub fn table(&self, name: &str) -> Option<&TableInfo> {
         self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Whether every change to `table` is captured in changesets (see `change_tracked`).
+    pub(crate) fn is_change_tracked(&self, table: &str) -> bool {
+        self.change_tracked.contains(table)
     }
 
     /// Hash of the spec file's text (identifies the exact environment version in the record).

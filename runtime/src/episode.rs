@@ -290,6 +290,15 @@ impl Episode {
         let task_pos = self.task.ok_or(EngineError::NoTask)?;
         let task = &self.env.tasks()[task_pos];
         let answer = self.answer.as_deref().unwrap_or("");
+        // Tables no step changed (by the changesets, which capture every row change of tracked tables) are
+        // unchanged without reading them: "unchanged" checks then cost nothing for the tables a task leaves alone.
+        let mut touched = std::collections::HashSet::new();
+        for cs in self.steps.iter().filter_map(|s| s.changeset.as_deref()) {
+            for c in crate::changes::decode_raw(cs)? {
+                touched.insert(c.table);
+            }
+        }
+        let untouched = |table: &str| self.env.is_change_tracked(table) && !touched.contains(table);
         let (checks, collateral) = clock::at(self.now_ms(), || {
             crate::verify::run_checks(
                 &self.db,
@@ -298,6 +307,7 @@ impl Episode {
                 &task.checks,
                 task.id(),
                 task.needs_initial,
+                &untouched,
             )
         })?;
 

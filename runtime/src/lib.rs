@@ -42,6 +42,7 @@ pub use env::{Environment, TableInfo, Task};
 pub use episode::{Episode, EpisodeId, Lineage, Step};
 pub use error::{EngineError, EngineResult, SpecError, SpecErrors, ToolError};
 pub use journal::Journal;
+pub use sqlite::use_mimalloc;
 pub use store::{EpisodeDb, Template};
 pub use tools::{CallOutput, Tool};
 pub use verify::{CheckOutcome, Outcome, Verdict};

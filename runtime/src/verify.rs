@@ -205,6 +205,7 @@ pub(crate) fn run_checks(
     checks: &[Check],
     task: &str,
     needs_initial: bool,
+    untouched: &dyn Fn(&str) -> bool,
 ) -> EngineResult<(Vec<CheckOutcome>, Vec<String>)> {
     let answer_slot = db.answer_slot(register_answer_functions)?;
     if let Ok(mut a) = answer_slot.lock() {
@@ -227,6 +228,9 @@ pub(crate) fn run_checks(
                 message: sql_message(&e),
             };
             if let Some(table) = &check.unchanged_table {
+                if untouched(table) {
+                    continue;
+                }
                 if crate::changes::table_digest(conn, &check.run_sql).map_err(fail)? != check.initial_digest {
                     collateral.push(table.clone());
                 }

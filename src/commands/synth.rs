@@ -134,7 +134,9 @@ fn chat_config(c: &Common) -> anyhow::Result<ChatConfig> {
     let url = match (&c.api_url, c.dry_run) {
         (Some(u), _) => u.clone(),
         (None, true) => "http://127.0.0.1:1/v1".into(),
-        (None, false) => bail!("--api-url is required (an OpenAI-compatible endpoint such as http://127.0.0.1:8000/v1)"),
+        (None, false) => {
+            bail!("--api-url is required (an OpenAI-compatible endpoint such as http://127.0.0.1:8000/v1)")
+        }
     };
     let model = match (&c.model, c.dry_run) {
         (Some(m), _) => m.clone(),
@@ -163,11 +165,20 @@ fn print_report(report: &SynthReport, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(report)?);
         return Ok(());
     }
-    println!("{:<10} {:>8} {:>7} {:>8} {:>10} {:>6} {:>10}", "stage", "entered", "passed", "dropped", "pass rate", "tries", "corrected");
+    println!(
+        "{:<10} {:>8} {:>7} {:>8} {:>10} {:>6} {:>10}",
+        "stage", "entered", "passed", "dropped", "pass rate", "tries", "corrected"
+    );
     for s in &report.stages {
         println!(
             "{:<10} {:>8} {:>7} {:>8} {:>9.0}% {:>6} {:>10}",
-            s.stage, s.entered, s.passed, s.dropped, s.pass_rate * 100.0, s.tries, s.corrected
+            s.stage,
+            s.entered,
+            s.passed,
+            s.dropped,
+            s.pass_rate * 100.0,
+            s.tries,
+            s.corrected
         );
     }
     let u = &report.usage;
@@ -183,7 +194,12 @@ fn print_report(report: &SynthReport, json: bool) -> anyhow::Result<()> {
     }
     println!(
         "{} environments in {:.1} s ({:.1}/s); {} tasks rejected; {} generator crashes; prompts {}",
-        report.environments, report.seconds, report.environments_per_s, report.rejected_tasks, report.generator_crashes, report.prompt_version
+        report.environments,
+        report.seconds,
+        report.environments_per_s,
+        report.rejected_tasks,
+        report.generator_crashes,
+        report.prompt_version
     );
     Ok(())
 }
@@ -191,8 +207,11 @@ fn print_report(report: &SynthReport, json: bool) -> anyhow::Result<()> {
 pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     let c = args.common.clone();
     let chat = chat_config(&c)?;
-    let progress: Arc<dyn Progress> =
-        Arc::new(Bars { multi: MultiProgress::new(), bars: Default::default(), hidden: c.quiet || c.json || c.dry_run });
+    let progress: Arc<dyn Progress> = Arc::new(Bars {
+        multi: MultiProgress::new(),
+        bars: Default::default(),
+        hidden: c.quiet || c.json || c.dry_run,
+    });
     let run = RunOptions { workers: c.concurrency.max(1), ..RunOptions::default() };
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     tokio.block_on(async move {
@@ -203,7 +222,14 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
                 let seeds = seeds(args.seeds.as_deref())?;
                 if c.dry_run {
                     let (_, _, printed) = agentworld_synth::run_scenarios_stage(
-                        seeds, count, chat, &out.join("journal.jsonl"), &run, progress).await?;
+                        seeds,
+                        count,
+                        chat,
+                        &out.join("journal.jsonl"),
+                        &run,
+                        progress,
+                    )
+                    .await?;
                     for p in printed {
                         println!("{p}\n");
                     }
@@ -215,14 +241,19 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
                 let (report, _) = agentworld_synth::synthesize(seeds, count, &options).await?;
                 print_report(&report, c.json)?;
                 if !c.json {
-                    println!("environments: {}  (check them: agentworld validate {})", out.join("envs").display(), out.join("envs").display());
+                    println!(
+                        "environments: {}  (check them: agentworld validate {})",
+                        out.join("envs").display(),
+                        out.join("envs").display()
+                    );
                 }
                 Ok(ExitCode::SUCCESS)
             }
             Some(StageCommand::Scenarios { seeds: s, count, out }) => {
                 let journal = out.with_extension("journal.jsonl");
                 let (report, drafts, printed) =
-                    agentworld_synth::run_scenarios_stage(seeds(s.as_deref())?, count, chat, &journal, &run, progress).await?;
+                    agentworld_synth::run_scenarios_stage(seeds(s.as_deref())?, count, chat, &journal, &run, progress)
+                        .await?;
                 if c.dry_run {
                     for p in printed {
                         println!("{p}\n");

@@ -54,8 +54,11 @@ pub fn read_seeds(path: &Path) -> Result<Vec<Seed>, SynthError> {
             continue;
         }
         if line.starts_with('{') {
-            let seed: Seed = serde_json::from_str(line)
-                .map_err(|e| SynthError::Input { path: path.into(), line: i + 1, message: format!("not a seed object: {e}") })?;
+            let seed: Seed = serde_json::from_str(line).map_err(|e| SynthError::Input {
+                path: path.into(),
+                line: i + 1,
+                message: format!("not a seed object: {e}"),
+            })?;
             seeds.push(seed);
         } else {
             let (name, description) = line.split_once(':').unwrap_or((line, ""));
@@ -75,7 +78,11 @@ pub fn read_drafts(path: &Path) -> Result<Vec<Draft>, SynthError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| SynthError::Input { path: path.into(), line: i + 1, message: e.to_string() })
+            serde_json::from_str(l).map_err(|e| SynthError::Input {
+                path: path.into(),
+                line: i + 1,
+                message: e.to_string(),
+            })
         })
         .collect()
 }
@@ -138,7 +145,11 @@ impl SynthOptions {
 /// The whole pipeline: `count` scenarios from `seeds` through every stage; writes the outputs under
 /// `options.out` and returns the report and the final drafts. Resumable: a rerun with the same out folder
 /// replays finished model calls from `journal.jsonl`.
-pub async fn synthesize(seeds: Vec<Seed>, count: usize, options: &SynthOptions) -> Result<(SynthReport, Vec<Draft>), SynthError> {
+pub async fn synthesize(
+    seeds: Vec<Seed>,
+    count: usize,
+    options: &SynthOptions,
+) -> Result<(SynthReport, Vec<Draft>), SynthError> {
     let started = Instant::now();
     let chat = Arc::new(Chat::new(options.chat.clone(), Some(&options.out.join("journal.jsonl")))?);
     let scen_ctx = Arc::new(RunContext::new(chat.clone(), options.progress.clone()));
@@ -190,6 +201,7 @@ pub async fn run_scenarios_stage(
     let started = Instant::now();
     let chat = Arc::new(Chat::new(chat, Some(journal))?);
     let ctx = Arc::new(RunContext::new(chat.clone(), progress));
-    let (drafts, duplicates, crashes) = pipeline::run_scenarios(ctx.clone(), pipeline::scenario_slots(&seeds, count), run).await?;
+    let (drafts, duplicates, crashes) =
+        pipeline::run_scenarios(ctx.clone(), pipeline::scenario_slots(&seeds, count), run).await?;
     Ok((pipeline::report(&ctx, &drafts, duplicates, crashes, started), drafts, chat.printed()))
 }

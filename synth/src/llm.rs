@@ -118,6 +118,9 @@ impl CallJournal {
         let mut done = HashMap::new();
         let mut file = None;
         if let Some(path) = path {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| SynthError::io(dir, e))?;
+            }
             if let Ok(text) = std::fs::read_to_string(path) {
                 // A line cut short by a kill is ignored: that call simply runs again.
                 for line in text.lines() {
@@ -129,7 +132,11 @@ impl CallJournal {
                 }
             }
             file = Some(
-                std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| SynthError::io(path, e))?,
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| SynthError::io(path, e))?,
             );
         }
         Ok(CallJournal { path: path.map(Path::to_path_buf), done: Mutex::new(done), file: Mutex::new(file) })
@@ -217,8 +224,12 @@ impl Chat {
             return Ok(content);
         }
         if self.config.dry_run {
-            let text: Vec<String> =
-                messages.iter().map(|m| format!("--- {} ---\n{}", m["role"].as_str().unwrap_or("?"), m["content"].as_str().unwrap_or(""))).collect();
+            let text: Vec<String> = messages
+                .iter()
+                .map(|m| {
+                    format!("--- {} ---\n{}", m["role"].as_str().unwrap_or("?"), m["content"].as_str().unwrap_or(""))
+                })
+                .collect();
             if let Ok(mut p) = self.printed.lock() {
                 p.push(text.join("\n"));
             }

@@ -43,6 +43,8 @@ pub struct StageReport {
     pub tries: usize,
     /// Drafts that needed more than one try and then passed.
     pub corrected: usize,
+    /// Time spent in the stage, summed over drafts (model calls and validation), seconds.
+    pub busy_s: f64,
 }
 
 /// A draft that left the pipeline.
@@ -75,9 +77,13 @@ struct Counts {
 }
 
 impl Counts {
-    fn record(&mut self, stage: Stage, tries: usize, passed: bool) {
-        let r = self.stages.entry(stage).or_insert_with(|| StageReport { stage: stage.as_str().into(), ..Default::default() });
+    fn record(&mut self, stage: Stage, tries: usize, passed: bool, busy: f64) {
+        let r = self
+            .stages
+            .entry(stage)
+            .or_insert_with(|| StageReport { stage: stage.as_str().into(), ..Default::default() });
         r.entered += 1;
+        r.busy_s += busy;
         r.tries += tries;
         if passed {
             r.passed += 1;
@@ -106,9 +112,9 @@ impl RunContext {
         RunContext { chat, progress, counts: Mutex::new(Counts::default()), stages: Vec::new(), panic_on: None }
     }
 
-    fn record(&self, stage: Stage, tries: usize, passed: bool) {
+    fn record(&self, stage: Stage, tries: usize, passed: bool, started: Instant) {
         if let Ok(mut c) = self.counts.lock() {
-            c.record(stage, tries, passed);
+            c.record(stage, tries, passed, started.elapsed().as_secs_f64());
         }
         self.progress.finished(stage, passed);
     }
@@ -124,14 +130,14 @@ enum Job {
 /// Runs one job to its end (blocking).
 fn run_job(ctx: &RunContext, job: Job) -> Result<Draft, SynthError> {
     match job {
-        Job::Scenario { seed, variant } => match scenario(&ctx.chat, &seed, variant) {
-            Ok((draft, tries)) => {
-                ctx.record(Stage::Scenarios, tries, true);
+        Job::Scenario { seed, variant } => match (Instant::now(), scenario(&ctx.chat, &seed, variant)) {
+            (t, Ok((draft, tries))) => {
+                ctx.record(Stage::Scenarios, tries, true, t);
                 Ok(draft)
             }
-            Err((Err(e), _)) => Err(e),
-            Err((Ok(reason), tries)) => {
-                ctx.record(Stage::Scenarios, tries, false);
+            (_, Err((Err(e), _))) => Err(e),
+            (t, Err((Ok(reason), tries))) => {
+                ctx.record(Stage::Scenarios, tries, false, t);
                 Ok(Draft {
                     name: format!("{}#{variant}", seed.name),
                     seed: Some(seed.name),
@@ -146,11 +152,12 @@ fn run_job(ctx: &RunContext, job: Job) -> Result<Draft, SynthError> {
                 panic!("injected generator fault on {}", draft.name);
             }
             for &stage in &ctx.stages {
+                let t = Instant::now();
                 match run_stage(&ctx.chat, stage, &mut draft) {
-                    Ok(tries) => ctx.record(stage, tries, true),
+                    Ok(tries) => ctx.record(stage, tries, true, t),
                     Err((Err(e), _)) => return Err(e),
                     Err((Ok(reason), tries)) => {
-                        ctx.record(stage, tries, false);
+                        ctx.record(stage, tries, false, t);
                         draft.dropped = Some(Dropped { stage, reason });
                         break;
                     }
@@ -182,8 +189,12 @@ struct SupState {
     reply: Option<oneshot::Sender<(Vec<Result<Draft, String>>, usize)>>,
 }
 
-async fn spawn_generator(myself: &ActorRef<SupMsg>, ctx: &Arc<RunContext>) -> Result<ActorRef<GenMsg>, ActorProcessingErr> {
-    let (worker, _) = Actor::spawn_linked(None, GeneratorActor, (ctx.clone(), myself.clone()), myself.get_cell()).await?;
+async fn spawn_generator(
+    myself: &ActorRef<SupMsg>,
+    ctx: &Arc<RunContext>,
+) -> Result<ActorRef<GenMsg>, ActorProcessingErr> {
+    let (worker, _) =
+        Actor::spawn_linked(None, GeneratorActor, (ctx.clone(), myself.clone()), myself.get_cell()).await?;
     Ok(worker)
 }
 
@@ -210,7 +221,11 @@ impl Actor for SynthSupervisor {
     type State = SupState;
     type Arguments = (Arc<RunContext>, Vec<Job>, usize, oneshot::Sender<(Vec<Result<Draft, String>>, usize)>);
 
-    async fn pre_start(&self, myself: ActorRef<SupMsg>, (ctx, jobs, workers, reply): Self::Arguments) -> Result<SupState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<SupMsg>,
+        (ctx, jobs, workers, reply): Self::Arguments,
+    ) -> Result<SupState, ActorProcessingErr> {
         let n = jobs.len();
         let mut state = SupState {
             ctx: ctx.clone(),
@@ -229,7 +244,12 @@ impl Actor for SynthSupervisor {
         Ok(state)
     }
 
-    async fn handle(&self, myself: ActorRef<SupMsg>, msg: SupMsg, state: &mut SupState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<SupMsg>,
+        msg: SupMsg,
+        state: &mut SupState,
+    ) -> Result<(), ActorProcessingErr> {
         let SupMsg::Done { worker, index, result } = msg;
         state.busy.remove(&worker);
         state.results[index] = Some(result.map_err(|e| e.to_string()));
@@ -241,7 +261,12 @@ impl Actor for SynthSupervisor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, myself: ActorRef<SupMsg>, evt: SupervisionEvent, state: &mut SupState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupMsg>,
+        evt: SupervisionEvent,
+        state: &mut SupState,
+    ) -> Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(cell, err) = evt {
             state.crashes += 1;
             if let Some((index, job)) = state.busy.remove(&cell.get_id()) {
@@ -250,7 +275,7 @@ impl Actor for SynthSupervisor {
                     Job::Scenario { seed, variant } => format!("{}#{variant}", seed.name),
                 };
                 let stage = state.ctx.stages.first().copied().unwrap_or(Stage::Scenarios);
-                state.ctx.record(stage, 0, false);
+                state.ctx.record(stage, 0, false, Instant::now());
                 state.results[index] = Some(Ok(Draft {
                     name,
                     dropped: Some(Dropped { stage, reason: format!("the generator crashed: {err}") }),
@@ -280,7 +305,12 @@ impl Actor for GeneratorActor {
         Ok(args)
     }
 
-    async fn handle(&self, myself: ActorRef<GenMsg>, msg: GenMsg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<GenMsg>,
+        msg: GenMsg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         let ctx = state.0.clone();
         let job = tokio::task::spawn_blocking(move || run_job(&ctx, msg.job));
         match job.await {
@@ -296,7 +326,11 @@ impl Actor for GeneratorActor {
     }
 }
 
-async fn supervise(ctx: Arc<RunContext>, jobs: Vec<Job>, workers: usize) -> Result<(Vec<Result<Draft, String>>, usize), SynthError> {
+async fn supervise(
+    ctx: Arc<RunContext>,
+    jobs: Vec<Job>,
+    workers: usize,
+) -> Result<(Vec<Result<Draft, String>>, usize), SynthError> {
     let (tx, rx) = oneshot::channel();
     let (_sup, handle) = Actor::spawn(None, SynthSupervisor, (ctx, jobs, workers, tx))
         .await
@@ -345,12 +379,14 @@ pub async fn run_scenarios(
     }
     // De-duplicate the drafts that passed, in slot order, and make names unique.
     let live: Vec<usize> = (0..drafts.len()).filter(|&i| drafts[i].dropped.is_none()).collect();
-    let texts: Vec<String> = live.iter().map(|&i| format!("{} {}", drafts[i].name.replace('_', " "), drafts[i].description)).collect();
+    let texts: Vec<String> =
+        live.iter().map(|&i| format!("{} {}", drafts[i].name.replace('_', " "), drafts[i].description)).collect();
     let mut duplicates = Vec::new();
     for (dup, orig) in crate::dedup::near_duplicates(&texts, options.dedup_threshold) {
         let (d, o) = (live[dup], live[orig]);
         duplicates.push((drafts[d].name.clone(), drafts[o].name.clone()));
-        drafts[d].dropped = Some(Dropped { stage: Stage::Scenarios, reason: format!("near-duplicate of {}", drafts[o].name) });
+        drafts[d].dropped =
+            Some(Dropped { stage: Stage::Scenarios, reason: format!("near-duplicate of {}", drafts[o].name) });
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
     for d in drafts.iter_mut().filter(|d| d.dropped.is_none()) {
@@ -393,8 +429,15 @@ pub async fn run_stages(
 }
 
 /// The report of a run from its context and final drafts.
-pub fn report(ctx: &RunContext, drafts: &[Draft], duplicates: Vec<(String, String)>, crashes: usize, started: Instant) -> SynthReport {
-    let mut stages: Vec<StageReport> = ctx.counts.lock().map(|c| c.stages.values().cloned().collect()).unwrap_or_default();
+pub fn report(
+    ctx: &RunContext,
+    drafts: &[Draft],
+    duplicates: Vec<(String, String)>,
+    crashes: usize,
+    started: Instant,
+) -> SynthReport {
+    let mut stages: Vec<StageReport> =
+        ctx.counts.lock().map(|c| c.stages.values().cloned().collect()).unwrap_or_default();
     for s in &mut stages {
         s.pass_rate = if s.entered == 0 { 0.0 } else { s.passed as f64 / s.entered as f64 };
     }
@@ -407,7 +450,13 @@ pub fn report(ctx: &RunContext, drafts: &[Draft], duplicates: Vec<(String, Strin
         duplicates,
         dropped: drafts
             .iter()
-            .filter_map(|d| d.dropped.as_ref().map(|x| DroppedReport { scenario: d.name.clone(), stage: x.stage.as_str().into(), reason: x.reason.clone() }))
+            .filter_map(|d| {
+                d.dropped.as_ref().map(|x| DroppedReport {
+                    scenario: d.name.clone(),
+                    stage: x.stage.as_str().into(),
+                    reason: x.reason.clone(),
+                })
+            })
             .collect(),
         rejected_tasks: drafts.iter().map(|d| d.rejected_tasks.len()).sum(),
         generator_crashes: crashes,

@@ -38,6 +38,8 @@ pub struct Script {
     always: HashMap<(String, Stage), Fault>,
     /// The first this-many requests get `503 Service Unavailable` (a transport-level failure to retry).
     unavailable_first: u64,
+    /// Time to "think" before each answer (a model's latency).
+    delay: std::time::Duration,
 }
 
 impl Script {
@@ -70,6 +72,12 @@ impl Script {
         self
     }
 
+    /// Waits `delay` before each answer.
+    pub fn delay(&mut self, delay: std::time::Duration) -> &mut Script {
+        self.delay = delay;
+        self
+    }
+
     /// Answers the first `n` requests with `503 Service Unavailable`.
     pub fn unavailable_first(&mut self, n: u64) -> &mut Script {
         self.unavailable_first = n;
@@ -86,7 +94,9 @@ impl Script {
         let spec = self.envs.get(scenario)?;
         Some(match stage {
             Stage::Scenarios => json!({"name": scenario, "description": spec.env.description}),
-            Stage::Tasks => json!({"tasks": spec.tasks.iter().take(12).map(|t| t.instruction.clone()).collect::<Vec<_>>()}),
+            Stage::Tasks => {
+                json!({"tasks": spec.tasks.iter().take(12).map(|t| t.instruction.clone()).collect::<Vec<_>>()})
+            }
             Stage::Schema => json!({"schema": spec.schema.sql}),
             Stage::Data => json!({"data": spec.seed.as_ref().map(|s| s.sql.clone()).unwrap_or_default()}),
             Stage::Tools => json!({"tools": spec.tools, "examples": examples(spec)}),
@@ -97,9 +107,15 @@ impl Script {
     /// The reply text to a chat request body.
     pub fn answer(&self, request: &Value) -> Result<String, String> {
         let messages = request["messages"].as_array().ok_or("no messages")?;
-        let first = messages.iter().find(|m| m["role"] == "user").and_then(|m| m["content"].as_str()).ok_or("no user message")?;
+        let first = messages
+            .iter()
+            .find(|m| m["role"] == "user")
+            .and_then(|m| m["content"].as_str())
+            .ok_or("no user message")?;
         let tag = |key: &str| {
-            first.lines().find_map(|l| l.strip_prefix(&format!("[{key}: ")).and_then(|r| r.strip_suffix(']')).map(str::to_string))
+            first.lines().find_map(|l| {
+                l.strip_prefix(&format!("[{key}: ")).and_then(|r| r.strip_suffix(']')).map(str::to_string)
+            })
         };
         let stage = tag("stage").and_then(|s| Stage::parse(&s)).ok_or("no [stage: ...] in the prompt")?;
         let scenario = match stage {
@@ -216,7 +232,13 @@ impl Drop for ScriptedServer {
     }
 }
 
-fn serve(stream: TcpStream, script: &Script, requests: &AtomicU64, keys: &Mutex<Vec<String>>, seen: &AtomicU64) -> std::io::Result<()> {
+fn serve(
+    stream: TcpStream,
+    script: &Script,
+    requests: &AtomicU64,
+    keys: &Mutex<Vec<String>>,
+    seen: &AtomicU64,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -232,25 +254,35 @@ fn serve(stream: TcpStream, script: &Script, requests: &AtomicU64, keys: &Mutex<
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    std::thread::sleep(script.delay);
     let unavailable = seen.fetch_add(1, Ordering::Relaxed) < script.unavailable_first;
     let (status, out) = if unavailable {
         (503, json!({"error": {"message": "scripted: unavailable"}}))
-    } else { match serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string()).and_then(|r| script.answer(&r)) {
-        Ok(content) => {
-            requests.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut k) = keys.lock() {
-                k.push(crate::llm::request_key(&body));
-            }
-            let words = (content.len() / 4) as u64;
-            (200, json!({"id": "scripted", "object": "chat.completion",
+    } else {
+        match serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string()).and_then(|r| script.answer(&r)) {
+            Ok(content) => {
+                requests.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut k) = keys.lock() {
+                    k.push(crate::llm::request_key(&body));
+                }
+                let words = (content.len() / 4) as u64;
+                (
+                    200,
+                    json!({"id": "scripted", "object": "chat.completion",
                          "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                         "usage": {"prompt_tokens": (length / 4) as u64, "completion_tokens": words, "total_tokens": (length / 4) as u64 + words}}))
+                         "usage": {"prompt_tokens": (length / 4) as u64, "completion_tokens": words, "total_tokens": (length / 4) as u64 + words}}),
+                )
+            }
+            Err(e) => (400, json!({"error": {"message": e}})),
         }
-        Err(e) => (400, json!({"error": {"message": e}})),
-    } };
+    };
     let text = out.to_string();
     let mut s = stream;
-    write!(s, "HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())?;
+    write!(
+        s,
+        "HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    )?;
     s.flush()
 }
 

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use agentworld_runtime::spec::{CheckSpec, EnvMeta, EnvSpec, Limits, RewardSpec, SourceText, SqlBlock, TaskSpec, ToolSpec};
+use agentworld_runtime::spec::{
+    CheckSpec, EnvMeta, EnvSpec, Limits, RewardSpec, SourceText, SqlBlock, TaskSpec, ToolSpec,
+};
 use agentworld_runtime::{Environment, Episode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -35,7 +37,8 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [Stage::Scenarios, Stage::Tasks, Stage::Schema, Stage::Data, Stage::Tools, Stage::Verifiers];
+    pub const ALL: [Stage; 6] =
+        [Stage::Scenarios, Stage::Tasks, Stage::Schema, Stage::Data, Stage::Tools, Stage::Verifiers];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -205,10 +208,18 @@ pub fn env_name(raw: &str) -> String {
 }
 
 /// The scenarios stage for one slot: a concrete application from seed `seed`, variant `variant`.
-pub fn scenario(chat: &Chat, seed: &Seed, variant: usize) -> Result<(Draft, usize), (Result<String, SynthError>, usize)> {
+pub fn scenario(
+    chat: &Chat,
+    seed: &Seed,
+    variant: usize,
+) -> Result<(Draft, usize), (Result<String, SynthError>, usize)> {
     let prompt = fill(
         Stage::Scenarios.template(),
-        &[("seed", seed.name.clone()), ("seed_description", seed.description.clone()), ("variant", variant.to_string())],
+        &[
+            ("seed", seed.name.clone()),
+            ("seed_description", seed.description.clone()),
+            ("variant", variant.to_string()),
+        ],
     );
     converse(chat, Stage::Scenarios, prompt, |reply| {
         let o = json_object(reply)?;
@@ -304,9 +315,12 @@ fn string_field(reply: &str, key: &str) -> Result<String, String> {
     let o = json_object(reply)?;
     match o.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
-            Ok(a.iter().filter_map(Value::as_str).map(|s| s.trim_end_matches(';').to_string() + ";").collect::<Vec<_>>().join("\n"))
-        }
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| s.trim_end_matches(';').to_string() + ";")
+            .collect::<Vec<_>>()
+            .join("\n")),
         _ => Err(format!("missing \"{key}\": a string of SQL")),
     }
 }
@@ -333,18 +347,27 @@ fn check_tasks(reply: &str) -> Result<Vec<String>, String> {
 }
 
 fn memory_db() -> Result<rusqlite::Connection, String> {
+    agentworld_runtime::use_mimalloc();
     let c = rusqlite::Connection::open_in_memory().map_err(|e| e.to_string())?;
     c.execute_batch("PRAGMA foreign_keys = ON").map_err(|e| e.to_string())?;
     Ok(c)
 }
 
 fn statements(sql: &str) -> Vec<String> {
-    agentworld_runtime::store::split_statements(sql).into_iter().map(|(_, s)| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    agentworld_runtime::store::split_statements(sql)
+        .into_iter()
+        .map(|(_, s)| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn excerpt(s: &str) -> String {
     let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 100 { format!("{}...", one_line.chars().take(100).collect::<String>()) } else { one_line }
+    if one_line.chars().count() > 100 {
+        format!("{}...", one_line.chars().take(100).collect::<String>())
+    } else {
+        one_line
+    }
 }
 
 /// The schema builds in SQLite with foreign keys on, has at least two tables, and holds only DDL.
@@ -353,7 +376,10 @@ pub fn check_schema(sql: &str) -> Result<(), String> {
     let stmts = statements(sql);
     for (i, s) in stmts.iter().enumerate() {
         let head = s.to_ascii_uppercase();
-        if !(head.starts_with("CREATE TABLE") || head.starts_with("CREATE INDEX") || head.starts_with("CREATE UNIQUE INDEX")) {
+        if !(head.starts_with("CREATE TABLE")
+            || head.starts_with("CREATE INDEX")
+            || head.starts_with("CREATE UNIQUE INDEX"))
+        {
             return Err(format!("statement {} (`{}`) is not CREATE TABLE or CREATE INDEX", i + 1, excerpt(s)));
         }
         c.execute_batch(s).map_err(|e| format!("statement {} (`{}`) fails in SQLite: {e}", i + 1, excerpt(s)))?;
@@ -387,8 +413,9 @@ pub fn check_data(schema: &str, data: &str) -> Result<(), String> {
         st.query_map([], |r| r.get(0)).map_err(|e| e.to_string())?.filter_map(Result::ok).collect()
     };
     for t in names {
-        let n: i64 =
-            c.query_row(&format!("SELECT count(*) FROM \"{}\"", t.replace('"', "\"\"")), [], |r| r.get(0)).map_err(|e| e.to_string())?;
+        let n: i64 = c
+            .query_row(&format!("SELECT count(*) FROM \"{}\"", t.replace('"', "\"\"")), [], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
         if n == 0 {
             empty.push(t);
         }
@@ -407,9 +434,9 @@ fn clock_ms() -> i64 {
 fn compile(spec: EnvSpec) -> Result<Arc<Environment>, String> {
     let text = serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?;
     let source = SourceText { path: format!("{}.json", spec.env.name).into(), text };
-    Environment::compile(spec, source).map(Arc::new).map_err(|errs| {
-        errs.0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
-    })
+    Environment::compile(spec, source)
+        .map(Arc::new)
+        .map_err(|errs| errs.0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
 }
 
 /// Every tool compiles against the schema and runs on its example arguments (a guard refusing them is fine; a SQL
@@ -422,7 +449,8 @@ fn check_tools(draft: &Draft, reply: &str) -> Result<(Vec<ToolSpec>, BTreeMap<St
         return Err("\"tools\" is empty".into());
     }
     let examples: BTreeMap<String, Map<String, Value>> = match o.get("examples") {
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("\"examples\" must map tool names to argument objects: {e}"))?,
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| format!("\"examples\" must map tool names to argument objects: {e}"))?,
         None => BTreeMap::new(),
     };
     let mut spec = Draft { tools: tools.clone(), ..draft.clone() }.spec();

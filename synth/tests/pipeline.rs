@@ -50,7 +50,12 @@ async fn self_correction_fixes_what_it_can_and_drops_what_it_cannot() {
         .fault(&names[1], Stage::Schema, 1, Fault::Replace { from: "CREATE TABLE".into(), to: "CREATE TABEL".into() })
         .fault(&names[2], Stage::Verifiers, 1, Fault::Edit(weak_checks))
         .always(&names[3], Stage::Verifiers, Fault::Edit(no_solutions))
-        .fault(&names[4], Stage::Data, 1, Fault::Replace { from: "INSERT INTO ".into(), to: "INSERT INTO missing_".into() })
+        .fault(
+            &names[4],
+            Stage::Data,
+            1,
+            Fault::Replace { from: "INSERT INTO ".into(), to: "INSERT INTO missing_".into() },
+        )
         .fault(&names[5], Stage::Tools, 1, Fault::Edit(broken_tool))
         .always(&names[6], Stage::Schema, Fault::Text("{\"schema\": \"DROP TABLE users\"}".into()));
     let seeds = script.seeds();
@@ -63,7 +68,11 @@ async fn self_correction_fixes_what_it_can_and_drops_what_it_cannot() {
     let dropped: Vec<(&str, &str)> = report.dropped.iter().map(|d| (d.scenario.as_str(), d.stage.as_str())).collect();
     assert!(dropped.contains(&(names[3].as_str(), "verifiers")), "{dropped:?}");
     assert!(dropped.contains(&(names[6].as_str(), "schema")), "{dropped:?}");
-    assert!(report.dropped.iter().any(|d| d.scenario == names[7] && d.reason.contains("crashed")), "{:?}", report.dropped);
+    assert!(
+        report.dropped.iter().any(|d| d.scenario == names[7] && d.reason.contains("crashed")),
+        "{:?}",
+        report.dropped
+    );
     assert_eq!(report.generator_crashes, 1);
     assert_eq!(report.environments, 5, "{report:#?}");
     let stage = |s: &str| report.stages.iter().find(|r| r.stage == s).unwrap().clone();
@@ -71,7 +80,11 @@ async fn self_correction_fixes_what_it_can_and_drops_what_it_cannot() {
         assert!(stage(s).corrected >= 1, "{s} corrected nothing: {:?}", stage(s));
     }
     assert_eq!(stage("schema").dropped, 1);
-    assert_eq!(stage("schema").tries, 5 + 2 + 5, "seven drafts reach it: five right first time, one corrected once, one never valid");
+    assert_eq!(
+        stage("schema").tries,
+        5 + 2 + 5,
+        "seven drafts reach it: five right first time, one corrected once, one never valid"
+    );
     assert_eq!(stage("scenarios").passed, 8);
     assert!(report.usage.transport_retries >= 2, "{:?}", report.usage);
     assert!(report.usage.prompt_tokens > 0 && report.usage.completion_tokens > 0);
@@ -106,20 +119,30 @@ async fn stages_run_one_at_a_time_over_jsonl_and_dry_runs_send_nothing() {
 
     let mut dry = chat.clone();
     dry.dry_run = true;
-    let (_, _, printed) =
-        agentworld_synth::run_scenarios_stage(seeds.clone(), 3, dry, &dir.path().join("dry.jsonl"), &run, silent.clone()).await.unwrap();
+    let (_, _, printed) = agentworld_synth::run_scenarios_stage(
+        seeds.clone(),
+        3,
+        dry,
+        &dir.path().join("dry.jsonl"),
+        &run,
+        silent.clone(),
+    )
+    .await
+    .unwrap();
     assert_eq!(printed.len(), 3);
     assert!(printed[0].contains("[stage: scenarios]") && printed[0].contains("--- system ---"), "{}", printed[0]);
     assert_eq!(server.requests(), 0, "a dry run sends nothing");
 
     let journal = dir.path().join("journal.jsonl");
-    let (_, mut drafts, _) = agentworld_synth::run_scenarios_stage(seeds, 3, chat.clone(), &journal, &run, silent.clone()).await.unwrap();
+    let (_, mut drafts, _) =
+        agentworld_synth::run_scenarios_stage(seeds, 3, chat.clone(), &journal, &run, silent.clone()).await.unwrap();
     let file = dir.path().join("scenarios.jsonl");
     agentworld_synth::write_drafts(&file, &drafts).unwrap();
     for stage in [Stage::Tasks, Stage::Schema, Stage::Data, Stage::Tools, Stage::Verifiers] {
         let input = agentworld_synth::read_drafts(&file).unwrap();
         assert_eq!(input, drafts, "the JSONL round-trips");
-        let (report, next, _) = agentworld_synth::run_one_stage(stage, input, chat.clone(), &journal, &run, silent.clone()).await.unwrap();
+        let (report, next, _) =
+            agentworld_synth::run_one_stage(stage, input, chat.clone(), &journal, &run, silent.clone()).await.unwrap();
         assert_eq!(report.stages.len(), 1);
         assert_eq!(report.stages[0].passed, 3, "{stage:?}: {report:?}");
         drafts = next;
@@ -130,7 +153,8 @@ async fn stages_run_one_at_a_time_over_jsonl_and_dry_runs_send_nothing() {
     // Run again over the same journal: every call is replayed, none is sent.
     let before = server.requests();
     let input = agentworld_synth::read_drafts(&file).unwrap();
-    let (report, _, _) = agentworld_synth::run_one_stage(Stage::Verifiers, input, chat, &journal, &run, silent).await.unwrap();
+    let (report, _, _) =
+        agentworld_synth::run_one_stage(Stage::Verifiers, input, chat, &journal, &run, silent).await.unwrap();
     assert_eq!(server.requests(), before);
     assert!(report.usage.replayed >= 3);
 }
