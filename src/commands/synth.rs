@@ -45,6 +45,11 @@ pub struct Common {
     pub concurrency: usize,
     #[arg(long, global = true, default_value_t = 0.7)]
     pub temperature: f32,
+    /// De-duplicate scenarios with this OpenAI-compatible embeddings endpoint (base URL) instead of MinHash.
+    #[arg(long, global = true)]
+    pub embeddings_url: Option<String>,
+    #[arg(long, global = true, default_value = "text-embedding")]
+    pub embeddings_model: String,
     /// Print the prompts instead of sending them.
     #[arg(long, global = true)]
     pub dry_run: bool,
@@ -212,7 +217,11 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         bars: Default::default(),
         hidden: c.quiet || c.json || c.dry_run,
     });
-    let run = RunOptions { workers: c.concurrency.max(1), ..RunOptions::default() };
+    let run = RunOptions {
+        workers: c.concurrency.max(1),
+        embeddings: c.embeddings_url.clone().map(|u| (u, c.embeddings_model.clone())),
+        ..RunOptions::default()
+    };
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     tokio.block_on(async move {
         match args.stage {

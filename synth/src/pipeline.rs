@@ -346,12 +346,38 @@ pub struct RunOptions {
     pub workers: usize,
     /// Near-duplicate threshold for scenario de-duplication (MinHash Jaccard estimate).
     pub dedup_threshold: f64,
+    /// De-duplicate by an OpenAI-compatible embeddings endpoint instead: (base URL, model); cosine threshold below.
+    pub embeddings: Option<(String, String)>,
+    pub embedding_threshold: f64,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { workers: 8, dedup_threshold: 0.6 }
+        RunOptions { workers: 8, dedup_threshold: 0.6, embeddings: None, embedding_threshold: 0.92 }
     }
+}
+
+/// Embeddings of `texts` from `POST {url}/embeddings` (`{"model", "input": [...]}` -> `data[i].embedding`).
+pub fn embed(url: &str, model: &str, texts: &[String], api_key: Option<&str>) -> Result<Vec<Vec<f64>>, SynthError> {
+    let body = serde_json::json!({"model": model, "input": texts}).to_string();
+    let endpoint = format!("{}/embeddings", url.trim_end_matches('/'));
+    let bytes =
+        agentworld_rl::http::post_json(&endpoint, body.as_bytes(), api_key, std::time::Duration::from_secs(120))
+            .map_err(|e| SynthError::Endpoint(format!("embeddings: {e}")))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| SynthError::Endpoint(format!("embeddings: not JSON: {e}")))?;
+    let data = v["data"].as_array().ok_or_else(|| SynthError::Endpoint("embeddings: no \"data\" array".into()))?;
+    if data.len() != texts.len() {
+        return Err(SynthError::Endpoint(format!("embeddings: {} vectors for {} texts", data.len(), texts.len())));
+    }
+    data.iter()
+        .map(|d| {
+            d["embedding"]
+                .as_array()
+                .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+                .ok_or_else(|| SynthError::Endpoint("embeddings: an item has no \"embedding\" array".into()))
+        })
+        .collect()
 }
 
 /// Slots for `count` scenarios from `seeds`: seed `i % seeds`, variant `i / seeds`.
@@ -382,7 +408,14 @@ pub async fn run_scenarios(
     let texts: Vec<String> =
         live.iter().map(|&i| format!("{} {}", drafts[i].name.replace('_', " "), drafts[i].description)).collect();
     let mut duplicates = Vec::new();
-    for (dup, orig) in crate::dedup::near_duplicates(&texts, options.dedup_threshold) {
+    let pairs = match &options.embeddings {
+        Some((url, model)) if !texts.is_empty() => {
+            let vectors = embed(url, model, &texts, ctx.chat.config().api_key.as_deref())?;
+            crate::dedup::near_duplicates_by_embedding(&vectors, options.embedding_threshold)
+        }
+        _ => crate::dedup::near_duplicates(&texts, options.dedup_threshold),
+    };
+    for (dup, orig) in pairs {
         let (d, o) = (live[dup], live[orig]);
         duplicates.push((drafts[d].name.clone(), drafts[o].name.clone()));
         drafts[d].dropped =

@@ -255,6 +255,34 @@ fn serve(
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
     std::thread::sleep(script.delay);
+    if let Ok(req) = serde_json::from_slice::<Value>(&body)
+        && let Some(inputs) = req["input"].as_array()
+    {
+        // Embeddings: hashed bags of words (texts sharing most words point the same way).
+        let data: Vec<Value> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut v = vec![0.0f64; 64];
+                for w in t.as_str().unwrap_or("").split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2) {
+                    let h = w
+                        .to_lowercase()
+                        .bytes()
+                        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+                    v[(h % 64) as usize] += 1.0;
+                }
+                json!({"object": "embedding", "index": i, "embedding": v})
+            })
+            .collect();
+        let text = json!({"object": "list", "data": data}).to_string();
+        let mut s = stream;
+        write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        )?;
+        return s.flush();
+    }
     let unavailable = seen.fetch_add(1, Ordering::Relaxed) < script.unavailable_first;
     let (status, out) = if unavailable {
         (503, json!({"error": {"message": "scripted: unavailable"}}))

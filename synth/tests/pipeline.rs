@@ -158,3 +158,34 @@ async fn stages_run_one_at_a_time_over_jsonl_and_dry_runs_send_nothing() {
     assert_eq!(server.requests(), before);
     assert!(report.usage.replayed >= 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_are_dropped_by_minhash_or_by_an_embeddings_endpoint() {
+    // Two recorded environments of one domain share their description: a near-duplicate pair.
+    let mut specs = generated_specs(2, 9);
+    let mut twin = specs[0].clone();
+    twin.env.name = format!("{}-twin", twin.env.name);
+    specs.push(twin);
+    let script = Script::new(specs);
+    let seeds = script.seeds();
+    let server = ScriptedServer::start(script).unwrap();
+    let silent: Arc<dyn agentworld_synth::Progress> = Arc::new(agentworld_synth::pipeline::Silent);
+    for embeddings in [None, Some((server.url.clone(), "embed".to_string()))] {
+        let dir = tempfile::tempdir().unwrap();
+        let run =
+            agentworld_synth::pipeline::RunOptions { workers: 2, embeddings: embeddings.clone(), ..Default::default() };
+        let chat = ChatConfig::new(&server.url, "scripted");
+        let (report, drafts, _) = agentworld_synth::run_scenarios_stage(
+            seeds.clone(),
+            3,
+            chat,
+            &dir.path().join("j.jsonl"),
+            &run,
+            silent.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.duplicates.len(), 1, "{embeddings:?}: {:?}", report.duplicates);
+        assert_eq!(drafts.iter().filter(|d| d.dropped.is_none()).count(), 2);
+    }
+}
