@@ -168,6 +168,9 @@ fn run_job(ctx: &RunContext, job: Job) -> Result<Draft, SynthError> {
     }
 }
 
+/// Each job's result (a draft, or the endpoint failure that stopped it) and the generator crashes.
+type Results = (Vec<Result<Draft, String>>, usize);
+
 enum SupMsg {
     Done { worker: ActorId, index: usize, result: Box<Result<Draft, SynthError>> },
 }
@@ -186,7 +189,7 @@ struct SupState {
     results: Vec<Option<Result<Draft, String>>>,
     remaining: usize,
     crashes: usize,
-    reply: Option<oneshot::Sender<(Vec<Result<Draft, String>>, usize)>>,
+    reply: Option<oneshot::Sender<Results>>,
 }
 
 async fn spawn_generator(
@@ -219,7 +222,7 @@ fn maybe_finish(myself: &ActorRef<SupMsg>, state: &mut SupState) {
 impl Actor for SynthSupervisor {
     type Msg = SupMsg;
     type State = SupState;
-    type Arguments = (Arc<RunContext>, Vec<Job>, usize, oneshot::Sender<(Vec<Result<Draft, String>>, usize)>);
+    type Arguments = (Arc<RunContext>, Vec<Job>, usize, oneshot::Sender<Results>);
 
     async fn pre_start(
         &self,
@@ -444,7 +447,8 @@ pub async fn run_stages(
     for &s in stages {
         ctx.progress.start(s, live);
     }
-    let (passthrough, todo): (Vec<(usize, Draft)>, Vec<(usize, Draft)>) =
+    type Numbered = Vec<(usize, Draft)>;
+    let (passthrough, todo): (Numbered, Numbered) =
         drafts.into_iter().enumerate().partition(|(_, d)| d.dropped.is_some());
     let order: Vec<usize> = todo.iter().map(|(i, _)| *i).collect();
     let jobs = todo.into_iter().map(|(_, d)| Job::Draft(Box::new(d))).collect();

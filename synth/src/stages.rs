@@ -441,7 +441,10 @@ fn compile(spec: EnvSpec) -> Result<Arc<Environment>, String> {
 
 /// Every tool compiles against the schema and runs on its example arguments (a guard refusing them is fine; a SQL
 /// error, an unknown argument or a missing example is not).
-fn check_tools(draft: &Draft, reply: &str) -> Result<(Vec<ToolSpec>, BTreeMap<String, Map<String, Value>>), String> {
+/// Example arguments per tool name.
+type Examples = BTreeMap<String, Map<String, Value>>;
+
+fn check_tools(draft: &Draft, reply: &str) -> Result<(Vec<ToolSpec>, Examples), String> {
     let o = json_object(reply)?;
     let tools: Vec<ToolSpec> = serde_json::from_value(o.get("tools").cloned().ok_or("missing \"tools\": an array")?)
         .map_err(|e| format!("\"tools\" does not match the tool format: {e}"))?;
