@@ -176,6 +176,10 @@ fn first_complete_prefix(s: &str) -> Option<usize> {
 pub fn use_mimalloc() -> bool {
     static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *INSTALLED.get_or_init(|| {
+        // `AW_SQLITE_MALLOC=system` keeps the C library's malloc (for comparisons).
+        if std::env::var_os("AW_SQLITE_MALLOC").is_some_and(|v| v == "system") {
+            return false;
+        }
         // SQLite needs each allocation's size: it is kept in an 8-byte header (mimalloc returns 16-byte aligned
         // blocks, so the payload stays 8-byte aligned as SQLite requires).
         unsafe extern "C" fn x_malloc(n: c_int) -> *mut std::ffi::c_void {
