@@ -204,3 +204,126 @@ async fn imported_awm_environments_are_served_over_http_and_mcp_with_awms_wordin
         .unwrap();
     assert_eq!(ends, vec!["finished", "closed"], "the HTTP episode finished, the MCP session's closed");
 }
+
+/// A scripted OpenAI-compatible chat server (real HTTP) playing AWM's text protocol: for the task about
+/// Kurzgesagt it lists the tools, subscribes to channel 1 and answers; for any other task it writes a broken call.
+fn scripted_text_llm() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let messages = req["messages"].as_array().cloned().unwrap_or_default();
+            let task = messages.get(1).and_then(|m| m["content"].as_str()).unwrap_or("");
+            let content = if !task.contains("Kurzgesagt") {
+                "<tool_call>{\"name\": \"call_tool\", \"arguments\": {broken</tool_call>".to_string()
+            } else {
+                match messages.len() {
+                    2 => "<tool_call>{\"name\": \"list_tools\", \"arguments\": {}}</tool_call>".to_string(),
+                    4 => "<tool_call>{\"name\": \"call_tool\", \"arguments\": {\"tool_name\": \"subscribe_to_channel\", \"arguments\": \"{\\\"channel_id\\\": 1}\"}}</tool_call>".to_string(),
+                    _ => "I subscribed you to Kurzgesagt – In a Nutshell.".to_string(),
+                }
+            };
+            let out = json!({"choices": [{"message": {"role": "assistant", "content": content}}],
+                             "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
+            .to_string();
+            let mut s = stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+                out.len()
+            );
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn an_llm_plays_imported_environments_in_awms_text_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = dir.path().join("awm");
+    import(&envs);
+    // The sample has no verifier for content_platform_1: give task-0 one (code mode) so the rollout is scored.
+    let env_dir = envs.join("content_platform_1");
+    std::fs::write(
+        env_dir.join("verifiers/task-0.code.py"),
+        "def verify_task_completion(initial_db_path, final_db_path, final_answer=None):\n    import sqlite3\n    \
+         q = 'SELECT count(*) FROM user_subscriptions WHERE user_id = 1 AND channel_id = 1'\n    \
+         before = sqlite3.connect(initial_db_path).execute(q).fetchone()[0]\n    \
+         after = sqlite3.connect(final_db_path).execute(q).fetchone()[0]\n    \
+         return {'result': 'complete' if before == 0 and after == 1 else 'others'}\n",
+    )
+    .unwrap();
+    let manifest_path = env_dir.join("awm-env.json");
+    let mut manifest: Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["tasks"][0]["code_verifier"] = json!("verifiers/task-0.code.py");
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+
+    let (url, requests) = scripted_text_llm();
+    let out = dir.path().join("rollout");
+    let o = Command::new(env!("CARGO_BIN_EXE_agentworld"))
+        .args([
+            "rollout",
+            "--api-url",
+            &url,
+            "--model",
+            "scripted",
+            "--group-size",
+            "2",
+            "--concurrency",
+            "1",
+            "--json",
+        ])
+        .args(["--task", "content_platform_1/task-0", "--task", "content_platform_1/task-1"])
+        .arg("--awm")
+        .arg(&envs)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    for r in &results[..2] {
+        assert_eq!(r["task"], "task-0");
+        assert_eq!(r["outcome"], "complete", "{r}");
+        assert_eq!(r["reward"], 1.0);
+        assert_eq!(r["steps"], 1, "list_tools is not a step");
+        assert_eq!(r["advantage"], 0.0, "equal rewards in a group: no advantage");
+    }
+    for r in &results[2..] {
+        assert_eq!(r["outcome"], "format_error", "{r}");
+        assert_eq!(r["reward"], -1.0);
+    }
+    assert_eq!(requests.load(std::sync::atomic::Ordering::Relaxed), 2 * 3 + 2);
+    // The steps and the subscription's row change are in the record.
+    let db = duckdb::Connection::open(out.join("journal.duckdb")).unwrap();
+    let inserts: i64 = db
+        .query_row("SELECT count(*) FROM changes WHERE table_name = 'user_subscriptions' AND op = 'insert'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(inserts, 2);
+    let verdicts: i64 =
+        db.query_row("SELECT count(*) FROM verdicts WHERE outcome = 'complete'", [], |r| r.get(0)).unwrap();
+    assert_eq!(verdicts, 2);
+}

@@ -2,6 +2,7 @@
 //!
 //! The RL loop of agentworld.
 
+pub mod awm_rollout;
 pub mod candidates;
 pub mod coordinator;
 pub mod export;

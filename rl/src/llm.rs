@@ -112,8 +112,12 @@ impl LlmPolicy {
 }
 
 fn system_prompt(state: &EpisodeState, mode: Mode) -> String {
-    let env = &state.info.env.spec.env;
-    let about = format!("You are an assistant working inside a software service.\n\nService: {}\n", env.description);
+    system_prompt_for(&state.info.env.spec.env.description, mode)
+}
+
+/// The system prompt for a service described by `description`.
+pub(crate) fn system_prompt_for(description: &str, mode: Mode) -> String {
+    let about = format!("You are an assistant working inside a software service.\n\nService: {description}\n");
     match mode {
         Mode::Tools => format!(
             "{about}\nUse the provided tools to carry out the user's request. Call one tool at a time and read its \
@@ -164,7 +168,7 @@ pub fn observation_text(tool: &str, obs: &Obs) -> String {
 
 /// What a reply asks for.
 #[derive(Debug, Clone, PartialEq)]
-enum Reply {
+pub(crate) enum Reply {
     Call { tool: String, args: serde_json::Map<String, Value>, id: Option<String> },
     ListTools,
     Answer(String),
@@ -198,7 +202,7 @@ fn parse_native(message: &Value) -> Reply {
     Reply::Answer(message["content"].as_str().unwrap_or("").to_string())
 }
 
-fn parse_text(content: &str) -> Reply {
+pub(crate) fn parse_text(content: &str) -> Reply {
     let Some(start) = content.find("<tool_call>") else {
         return Reply::Answer(content.trim().to_string());
     };

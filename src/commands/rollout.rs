@@ -56,6 +56,10 @@ pub struct RolloutArgs {
     /// Seeds the built-in policy's sampling (an LLM samples on its own).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Imported AgentWorldModel-1K environments to play instead (`agentworld import-awm` output), in AWM's text
+    /// protocol through the Python bridge (`--policy openai`; `--mode` is then always `text`).
+    #[arg(long)]
+    pub awm: Option<PathBuf>,
     /// Output folder: journal.duckdb and rollout.json.
     #[arg(long, default_value = "agentworld-rollout")]
     pub out: PathBuf,
@@ -64,6 +68,9 @@ pub struct RolloutArgs {
 }
 
 pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = args.awm.clone() {
+        return run_awm(&args, &dir);
+    }
     let paths = if args.envs.is_empty() { vec![super::default_envs()] } else { args.envs.clone() };
     let envs = super::load::load_envs(&paths)?;
     let mut tasks = Vec::new();
@@ -167,6 +174,74 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
             "trajectories and verdicts: {}; per-episode rewards and advantages: {}",
             args.out.join("journal.duckdb").display(),
             args.out.join("rollout.json").display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rollout --awm DIR`: GRPO groups of an LLM on imported AWM environments, in AWM's text protocol.
+fn run_awm(args: &RolloutArgs, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use agentworld_awm::{AwmHost, BridgeConfig, BridgePool};
+    let url = args.api_url.as_deref().context("--awm needs --api-url (an OpenAI-compatible endpoint)")?;
+    agentworld_rl::http::check_url(url).map_err(|e| anyhow::anyhow!("--api-url {e}"))?;
+    let model = args.model.as_deref().context("--awm needs --model")?;
+    let mut cfg = LlmConfig::new(url, model, Mode::Text);
+    cfg.temperature = args.temperature;
+    cfg.concurrency = args.concurrency.max(1);
+    cfg.timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    if let Some(var) = &args.api_key_env {
+        cfg.api_key = Some(std::env::var(var).with_context(|| format!("--api-key-env {var}: not set"))?);
+    }
+    std::fs::create_dir_all(&args.out)?;
+    let journal = std::sync::Arc::new(agentworld_runtime::Journal::open(&args.out.join("journal.duckdb"))?);
+    let pool =
+        BridgePool::start(BridgeConfig::default()).context("starting the AWM bridge (scripts/python-deps.sh)")?;
+    let (host, skipped) = AwmHost::load(dir, pool.clone(), Some(journal.clone()))?;
+    for s in &skipped {
+        eprintln!("not played: {s}");
+    }
+    let mut tasks = Vec::new();
+    for e in host.environments() {
+        for t in e.tasks() {
+            let name = format!("{}/{}", e.name(), t.id);
+            if args.tasks.is_empty() || args.tasks.contains(&name) {
+                tasks.push((e.clone(), t.id.clone()));
+            }
+        }
+    }
+    if tasks.is_empty() {
+        bail!("no AWM task to play under {} (with --task ENV/TASK as given)", dir.display());
+    }
+    let results = agentworld_rl::awm_rollout::rollout_awm(
+        &tasks,
+        args.group_size.max(1),
+        args.max_steps,
+        &cfg,
+        Some(journal.clone()),
+    );
+    journal.flush()?;
+    pool.shutdown();
+    let scored: Vec<f64> = results.iter().filter_map(|r| r.reward).collect();
+    let report = serde_json::json!({
+        "episodes": results.len(),
+        "scored": scored.len(),
+        "mean_reward": if scored.is_empty() { serde_json::Value::Null } else { (scored.iter().sum::<f64>() / scored.len() as f64).into() },
+        "infra_errors": results.iter().filter(|r| r.outcome == "infra_error").count(),
+        "format_errors": results.iter().filter(|r| r.outcome == "format_error").count(),
+        "results": results,
+    });
+    std::fs::write(args.out.join("rollout.json"), serde_json::to_string_pretty(&report)?)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} episodes ({} scored, mean reward {}); {} infra errors, {} format errors; journal {}",
+            report["episodes"],
+            report["scored"],
+            report["mean_reward"],
+            report["infra_errors"],
+            report["format_errors"],
+            args.out.join("journal.duckdb").display()
         );
     }
     Ok(ExitCode::SUCCESS)
