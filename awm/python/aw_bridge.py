@@ -11,6 +11,10 @@ SQLAlchemy engines and session factories are pointed at the episode's database f
 Temporary triggers log each row a call changes, so the Rust side can record state changes without a second copy.
 A tool call goes through the app's ASGI interface the way AWM's fastapi-mcp does (path, query and JSON body built
 from the tool's OpenAPI operation), and the observation is formatted as AWM formats it.
+
+The programs read the time through `datetime.now()` / `datetime.utcnow()` (creation and update timestamps): they
+are given a `datetime` whose clock is the episode's virtual clock (sent with each call), so the same actions give
+the same state on every run, as in the engine.
 """
 
 import asyncio
@@ -20,14 +24,17 @@ import sqlite3
 import sys
 import time
 import traceback
+import types
 import urllib.parse
 import warnings
+import datetime as _datetime_module
 
 # Everything the apps and this worker need is imported before the audit hook goes in.
 import fastapi  # noqa: F401
 import jsonschema
 import pydantic  # noqa: F401
 import sqlalchemy
+import sqlalchemy.dialects.sqlite  # noqa: F401  (imported now, so it binds the real `datetime`)
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -35,6 +42,40 @@ warnings.simplefilter("ignore", DeprecationWarning)  # generated programs use de
 LOOP = asyncio.new_event_loop()  # its self-pipe socketpair is made before sockets are refused
 PROTOCOL_OUT = sys.stdout
 sys.stdout = sys.stderr  # an app's print() must never corrupt the protocol stream
+
+_REAL_DATETIME = _datetime_module.datetime
+VIRTUAL_NOW = [None]  # the current call's virtual time (naive UTC), or None for the real clock
+
+
+class VirtualDatetime(_REAL_DATETIME):
+    """`datetime` whose `now`/`utcnow` read the episode's virtual clock during a call."""
+
+    # Instances are of this class (a subclass of the real one), so `isinstance` checks against either pass, whichever
+    # a library bound.
+    @classmethod
+    def now(cls, tz=None):
+        v = VIRTUAL_NOW[0] or _REAL_DATETIME.utcnow()
+        v = cls(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
+        if VIRTUAL_NOW[0] is None:
+            return _REAL_DATETIME.now(tz)
+        return v.replace(tzinfo=_datetime_module.timezone.utc).astimezone(tz) if tz else v
+
+    @classmethod
+    def utcnow(cls):
+        v = VIRTUAL_NOW[0]
+        if v is None:
+            return _REAL_DATETIME.utcnow()
+        return cls(v.year, v.month, v.day, v.hour, v.minute, v.second)
+
+    @classmethod
+    def today(cls):
+        return cls.now()
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler):
+        # Models that annotate fields with it validate and serialise exactly as with `datetime`.
+        return handler.generate_schema(_REAL_DATETIME)
+
 
 _BLOCKED_EVENTS = {
     "socket.connect",
@@ -72,7 +113,16 @@ class App:
         code = code.split('if __name__ == "__main__":')[0]
         ns = {"__name__": f"awm_{name}"}
         os.environ["DATABASE_PATH"] = "sqlite://"
-        exec(compile(code, f"<{name}/app.py>", "exec"), ns)
+        # The program's `from datetime import datetime` (or `import datetime`) gets a copy of the module whose
+        # `datetime` is the virtual-clock one; libraries keep the real module.
+        virtual = types.ModuleType("datetime")
+        virtual.__dict__.update(_datetime_module.__dict__)
+        virtual.datetime = VirtualDatetime
+        sys.modules["datetime"] = virtual
+        try:
+            exec(compile(code, f"<{name}/app.py>", "exec"), ns)
+        finally:
+            sys.modules["datetime"] = _datetime_module
         self.ns = ns
         self.app = ns.get("app")
         if self.app is None:
@@ -345,8 +395,13 @@ def handle(req):
         ep = EPISODES.get(req["episode"])
         if ep is None:
             raise KeyError(f"episode {req['episode']} is not open in this worker")
+        now_ms = req.get("now_ms")
+        VIRTUAL_NOW[0] = None if now_ms is None else _REAL_DATETIME.utcfromtimestamp(now_ms / 1000)
         started = time.perf_counter()
-        text, is_error = call_tool(ep, req["tool"], req.get("args"))
+        try:
+            text, is_error = call_tool(ep, req["tool"], req.get("args"))
+        finally:
+            VIRTUAL_NOW[0] = None
         handler_us = int((time.perf_counter() - started) * 1e6)
         return {"text": text, "is_error": is_error, "changes": ep.take_changes(), "handler_us": handler_us}
     if op == "save":

@@ -36,6 +36,8 @@ pub struct AwmEnvironment {
     pool: Option<BridgePool>,
     verifier: VerifierConfig,
     hash: String,
+    /// The manifest's clock (Unix ms): the programs' "now" at step 0; each step adds [`TICK_MS`].
+    clock_ms: i64,
     /// Judges tasks that have evidence but no code-mode verdict.
     judge: std::sync::OnceLock<Arc<dyn Judge>>,
 }
@@ -73,6 +75,8 @@ impl AwmEnvironment {
         let state = std::fs::read(&state_path).map_err(|e| AwmError::io(&state_path, e))?;
         let text = serde_json::to_string(&manifest).unwrap_or_default();
         let hash = format!("{:016x}", fnv1a(text.as_bytes()) ^ fnv1a(&state).rotate_left(1));
+        let clock_ms = agentworld_runtime::clock::parse_rfc3339(&manifest.clock)
+            .map_err(|e| AwmError::Manifest { path: dir.join(crate::manifest::MANIFEST), message: format!("clock: {e}") })?;
         Ok(AwmEnvironment {
             manifest,
             dir,
@@ -82,6 +86,7 @@ impl AwmEnvironment {
             pool: None,
             verifier: VerifierConfig::default(),
             hash,
+            clock_ms,
             judge: std::sync::OnceLock::new(),
         })
     }
@@ -188,6 +193,9 @@ impl AwmEnvironment {
         })))
     }
 }
+
+/// Virtual time that passes per tool call (as in native environments' default `tick_seconds`).
+pub const TICK_MS: i64 = 60_000;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
@@ -403,10 +411,17 @@ impl AwmEpisode {
         &self.steps[index - 1]
     }
 
+    /// The virtual time of step `index` (1-based): the programs' `datetime.now()` during that call.
+    fn virtual_time_ms(&self, index: usize) -> i64 {
+        self.env.clock_ms + index as i64 * TICK_MS
+    }
+
     fn forward(&self, tool: &str, args: &Value) -> Result<CallReply, BridgeError> {
         let placement = self.placement.as_ref().ok_or(BridgeError::ShutDown)?;
         let timeout = self.env.pool.as_ref().map(|p| p.config().call_timeout).unwrap_or_default();
-        let reply = placement.0.request("call", json!({ "episode": self.id, "tool": tool, "args": args }), timeout)?;
+        let now_ms = self.virtual_time_ms(self.steps.len() + 1);
+        let body = json!({ "episode": self.id, "tool": tool, "args": args, "now_ms": now_ms });
+        let reply = placement.0.request("call", body, timeout)?;
         serde_json::from_value(reply)
             .map_err(|e| BridgeError::Protocol { pid: placement.0.pid(), message: format!("call reply: {e}") })
     }
@@ -424,7 +439,7 @@ impl AwmEpisode {
             error: (!ok).then(|| step.observation.clone()),
             truncated: false,
             duration_us: step.duration_us,
-            virtual_time_ms: 0,
+            virtual_time_ms: self.virtual_time_ms(step.index),
             changeset: None,
             changes: step
                 .changes

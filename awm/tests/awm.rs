@@ -201,6 +201,15 @@ fn bridge_lists_the_apps_tools_and_plays_reads_and_writes_in_isolated_episodes()
     assert_ne!(after_a, before, "a sees its own write");
     assert_eq!(after_b, before, "b does not");
 
+    // The programs' clock is the episode's virtual clock: the manifest's clock plus one minute per step.
+    let created = a.call("create_playlist", &json!({ "name": "Later", "visibility": "private" })).clone();
+    let step_no = created.index;
+    assert!(
+        created.observation.contains(&format!("\"created_at\": \"2026-01-01T00:{step_no:02}:00\"")),
+        "step {step_no}: {}",
+        created.observation
+    );
+
     // A fresh episode starts from the initial state again.
     let mut c = AwmEpisode::open(env, None).unwrap();
     assert_eq!(c.call("list_user_subscriptions", &json!({})).observation, before);
