@@ -75,8 +75,10 @@ impl AwmEnvironment {
         let state = std::fs::read(&state_path).map_err(|e| AwmError::io(&state_path, e))?;
         let text = serde_json::to_string(&manifest).unwrap_or_default();
         let hash = format!("{:016x}", fnv1a(text.as_bytes()) ^ fnv1a(&state).rotate_left(1));
-        let clock_ms = agentworld_runtime::clock::parse_rfc3339(&manifest.clock)
-            .map_err(|e| AwmError::Manifest { path: dir.join(crate::manifest::MANIFEST), message: format!("clock: {e}") })?;
+        let clock_ms = agentworld_runtime::clock::parse_rfc3339(&manifest.clock).map_err(|e| AwmError::Manifest {
+            path: dir.join(crate::manifest::MANIFEST),
+            message: format!("clock: {e}"),
+        })?;
         Ok(AwmEnvironment {
             manifest,
             dir,
