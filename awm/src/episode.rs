@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use agentworld_runtime::changes::fnv1a;
 use agentworld_runtime::journal::Record;
 use agentworld_runtime::journal::record::{
     ChangeRow, EndedRow, EnvironmentRow, OpenedRow, StepRow, TaskRow, VerdictRow,
@@ -198,10 +199,6 @@ impl AwmEnvironment {
 
 /// Virtual time that passes per tool call (as in native environments' default `tick_seconds`).
 pub const TICK_MS: i64 = 60_000;
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
 
 fn now_us() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)

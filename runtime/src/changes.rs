@@ -445,8 +445,8 @@ pub(crate) fn ordered_select(schema: &str, t: &TableInfo) -> String {
     format!("SELECT * FROM {schema}.{} ORDER BY {order}", quote_ident(&t.name))
 }
 
-/// FNV-1a, 64-bit, of `bytes`: a stable hash for spec text.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64-bit, of `bytes` (one [`Fnv`] over them): a stable hash for spec text, request bodies, shingles.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h = Fnv::new();
     h.feed(bytes);
     h.0

@@ -2,6 +2,8 @@
 //! scenario's name and description, and a Jaccard estimate between every pair (a thousand scenarios are half a
 //! million pairs of 64 comparisons: milliseconds). An embeddings endpoint can be used instead when configured.
 
+use agentworld_runtime::changes::fnv1a as fnv;
+
 /// Hash functions per signature.
 const HASHES: usize = 64;
 
@@ -18,10 +20,6 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 impl Signature {

@@ -109,7 +109,7 @@ struct CallJournal {
 /// The journal key of a request body (FNV-1a, 64 bits, hex, with the length): the scripted test server computes
 /// the same over the bytes it receives.
 pub fn request_key(body: &[u8]) -> String {
-    let h = body.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let h = agentworld_runtime::changes::fnv1a(body);
     format!("{h:016x}-{}", body.len())
 }
 

@@ -265,10 +265,7 @@ fn serve(
             .map(|(i, t)| {
                 let mut v = vec![0.0f64; 64];
                 for w in t.as_str().unwrap_or("").split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2) {
-                    let h = w
-                        .to_lowercase()
-                        .bytes()
-                        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+                    let h = agentworld_runtime::changes::fnv1a(w.to_lowercase().as_bytes());
                     v[(h % 64) as usize] += 1.0;
                 }
                 json!({"object": "embedding", "index": i, "embedding": v})
