@@ -169,7 +169,7 @@ fn run_job(ctx: &RunContext, job: Job) -> Result<Draft, SynthError> {
 }
 
 /// Each job's result (a draft, or the endpoint failure that stopped it) and the generator crashes.
-type Results = (Vec<Result<Draft, String>>, usize);
+type Results = (Vec<Result<Draft, SynthError>>, usize);
 
 enum SupMsg {
     Done { worker: ActorId, index: usize, result: Box<Result<Draft, SynthError>> },
@@ -186,7 +186,7 @@ struct SupState {
     ctx: Arc<RunContext>,
     queue: VecDeque<(usize, Job)>,
     busy: HashMap<ActorId, (usize, Job)>,
-    results: Vec<Option<Result<Draft, String>>>,
+    results: Vec<Option<Result<Draft, SynthError>>>,
     remaining: usize,
     crashes: usize,
     reply: Option<oneshot::Sender<Results>>,
@@ -212,7 +212,11 @@ fn maybe_finish(myself: &ActorRef<SupMsg>, state: &mut SupState) {
     if state.remaining > 0 {
         return;
     }
-    let results = state.results.iter_mut().map(|r| r.take().unwrap_or_else(|| Err("lost".into()))).collect();
+    let results = state
+        .results
+        .iter_mut()
+        .map(|r| r.take().unwrap_or_else(|| Err(SynthError::Invalid("a job's result was lost".into()))))
+        .collect();
     if let Some(tx) = state.reply.take() {
         let _ = tx.send((results, state.crashes));
     }
@@ -234,7 +238,7 @@ impl Actor for SynthSupervisor {
             ctx: ctx.clone(),
             queue: jobs.into_iter().enumerate().collect(),
             busy: HashMap::new(),
-            results: vec![None; n],
+            results: (0..n).map(|_| None).collect(),
             remaining: n,
             crashes: 0,
             reply: Some(reply),
@@ -255,7 +259,7 @@ impl Actor for SynthSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         let SupMsg::Done { worker, index, result } = msg;
         state.busy.remove(&worker);
-        state.results[index] = Some(result.map_err(|e| e.to_string()));
+        state.results[index] = Some(*result);
         state.remaining -= 1;
         if let Some(cell) = myself.get_children().into_iter().find(|c| c.get_id() == worker) {
             assign(&ActorRef::from(cell), state);
@@ -329,11 +333,7 @@ impl Actor for GeneratorActor {
     }
 }
 
-async fn supervise(
-    ctx: Arc<RunContext>,
-    jobs: Vec<Job>,
-    workers: usize,
-) -> Result<(Vec<Result<Draft, String>>, usize), SynthError> {
+async fn supervise(ctx: Arc<RunContext>, jobs: Vec<Job>, workers: usize) -> Result<Results, SynthError> {
     let (tx, rx) = oneshot::channel();
     let (_sup, handle) = Actor::spawn(None, SynthSupervisor, (ctx, jobs, workers, tx))
         .await
@@ -402,8 +402,8 @@ pub async fn run_scenarios(
     for r in results {
         match r {
             Ok(d) => drafts.push(d),
-            Err(e) if e == SynthError::DryRun.to_string() => {}
-            Err(e) => return Err(SynthError::Endpoint(e)),
+            Err(SynthError::DryRun) => {}
+            Err(e) => return Err(e),
         }
     }
     // De-duplicate the drafts that passed, in slot order, and make names unique.
@@ -457,8 +457,8 @@ pub async fn run_stages(
     for (i, r) in order.into_iter().zip(results) {
         match r {
             Ok(d) => out.push((i, d)),
-            Err(e) if e == SynthError::DryRun.to_string() => {}
-            Err(e) => return Err(SynthError::Endpoint(e)),
+            Err(SynthError::DryRun) => {}
+            Err(e) => return Err(e),
         }
     }
     out.sort_by_key(|(i, _)| *i);
