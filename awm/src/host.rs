@@ -4,7 +4,7 @@
 //! takes only its episode with it: the client is told `infra_error`, never a reward.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use agentworld_runtime::{EpisodeId, Journal};
@@ -262,24 +262,27 @@ impl std::fmt::Debug for AwmHost {
 }
 
 impl AwmHost {
-    /// Loads every imported environment under `path` (a folder of environment folders, or one) that has a
-    /// program, hosting them on `pool`. Returns the host and the folders skipped, with why.
+    /// Loads every imported environment with a program under `paths` (each a folder of environment folders, or
+    /// one), hosting them on `pool`. Returns the host and the folders skipped, with why.
     pub fn load(
-        path: &Path,
+        paths: &[PathBuf],
         pool: BridgePool,
         journal: Option<Arc<Journal>>,
     ) -> Result<(AwmHost, Vec<String>), AwmError> {
         let mut dirs = Vec::new();
-        if Manifest::is_awm_env(path) {
-            dirs.push(path.to_path_buf());
-        } else {
-            let entries = std::fs::read_dir(path).map_err(|e| AwmError::io(path, e))?;
-            for entry in entries.flatten() {
-                if Manifest::is_awm_env(&entry.path()) {
-                    dirs.push(entry.path());
-                }
+        for path in paths {
+            if Manifest::is_awm_env(path) {
+                dirs.push(path.to_path_buf());
+                continue;
             }
-            dirs.sort();
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| AwmError::io(path, e))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| Manifest::is_awm_env(p))
+                .collect();
+            found.sort();
+            dirs.extend(found);
         }
         let mut envs = Vec::new();
         let mut skipped = Vec::new();

@@ -196,7 +196,7 @@ fn run_awm(args: &RolloutArgs, dir: &std::path::Path) -> anyhow::Result<ExitCode
     let journal = std::sync::Arc::new(agentworld_runtime::Journal::open(&args.out.join("journal.duckdb"))?);
     let pool =
         BridgePool::start(BridgeConfig::default()).context("starting the AWM bridge (scripts/python-deps.sh)")?;
-    let (host, skipped) = AwmHost::load(dir, pool.clone(), Some(journal.clone()))?;
+    let (host, skipped) = AwmHost::load(&[dir.to_path_buf()], pool.clone(), Some(journal.clone()))?;
     for s in &skipped {
         eprintln!("not played: {s}");
     }

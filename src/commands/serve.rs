@@ -145,19 +145,14 @@ fn load_awm(
     }
     let pool =
         BridgePool::start(config).context("starting the AWM bridge (scripts/python-deps.sh installs its Python)")?;
-    let mut envs = Vec::new();
-    for path in paths {
-        let (host, skipped) = AwmHost::load(path, pool.clone(), journal.clone())
-            .with_context(|| format!("loading AWM environments from {}", path.display()))?;
-        for s in skipped {
-            tracing::warn!(skipped = %s, "AWM environment not served");
-        }
-        envs.extend(host.environments().iter().cloned());
+    let (host, skipped) = AwmHost::load(paths, pool, journal).context("loading AWM environments")?;
+    for s in skipped {
+        tracing::warn!(skipped = %s, "AWM environment not served");
     }
-    if envs.is_empty() {
+    if host.environments().is_empty() {
         anyhow::bail!("no servable AWM environment under {paths:?} (each needs awm-env.json and app.py)");
     }
-    Ok(AwmHost::new(envs, pool, journal))
+    Ok(host)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
