@@ -160,6 +160,10 @@ impl Worker {
             return Err(self.death_reason());
         }
         match rx.recv_timeout(timeout) {
+            // The reader thread does not know which op a reply answers: name it here.
+            Ok(Err(BridgeError::Failed { pid, message, .. })) => {
+                Err(BridgeError::Failed { pid, op: op.to_string(), message })
+            }
             Ok(reply) => reply,
             Err(_) => {
                 self.forget(id);

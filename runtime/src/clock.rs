@@ -33,6 +33,7 @@ static REGISTERED: OnceLock<Result<Registered, String>> = OnceLock::new();
 
 /// Registers the clock VFS once per process; every engine connection opens with [`VFS_NAME`].
 pub fn ensure_registered() -> Result<(), String> {
+    // Registering a VFS initialises SQLite: its allocator must be chosen first (every engine connection gets here).
     crate::sqlite::use_mimalloc();
     REGISTERED
         .get_or_init(|| {

@@ -10,7 +10,6 @@ use crate::error::{EngineError, EngineResult};
 
 /// Opens an empty in-memory connection on the virtual-clock VFS with foreign keys enforced.
 pub(crate) fn open_memory() -> EngineResult<Connection> {
-    use_mimalloc();
     clock::ensure_registered().map_err(EngineError::Other)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
