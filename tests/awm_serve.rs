@@ -5,58 +5,17 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use agentworld_server::loadgen::Conn;
+use common::{Served, req};
 use serde_json::{Value, json};
+
+mod common;
 
 fn sample() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("awm/tests/data/awm-1k-sample")
-}
-
-struct Served {
-    child: Child,
-    addr: String,
-}
-
-impl Served {
-    fn start(dir: &Path, args: &[&str]) -> Served {
-        let log = dir.join("serve.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_agentworld"))
-            .args(["serve", "--port", "0", "--jobs-dir"])
-            .arg(dir.join("jobs"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let Some(line) = lines.next() else {
-                panic!("serve exited before listening:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
-            };
-            let line = line.unwrap();
-            if let Some(a) = line.strip_prefix("listening on http://") {
-                break a.trim().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        Served { child, addr }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn req(conn: &mut Conn, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-    let r = conn.request(method, path, &[("Content-Type", "application/json")], bytes.as_bytes()).await.unwrap();
-    (r.status, serde_json::from_slice(&r.body).unwrap_or(Value::Null))
 }
 
 fn import(out: &Path) -> String {

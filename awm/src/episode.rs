@@ -94,14 +94,6 @@ impl AwmEnvironment {
         })
     }
 
-    /// Uses `config` for this environment's verifiers.
-    pub fn with_verifier_config(mut self: Arc<Self>, config: VerifierConfig) -> Arc<Self> {
-        if let Some(env) = Arc::get_mut(&mut self) {
-            env.verifier = config;
-        }
-        self
-    }
-
     pub fn name(&self) -> &str {
         &self.manifest.name
     }
