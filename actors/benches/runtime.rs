@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentworld_actors::load::{LoadSpec, Script, run_load, scripts};
+use agentworld_actors::load::{LoadSpec, Script, process_cpu, run_load, scripts};
 use agentworld_actors::metrics::Histogram;
 use agentworld_actors::{Runtime, RuntimeConfig};
 use agentworld_runtime::journal::Record;
@@ -184,16 +184,26 @@ fn main() {
         let n: usize = scripted.iter().map(|s| s.calls.len()).sum();
         println!("workload: only scripted calls under {us} us in the engine ({n} calls in {} scripts)", scripted.len());
     }
-    bare_engine(&scripted, episodes, cores, warmup, &journal);
-    let (calls, elapsed, latency) = bare_engine(&scripted, episodes, cores, secs, &journal);
-    journal.flush().unwrap();
+    // `AW_BENCH_SKIP_BARE=1` measures the actor layer alone (A/B runs of a change to it).
+    let bare = if std::env::var_os("AW_BENCH_SKIP_BARE").is_none() {
+        bare_engine(&scripted, episodes, cores, warmup, &journal);
+        let cpu = process_cpu();
+        let (calls, elapsed, latency) = bare_engine(&scripted, episodes, cores, secs, &journal);
+        journal.flush().unwrap();
+        let cpu = process_cpu().saturating_sub(cpu);
+        let bare = calls as f64 / elapsed;
+        let l = latency.snapshot();
+        println!(
+            "bare engine ({cores} threads): {calls} calls in {elapsed:.1} s = {bare:.0} calls/s; per call p50 {} us p99 {} us; CPU {:.1} us per call",
+            l.p50_us,
+            l.p99_us,
+            cpu.as_secs_f64() * 1e6 / calls.max(1) as f64
+        );
+        bare
+    } else {
+        f64::NAN
+    };
     drop(journal);
-    let bare = calls as f64 / elapsed;
-    let l = latency.snapshot();
-    println!(
-        "bare engine ({cores} threads): {calls} calls in {elapsed:.1} s = {bare:.0} calls/s; per call p50 {} us p99 {} us",
-        l.p50_us, l.p99_us
-    );
 
     let tokio_threads = std::env::var("AW_BENCH_TOKIO_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(cores);
     let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(tokio_threads).enable_all().build().unwrap();
@@ -237,6 +247,7 @@ fn main() {
         r.errors,
         r.infra_error
     );
+    println!("  CPU {:.1} us per call (the whole process, all threads)", r.cpu_us_per_call);
     let open = m.op(agentworld_actors::Op::Open);
     println!("  opens p50 {} us p99 {} us; finishes {}", open.p50_us, open.p99_us, r.finished);
     println!(

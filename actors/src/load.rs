@@ -65,6 +65,24 @@ pub struct LoadReport {
     /// Requests refused outright (`RuntimeError`s).
     pub errors: u64,
     pub first_error: Option<String>,
+    /// CPU time of the whole process (every thread: clients, actors, workers, journal) per call over the timed
+    /// window. Unlike calls/s it does not depend on how much of the machine the scheduler gave the process.
+    pub cpu_us_per_call: f64,
+}
+
+/// CPU time this process has used so far (user + system, every thread), read from `/proc/self/stat`; zero where
+/// that does not exist.
+pub fn process_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // After the parenthesised command name: state, then numbers; utime and stime are fields 14 and 15.
+            let rest = s.rsplit(')').next()?.split_whitespace().collect::<Vec<_>>();
+            Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    // USER_HZ is 100 on every Linux ABI Rust targets.
+    Duration::from_millis(ticks * 10)
 }
 
 /// One task's script: the calls of its reference solution.
@@ -147,6 +165,7 @@ pub async fn run_load(
     let latency = Arc::new(Histogram::default());
     let counters = Arc::new(Counters::default());
     let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
+    let cpu_started = process_cpu();
     let started = Instant::now();
     let deadline = started + spec.duration;
     let mut tasks = tokio::task::JoinSet::new();
@@ -224,6 +243,7 @@ pub async fn run_load(
         open.extend(r.unwrap_or_default());
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = process_cpu().saturating_sub(cpu_started);
     let episodes_open = open.len();
     for id in open {
         let _ = rt.close(id).await;
@@ -244,5 +264,6 @@ pub async fn run_load(
         finished: counters.finished.load(Ordering::Relaxed),
         errors: counters.errors.load(Ordering::Relaxed),
         first_error: first_error.lock().ok().and_then(|f| f.clone()),
+        cpu_us_per_call: cpu.as_secs_f64() * 1e6 / calls.max(1) as f64,
     })
 }

@@ -128,10 +128,11 @@ pub struct EndedRow {
     pub ended_us: i64,
 }
 
-/// Bytes as a hex string in the write-ahead log's JSON (a JSON array of numbers is three to four times larger and
-/// slower to write).
+/// Bytes as raw bytes in the write-ahead log's binary frames, and as a hex string in JSON (the frames of earlier
+/// versions, and any human-readable export: a JSON array of numbers is three to four times larger and slower).
 mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
 
     pub fn encode(bytes: &[u8]) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -157,29 +158,57 @@ mod hex_bytes {
     }
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&encode(bytes))
+        if s.is_human_readable() { s.serialize_str(&encode(bytes)) } else { s.serialize_bytes(bytes) }
+    }
+
+    /// Accepts what either encoding wrote.
+    struct BytesOrHex;
+
+    impl<'de> Visitor<'de> for BytesOrHex {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("bytes or a hex string")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Vec<u8>, E> {
+            decode(v).map_err(E::custom)
+        }
+        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        decode(&text).map_err(serde::de::Error::custom)
+        if d.is_human_readable() { d.deserialize_str(BytesOrHex) } else { d.deserialize_byte_buf(BytesOrHex) }
     }
 }
 
 mod hex_bytes_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// `Option<Vec<u8>>` through [`super::hex_bytes`].
+    #[derive(Deserialize)]
+    struct Bytes(#[serde(with = "super::hex_bytes")] Vec<u8>);
+
+    struct BytesRef<'a>(&'a [u8]);
+
+    impl Serialize for BytesRef<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            super::hex_bytes::serialize(self.0, s)
+        }
+    }
 
     pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match bytes {
-            Some(b) => s.serialize_some(&super::hex_bytes::encode(b)),
+            Some(b) => s.serialize_some(&BytesRef(b)),
             None => s.serialize_none(),
         }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|t| super::hex_bytes::decode(&t).map_err(serde::de::Error::custom))
-            .transpose()
+        Ok(Option::<Bytes>::deserialize(d)?.map(|b| b.0))
     }
 }
 
@@ -309,5 +338,10 @@ mod tests {
         let text = serde_json::to_string(&rec).unwrap();
         assert!(text.contains("\"0001feff\""), "{text}");
         assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), rec);
+        // The binary log encoding keeps the bytes as bytes.
+        let binary = postcard::to_stdvec(&rec).unwrap();
+        assert!(binary.windows(4).any(|w| w == [0, 1, 254, 255]));
+        assert!(binary.len() < text.len() / 2, "{} vs {} bytes", binary.len(), text.len());
+        assert_eq!(postcard::from_bytes::<Record>(&binary).unwrap(), rec);
     }
 }

@@ -3,8 +3,13 @@
 //! was acknowledged; [`Wal::recover`] reads it back so the next open appends what DuckDB had not yet committed.
 //!
 //! Layout: a folder of segment files named by their first sequence number. A frame is
-//! `len: u32 | checksum(seq ++ payload): u32 | seq: u64 | payload` (FNV-1a folded to 32 bits) with the payload the JSON of a
-//! `Vec<Record>`. A torn frame (a crash in the middle of a write) ends the readable log.
+//! `len: u32 | checksum(seq ++ payload): u32 | seq: u64 | payload`. The payload is [`BINARY_V1`] followed by the
+//! `postcard` encoding of a `Vec<Record>`, checksummed with CRC-32. Logs written before that format hold the JSON
+//! of the `Vec<Record>` (it starts with `[`), checksummed with FNV-1a folded to 32 bits; recovery reads both. A
+//! torn frame (a crash in the middle of a write) ends the readable log.
+//!
+//! Why binary: the payload carries tool arguments and results as JSON text, which JSON would escape again;
+//! encoding a step record as JSON cost more than running a cheap tool call (`BENCHMARKS.md`, actor runtime).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -58,10 +63,26 @@ pub(crate) struct Recovered {
     pub torn_bytes: u64,
 }
 
-/// Detects torn or damaged frames (not tampering).
+/// First payload byte of a binary (postcard) frame; a JSON frame starts with `[`.
+const BINARY_V1: u8 = 0xB1;
+
+/// Detects torn or damaged frames (not tampering). `bytes` is `seq ++ payload`; the payload's first byte says
+/// which checksum its frame was written with.
 fn checksum(bytes: &[u8]) -> u32 {
-    let h = crate::changes::fnv1a(bytes);
-    (h ^ (h >> 32)) as u32
+    if bytes.get(8) == Some(&BINARY_V1) {
+        crc32fast::hash(bytes)
+    } else {
+        let h = crate::changes::fnv1a(bytes);
+        (h ^ (h >> 32)) as u32
+    }
+}
+
+/// Decodes a frame's payload in either format.
+fn decode(payload: &[u8]) -> Result<Vec<Record>, String> {
+    match payload.split_first() {
+        Some((&BINARY_V1, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        _ => serde_json::from_slice(payload).map_err(|e| e.to_string()),
+    }
 }
 
 fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
@@ -100,7 +121,7 @@ impl Wal {
                     break;
                 }
                 let seq = u64::from_le_bytes(data[at + 8..at + 16].try_into().unwrap_or_default());
-                let records: Vec<Record> = serde_json::from_slice(&data[at + HEADER..end]).map_err(|e| {
+                let records = decode(&data[at + HEADER..end]).map_err(|e| {
                     EngineError::Journal(format!("{}: frame {seq} does not decode: {e}", path.display()))
                 })?;
                 frames.push((seq, records));
@@ -139,8 +160,10 @@ impl Wal {
         let st = &mut *st;
         st.buf.clear();
         st.buf.extend_from_slice(&[0; HEADER]);
-        serde_json::to_writer(&mut st.buf, &records)
-            .map_err(|e| EngineError::Journal(format!("encoding a record: {e}")))?;
+        st.buf.push(BINARY_V1);
+        let buf = std::mem::take(&mut st.buf);
+        st.buf =
+            postcard::to_extend(&records, buf).map_err(|e| EngineError::Journal(format!("encoding a record: {e}")))?;
         let len = (st.buf.len() - HEADER) as u32;
         st.buf[0..4].copy_from_slice(&len.to_le_bytes());
         st.buf[8..16].copy_from_slice(&seq.to_le_bytes());
@@ -211,6 +234,33 @@ mod tests {
         assert_eq!(rec.frames[1].1, vec![ended(1), ended(101)]);
         assert_eq!(rec.next_seq, 10);
         assert_eq!(rec.torn_bytes, 7);
+    }
+
+    #[test]
+    fn frames_in_the_earlier_json_format_are_still_read() {
+        // A log left by a version that wrote JSON payloads with FNV-1a checksums, then crashed.
+        let dir = tempfile::tempdir().unwrap();
+        let mut data = Vec::new();
+        for seq in [5u64, 6] {
+            let payload = serde_json::to_vec(&vec![ended(seq)]).unwrap();
+            let mut body = seq.to_le_bytes().to_vec();
+            body.extend_from_slice(&payload);
+            let h = crate::changes::fnv1a(&body);
+            data.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            data.extend_from_slice(&((h ^ (h >> 32)) as u32).to_le_bytes());
+            data.extend_from_slice(&body);
+        }
+        std::fs::write(segment_path(dir.path(), 5), &data).unwrap();
+        let rec = Wal::recover(dir.path()).unwrap();
+        assert_eq!(rec.frames, vec![(5, vec![ended(5)]), (6, vec![ended(6)])]);
+        assert_eq!((rec.next_seq, rec.torn_bytes), (7, 0));
+        // New frames after it are binary, and the log reads back whole.
+        let wal = Wal::create(dir.path(), rec.next_seq, SyncMode::Process).unwrap();
+        wal.append(vec![ended(7)], |_, _| ()).unwrap();
+        drop(wal);
+        let seg = segments(dir.path()).unwrap().pop().unwrap();
+        assert_eq!(std::fs::read(seg).unwrap()[HEADER], BINARY_V1);
+        assert_eq!(Wal::recover(dir.path()).unwrap().frames, vec![(7, vec![ended(7)])]);
     }
 
     #[test]
