@@ -214,6 +214,9 @@ fn main() {
             config.journal.memory_limit_mb = options.memory_limit_mb;
         }
         config.runtime.max_episodes = episodes * 2;
+        if let Some(ms) = std::env::var("AW_BENCH_LINGER_MS").ok().and_then(|s| s.parse().ok()) {
+            config.journal.linger_ms = ms;
+        }
         if let Some(w) = std::env::var("AW_BENCH_WORKERS").ok().and_then(|s| s.parse().ok()) {
             config.runtime.workers = w;
         }

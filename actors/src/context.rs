@@ -52,7 +52,8 @@ pub(crate) struct Directory {
 }
 
 struct EndedCache {
-    map: HashMap<EpisodeId, Trajectory>,
+    /// Shared, not copied: the actor that ended the episode and a client closing it read the same one.
+    map: HashMap<EpisodeId, Arc<Trajectory>>,
     order: VecDeque<EpisodeId>,
     capacity: usize,
 }
@@ -105,7 +106,7 @@ impl Directory {
     }
 
     /// Keeps an ended episode's trajectory (the oldest is forgotten past the capacity; the journal has all).
-    pub fn ended(&self, t: Trajectory) {
+    pub fn ended(&self, t: Arc<Trajectory>) {
         if let Ok(mut c) = self.ended.lock() {
             let id = t.info.id;
             if c.map.insert(id, t).is_none() {
@@ -119,7 +120,11 @@ impl Directory {
         }
     }
 
-    pub fn ended_trajectory(&self, id: EpisodeId) -> Option<Trajectory> {
+    pub fn ended_trajectory(&self, id: EpisodeId) -> Option<Arc<Trajectory>> {
         self.ended.lock().ok()?.map.get(&id).cloned()
+    }
+
+    pub fn has_ended(&self, id: EpisodeId) -> bool {
+        self.ended.lock().is_ok_and(|c| c.map.contains_key(&id))
     }
 }

@@ -175,7 +175,7 @@ impl Actor for EpisodeActor {
                 let t = end(state, status, cause).await;
                 state.shared.metrics.time(Op::Close, started.elapsed());
                 if let Some(reply) = reply {
-                    let _ = reply.send(t);
+                    let _ = reply.send((*t).clone());
                 }
             }
             EpisodeMsg::Tick => {
@@ -224,10 +224,17 @@ fn refuse_ended(msg: EpisodeMsg, state: &EpisodeState, status: EndStatus) {
 }
 
 fn trajectory(state: &EpisodeState) -> Trajectory {
+    Trajectory {
+        steps: state.episode.as_deref().map(|e| e.steps().to_vec()).unwrap_or_default(),
+        ..trajectory_without_steps(state)
+    }
+}
+
+fn trajectory_without_steps(state: &EpisodeState) -> Trajectory {
     let ep = state.episode.as_deref();
     Trajectory {
         info: (*state.info).clone(),
-        steps: ep.map(|e| e.steps().to_vec()).unwrap_or_default(),
+        steps: Vec::new(),
         answer: ep.and_then(|e| e.answer().map(str::to_string)),
         verdict: ep.and_then(|e| e.verdict().cloned()),
         ended: state.ended,
@@ -243,7 +250,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Records the end of the episode and releases it (see [`release`]). Idempotent.
-async fn end(state: &mut EpisodeState, status: EndStatus, cause: Option<String>) -> Trajectory {
+async fn end(state: &mut EpisodeState, status: EndStatus, cause: Option<String>) -> Arc<Trajectory> {
     let steps = state.episode.as_ref().map(|e| e.steps().len()).unwrap_or(0);
     let record = Record::ended(state.info.id, status.as_str(), cause.clone(), steps);
     release(state, status, cause, Some(record)).await
@@ -257,15 +264,18 @@ async fn release(
     status: EndStatus,
     cause: Option<String>,
     record: Option<Record>,
-) -> Trajectory {
-    let mut t = trajectory(state);
+) -> Arc<Trajectory> {
+    let mut t = trajectory_without_steps(state);
     t.ended = Some(status);
     t.cause = cause;
     if state.ended.is_some() {
-        return t;
+        return state.shared.directory.ended_trajectory(state.info.id).unwrap_or_else(|| Arc::new(t));
     }
     state.ended = Some(status);
-    let episode = state.episode.take();
+    let mut episode = state.episode.take();
+    // The steps move into the kept trajectory (the episode is dropped next): a long trajectory is not copied.
+    t.steps = episode.as_mut().map(|e| e.take_steps()).unwrap_or_default();
+    let t = Arc::new(t);
     let shared = state.shared.clone();
     match record {
         Some(record) => {

@@ -118,19 +118,19 @@ impl Actor for EpisodeSupervisor {
 pub(crate) async fn crashed(shared: &Arc<Shared>, info: &EpisodeInfo, cause: String) {
     let id = info.id;
     shared.directory.remove(id);
-    if shared.directory.ended_trajectory(id).is_some() {
+    if shared.directory.has_ended(id) {
         return;
     }
     shared.metrics.episode_crashed();
     shared.metrics.ended(EndStatus::InfraError);
-    shared.directory.ended(Trajectory {
+    shared.directory.ended(Arc::new(Trajectory {
         info: info.clone(),
         steps: Vec::new(),
         answer: None,
         verdict: None,
         ended: Some(EndStatus::InfraError),
         cause: Some(cause.clone()),
-    });
+    }));
     if let Some(j) = shared.journal.clone() {
         // The steps it took are already journaled; this ends the episode there.
         let _ = shared

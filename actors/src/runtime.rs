@@ -211,7 +211,9 @@ impl Runtime {
 
     fn ended_error(&self, id: EpisodeId) -> RuntimeError {
         match self.shared.directory.ended_trajectory(id) {
-            Some(t) => RuntimeError::EpisodeEnded { id, status: t.ended.unwrap_or(EndStatus::Closed), cause: t.cause },
+            Some(t) => {
+                RuntimeError::EpisodeEnded { id, status: t.ended.unwrap_or(EndStatus::Closed), cause: t.cause.clone() }
+            }
             None => RuntimeError::UnknownEpisode(id),
         }
     }
@@ -308,22 +310,32 @@ impl Runtime {
 
     async fn end(&self, id: EpisodeId, status: EndStatus, cause: Option<String>) -> Result<Trajectory, RuntimeError> {
         let Some(actor) = self.shared.directory.actor(id) else {
-            return self.shared.directory.ended_trajectory(id).ok_or(RuntimeError::UnknownEpisode(id));
+            return self
+                .shared
+                .directory
+                .ended_trajectory(id)
+                .map(|t| (*t).clone())
+                .ok_or(RuntimeError::UnknownEpisode(id));
         };
         match actor.call(|reply| EpisodeMsg::End { status, cause, reply: Some(reply) }, None).await {
             Ok(CallResult::Success(t)) => Ok(t),
-            _ => self.shared.directory.ended_trajectory(id).ok_or(self.vanished(id).await),
+            _ => self.shared.directory.ended_trajectory(id).map(|t| (*t).clone()).ok_or(self.vanished(id).await),
         }
     }
 
     /// The episode's steps so far (or final, for an ended episode still remembered).
     pub async fn trajectory(&self, id: EpisodeId) -> Result<Trajectory, RuntimeError> {
         let Some(actor) = self.shared.directory.actor(id) else {
-            return self.shared.directory.ended_trajectory(id).ok_or(RuntimeError::UnknownEpisode(id));
+            return self
+                .shared
+                .directory
+                .ended_trajectory(id)
+                .map(|t| (*t).clone())
+                .ok_or(RuntimeError::UnknownEpisode(id));
         };
         match actor.call(|reply| EpisodeMsg::Trajectory { reply }, None).await {
             Ok(CallResult::Success(t)) => Ok(t),
-            _ => self.shared.directory.ended_trajectory(id).ok_or(self.vanished(id).await),
+            _ => self.shared.directory.ended_trajectory(id).map(|t| (*t).clone()).ok_or(self.vanished(id).await),
         }
     }
 

@@ -137,6 +137,12 @@ impl Episode {
         &self.steps
     }
 
+    /// Moves the steps out (the trajectory of an episode being released, so it is not copied); the episode is left
+    /// with none.
+    pub fn take_steps(&mut self) -> Vec<Step> {
+        std::mem::take(&mut self.steps)
+    }
+
     pub fn lineage(&self) -> Option<Lineage> {
         self.lineage
     }
