@@ -17,7 +17,7 @@
 //! [journal]
 //! path = "agentworld.duckdb" # the record; unset = no record
 //! sync = "process"           # "process": survives kill -9; "disk": fdatasync, survives power loss
-//! linger_ms = 20             # DuckDB group-commit window
+//! linger_ms = 1000           # DuckDB group-commit window (the log is written first)
 //! queue = 16384              # batches queued for DuckDB before producers wait
 //! memory_limit_mb = 1024     # DuckDB's buffer pool; below ~1 GiB a busy journal slows down once it fills
 //!

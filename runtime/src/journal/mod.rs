@@ -30,11 +30,15 @@ use wal::Wal;
 /// Most records in one DuckDB transaction.
 const MAX_BATCH: usize = 50_000;
 
+/// How long the writer sleeps at a time while a linger gathers records (it empties the queue in between).
+const LINGER_SLICE: Duration = Duration::from_millis(20);
+
 /// How a journal writes.
 #[derive(Debug, Clone)]
 pub struct JournalOptions {
     pub sync: SyncMode,
-    /// How long the DuckDB writer waits for more records before committing a batch.
+    /// How long the DuckDB writer gathers records before committing them in one transaction (the record in
+    /// DuckDB lags by up to this much; the write-ahead log does not).
     pub linger: Duration,
     /// Batches queued for DuckDB before producers block.
     pub queue: usize,
@@ -46,7 +50,10 @@ impl Default for JournalOptions {
     fn default() -> Self {
         JournalOptions {
             sync: SyncMode::Process,
-            linger: Duration::from_millis(20),
+            // Measured (BENCHMARKS.md, actor runtime): at 20 ms the DuckDB writer took ~19% of the CPU under load,
+            // at 1 s ~9%. Durability does not wait for it (the write-ahead log is written before any reply), and
+            // `flush` and shutdown commit at once.
+            linger: Duration::from_millis(1000),
             queue: 16_384,
             memory_limit_mb: 1024,
         }
@@ -254,29 +261,27 @@ impl Writer {
         let mut through = 0;
         let mut open = true;
         while open {
-            // Block for the first message, then sleep through the linger (rather than waking per message) and
-            // take everything queued: one commit carries many records.
+            // Block for the first message, then gather for the linger: one commit carries many records. The
+            // writer sleeps in slices rather than waking per message, and empties the queue after each slice, so a
+            // long linger makes bigger commits without the bounded queue filling and blocking producers.
             match self.rx.recv() {
                 Ok(Msg::Records(seq, r)) => {
                     through = seq;
                     batch.extend(r);
-                    std::thread::sleep(linger);
                 }
                 Ok(Msg::Flush(w)) => waiters.push(w),
                 Err(_) => open = false,
             }
-            while batch.len() < MAX_BATCH {
-                match self.rx.try_recv() {
-                    Ok(Msg::Records(seq, r)) => {
-                        through = seq;
-                        batch.extend(r);
-                    }
-                    Ok(Msg::Flush(w)) => waiters.push(w),
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        open = false;
-                        break;
-                    }
+            let started = std::time::Instant::now();
+            loop {
+                if open && waiters.is_empty() && !batch.is_empty() {
+                    let left = linger.saturating_sub(started.elapsed());
+                    std::thread::sleep(left.min(LINGER_SLICE));
+                }
+                open &= self.drain(&mut batch, &mut waiters, &mut through);
+                let lingered = started.elapsed() >= linger;
+                if !open || !waiters.is_empty() || batch.is_empty() || lingered || batch.len() >= MAX_BATCH {
+                    break;
                 }
             }
             let result = self.commit(std::mem::take(&mut batch), through);
@@ -285,6 +290,27 @@ impl Writer {
             }
         }
         let _ = self.conn.execute_batch("CHECKPOINT");
+    }
+
+    /// Takes everything queued (up to [`MAX_BATCH`] records); returns false once every producer is gone.
+    fn drain(
+        &self,
+        batch: &mut Vec<Record>,
+        waiters: &mut Vec<SyncSender<Result<(), String>>>,
+        through: &mut u64,
+    ) -> bool {
+        while batch.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(Msg::Records(seq, r)) => {
+                    *through = seq;
+                    batch.extend(r);
+                }
+                Ok(Msg::Flush(w)) => waiters.push(w),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return false,
+            }
+        }
+        true
     }
 
     fn commit(&self, batch: Vec<Record>, through: u64) -> Result<(), String> {
