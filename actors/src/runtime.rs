@@ -310,32 +310,33 @@ impl Runtime {
 
     async fn end(&self, id: EpisodeId, status: EndStatus, cause: Option<String>) -> Result<Trajectory, RuntimeError> {
         let Some(actor) = self.shared.directory.actor(id) else {
-            return self
-                .shared
-                .directory
-                .ended_trajectory(id)
-                .map(|t| (*t).clone())
-                .ok_or(RuntimeError::UnknownEpisode(id));
+            return self.remembered(id).ok_or(RuntimeError::UnknownEpisode(id));
         };
         match actor.call(|reply| EpisodeMsg::End { status, cause, reply: Some(reply) }, None).await {
             Ok(CallResult::Success(t)) => Ok(t),
-            _ => self.shared.directory.ended_trajectory(id).map(|t| (*t).clone()).ok_or(self.vanished(id).await),
+            _ => match self.remembered(id) {
+                Some(t) => Ok(t),
+                None => Err(self.vanished(id).await),
+            },
         }
+    }
+
+    /// An ended episode's kept trajectory, copied (the directory keeps its own).
+    fn remembered(&self, id: EpisodeId) -> Option<Trajectory> {
+        self.shared.directory.ended_trajectory(id).map(|t| (*t).clone())
     }
 
     /// The episode's steps so far (or final, for an ended episode still remembered).
     pub async fn trajectory(&self, id: EpisodeId) -> Result<Trajectory, RuntimeError> {
         let Some(actor) = self.shared.directory.actor(id) else {
-            return self
-                .shared
-                .directory
-                .ended_trajectory(id)
-                .map(|t| (*t).clone())
-                .ok_or(RuntimeError::UnknownEpisode(id));
+            return self.remembered(id).ok_or(RuntimeError::UnknownEpisode(id));
         };
         match actor.call(|reply| EpisodeMsg::Trajectory { reply }, None).await {
             Ok(CallResult::Success(t)) => Ok(t),
-            _ => self.shared.directory.ended_trajectory(id).map(|t| (*t).clone()).ok_or(self.vanished(id).await),
+            _ => match self.remembered(id) {
+                Some(t) => Ok(t),
+                None => Err(self.vanished(id).await),
+            },
         }
     }
 
