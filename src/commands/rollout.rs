@@ -155,10 +155,7 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
         "seconds": result.seconds, "episodes_detail": episodes,
         "journal": args.out.join("journal.duckdb"),
     });
-    std::fs::write(args.out.join("rollout.json"), serde_json::to_string_pretty(&report)? + "\n")?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
+    write_report(&args, &report, || {
         println!(
             "{} episodes of {} tasks: success {:.1}%, mean reward {:.3}, {} format errors, {} resampled after infrastructure errors, {} environment steps in {:.1} s",
             report["episodes"],
@@ -175,8 +172,20 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<ExitCode> {
             args.out.join("journal.duckdb").display(),
             args.out.join("rollout.json").display()
         );
-    }
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `report` to `<out>/rollout.json`, then prints it whole (`--json`) or runs `summary`.
+fn write_report(args: &RolloutArgs, report: &serde_json::Value, summary: impl FnOnce()) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
+    std::fs::write(args.out.join("rollout.json"), format!("{text}\n"))?;
+    if args.json {
+        println!("{text}");
+    } else {
+        summary();
+    }
+    Ok(())
 }
 
 /// `rollout --awm DIR`: GRPO groups of an LLM on imported AWM environments, in AWM's text protocol.
@@ -230,10 +239,7 @@ fn run_awm(args: &RolloutArgs, dir: &std::path::Path) -> anyhow::Result<ExitCode
         "format_errors": results.iter().filter(|r| r.outcome == "format_error").count(),
         "results": results,
     });
-    std::fs::write(args.out.join("rollout.json"), serde_json::to_string_pretty(&report)?)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
+    write_report(args, &report, || {
         println!(
             "{} episodes ({} scored, mean reward {}); {} infra errors, {} format errors; journal {}",
             report["episodes"],
@@ -243,6 +249,6 @@ fn run_awm(args: &RolloutArgs, dir: &std::path::Path) -> anyhow::Result<ExitCode
             report["format_errors"],
             args.out.join("journal.duckdb").display()
         );
-    }
+    })?;
     Ok(ExitCode::SUCCESS)
 }
