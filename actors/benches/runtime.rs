@@ -28,9 +28,14 @@ fn envs() -> Vec<Arc<Environment>> {
     Environment::load_all(&dir).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect()
 }
 
+/// The bench's `AW_BENCH_*` setting `name`, if set and parseable.
+fn knob<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
 /// Calls before an episode is finished and replaced (`AW_BENCH_STEPS`, default 20).
 fn steps_per_episode() -> usize {
-    std::env::var("AW_BENCH_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(20)
+    knob("AW_BENCH_STEPS").unwrap_or(20)
 }
 
 fn bare_engine(
@@ -154,11 +159,11 @@ fn main() {
         profile(&envs());
         return;
     }
-    let secs: f64 = std::env::var("AW_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
-    let episodes: usize = std::env::var("AW_BENCH_EPISODES").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
-    let clients: usize = std::env::var("AW_BENCH_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
+    let secs: f64 = knob("AW_BENCH_SECS").unwrap_or(10.0);
+    let episodes: usize = knob("AW_BENCH_EPISODES").unwrap_or(10_000);
+    let clients: usize = knob("AW_BENCH_CLIENTS").unwrap_or(64);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let cores: usize = std::env::var("AW_BENCH_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(cores);
+    let cores: usize = knob("AW_BENCH_THREADS").unwrap_or(cores);
     let envs = envs();
     let journal_on = std::env::var_os("AW_BENCH_NO_JOURNAL").is_none();
     println!(
@@ -168,7 +173,7 @@ fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut options = agentworld_runtime::journal::JournalOptions::default();
-    if let Some(mb) = std::env::var("AW_BENCH_DUCK_MB").ok().and_then(|s| s.parse().ok()) {
+    if let Some(mb) = knob("AW_BENCH_DUCK_MB") {
         options.memory_limit_mb = mb;
     }
     let journal = Journal::open_with(&dir.path().join("bare.duckdb"), options.clone()).unwrap();
@@ -177,8 +182,8 @@ fn main() {
     }
     // Warm-up (not counted): every pooled connection prepares its tools' statements once; a long-lived service
     // pays that once per connection, a 10 s measurement from cold would mostly measure it.
-    let warmup: f64 = std::env::var("AW_BENCH_WARMUP").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
-    let max_call_us: Option<f64> = std::env::var("AW_BENCH_MAX_CALL_US").ok().and_then(|s| s.parse().ok());
+    let warmup: f64 = knob("AW_BENCH_WARMUP").unwrap_or(10.0);
+    let max_call_us: Option<f64> = knob("AW_BENCH_MAX_CALL_US");
     let scripted = scripts(&envs, max_call_us);
     if let Some(us) = max_call_us {
         let n: usize = scripted.iter().map(|s| s.calls.len()).sum();
@@ -205,7 +210,7 @@ fn main() {
     };
     drop(journal);
 
-    let tokio_threads = std::env::var("AW_BENCH_TOKIO_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(cores);
+    let tokio_threads = knob("AW_BENCH_TOKIO_THREADS").unwrap_or(cores);
     let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(tokio_threads).enable_all().build().unwrap();
     let report = tokio.block_on(async {
         let mut config = RuntimeConfig::default();
@@ -214,10 +219,10 @@ fn main() {
             config.journal.memory_limit_mb = options.memory_limit_mb;
         }
         config.runtime.max_episodes = episodes * 2;
-        if let Some(ms) = std::env::var("AW_BENCH_LINGER_MS").ok().and_then(|s| s.parse().ok()) {
+        if let Some(ms) = knob("AW_BENCH_LINGER_MS") {
             config.journal.linger_ms = ms;
         }
-        if let Some(w) = std::env::var("AW_BENCH_WORKERS").ok().and_then(|s| s.parse().ok()) {
+        if let Some(w) = knob("AW_BENCH_WORKERS") {
             config.runtime.workers = w;
         }
         let rt = Runtime::start(config, envs.clone()).await.unwrap();
