@@ -59,9 +59,17 @@ run() {
     fi
     local log=/dev/null
     if [ -n "${OUT:-}" ]; then log="$OUT/gpu-check.log"; fi
+    # cudarc opens libnvrtc by name: add the toolkit's folder when the loader does not know it. Folders named
+    # stubs are skipped: their libcuda.so is a stub that would shadow the driver's and fail every call.
+    if ! ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so'; then
+        local dirs
+        dirs="$(find /usr/local /opt -name 'libnvrtc.so*' -not -path '*/stubs/*' -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')"
+        export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}${dirs%:}"
+    fi
     {
         echo "== host: $(uname -srm), $(nproc) cores"
         command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || echo "nvidia-smi not found"
+        echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
         local status=0
         for t in "$bin"/lib-* "$bin"/test-*; do
             [ -e "$t" ] || continue

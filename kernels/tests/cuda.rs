@@ -48,9 +48,11 @@ fn cuda_advantages_match_cpu() {
     let Some(gpu) = gpu("cuda_advantages_match_cpu") else { return };
     let cpu = CpuBackend::new(2);
     let mut rng = TestRng::new(100);
-    for case in 0..40 {
-        let groups = [0usize, 1, 5, 100, 4096][case % 5];
-        let max = [1usize, 2, 16, 33, 70][case % 5];
+    // the last layout has groups longer than a segment's registers hold (lanes * 4 = 128 members), so the kernels
+    // take their looping path; 4096 groups span several GAE tiles per block
+    for case in 0..48 {
+        let groups = [0usize, 1, 5, 100, 4096, 7][case % 6];
+        let max = [1usize, 2, 16, 33, 70, 5000][case % 6];
         let sizes: Vec<usize> = (0..groups).map(|_| rng.below(max + 1)).collect();
         let offs = offsets(&sizes);
         let n = offs[groups] as usize;
@@ -115,9 +117,13 @@ fn policy_case(rng: &mut TestRng, b: usize, k: usize, d: usize, h: usize) -> Pol
     PolicyCase { b, k, d, feats, mask, params }
 }
 
-const SHAPES: [(usize, usize, usize, usize); 7] = [
+// (B, K, D, H): D not a multiple of 8 takes the scalar feature loads; D > 256 needs several dW1 feature tiles and
+// H > 32 several hidden chunks.
+const SHAPES: [(usize, usize, usize, usize); 9] = [
     (1, 1, 1, 1),
     (3, 1, 5, 4),
+    (5, 7, 300, 40),
+    (2, 3, 520, 8),
     (9, 7, 9, 5),
     (8, 13, 31, 33),
     (17, 300, 16, 64),

@@ -1,126 +1,213 @@
 // Advantage kernels (GRPO, RLOO, GAE, step broadcast). Twin of the CPU code in src/advantage.rs: same maths, and
-// the same rounding where it matters (explicit __f*_rn intrinsics stop the compiler from contracting a*b+c into
-// an FMA the CPU does not do).
+// the same rounding per operation (explicit __f*_rn intrinsics stop the compiler from contracting a*b+c into an FMA
+// the CPU does not do); sums over a group are taken in a different order than the CPU's, so they agree to ~1 ulp
+// of the sum rather than bit for bit.
+//
+// Layout of the segmented kernels (group_adv, broadcast_steps): `lanes` consecutive threads (a power of two <= 32,
+// chosen by the host from the longest segment) own one segment, and each thread holds up to SEG_R of its members in
+// registers, so a segment that fits in lanes*SEG_R members is read from memory once and every thread has several
+// independent loads in flight (short segments are the common case: GRPO groups of 8-64 rollouts).
 
 // +inf without math.h (NVRTC compiles without the host headers).
 #define AW_INF __int_as_float(0x7f800000)
 
 #define FULL_MASK 0xffffffffu
+#define SEG_R 4
 
-__device__ __forceinline__ float warp_sum_f(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+// Sum over the `lanes` threads of a segment (lanes a power of two; every thread of the warp takes part).
+__device__ __forceinline__ float seg_sum_f(float v, int lanes) {
+    for (int o = lanes >> 1; o > 0; o >>= 1) v = __fadd_rn(v, __shfl_xor_sync(FULL_MASK, v, o));
     return v;
 }
 
-__device__ __forceinline__ float warp_min_f(float v) {
-    for (int o = 16; o > 0; o >>= 1) v = fminf(v, __shfl_xor_sync(FULL_MASK, v, o));
+__device__ __forceinline__ unsigned int seg_sum_u(unsigned int v, int lanes) {
+    for (int o = lanes >> 1; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
     return v;
 }
 
-__device__ __forceinline__ float warp_max_f(float v) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
+__device__ __forceinline__ float seg_min_f(float v, int lanes) {
+    for (int o = lanes >> 1; o > 0; o >>= 1) v = fminf(v, __shfl_xor_sync(FULL_MASK, v, o));
     return v;
 }
 
-__device__ __forceinline__ unsigned int warp_sum_u(unsigned int v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+__device__ __forceinline__ float seg_max_f(float v, int lanes) {
+    for (int o = lanes >> 1; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
     return v;
 }
 
-// One warp per group. op 0: GRPO, op 1: RLOO. `valid` is read only when has_valid != 0. counts[g] = valid members.
+// GRPO (op 0) or RLOO (op 1) over groups; `valid` is read only when has_valid != 0; counts[g] = valid members.
+// Threads past the last group take part in the shuffles with an empty segment, so no thread leaves early.
 extern "C" __global__ void group_adv(const float* __restrict__ rewards, const unsigned int* __restrict__ offsets,
-                                     const unsigned char* __restrict__ valid, int has_valid, unsigned int groups, int op,
-                                     int scale_by_std, int unbiased, float eps, float* __restrict__ out,
-                                     unsigned int* __restrict__ counts) {
-    const unsigned int g = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
-    const unsigned int lane = threadIdx.x & 31u;
-    if (g >= groups) return;  // uniform across the warp
-    const unsigned int s = offsets[g];
-    const unsigned int e = offsets[g + 1];
+                                     const unsigned char* __restrict__ valid, int has_valid, unsigned int groups,
+                                     int lanes, int op, int scale_by_std, int unbiased, float eps,
+                                     float* __restrict__ out, unsigned int* __restrict__ counts) {
+    const unsigned int t = blockIdx.x * blockDim.x + threadIdx.x;
+    const unsigned int g = t / (unsigned int)lanes;
+    const unsigned int lane = t & (unsigned int)(lanes - 1);
+    const bool live = g < groups;
+    const unsigned int s = live ? offsets[g] : 0u;
+    const unsigned int e = live ? offsets[g + 1] : 0u;
+    const unsigned int span = (unsigned int)lanes * SEG_R;
+    const bool in_regs = e - s <= span;  // the whole group sits in registers after the first pass
+
+    float r[SEG_R];
+    bool ok[SEG_R];
     float sum = 0.0f;
     unsigned int n = 0;
     float lo = AW_INF, hi = (-AW_INF);
-    for (unsigned int i = s + lane; i < e; i += 32) {
-        if (!has_valid || valid[i]) {
-            const float r = rewards[i];
-            sum = __fadd_rn(sum, r);
-            n += 1;
-            lo = fminf(lo, r);
-            hi = fmaxf(hi, r);
+    for (unsigned int base = s; base < e; base += span) {
+#pragma unroll
+        for (int q = 0; q < SEG_R; ++q) {
+            const unsigned int i = base + lane + q * (unsigned int)lanes;
+            const bool in = i < e;
+            r[q] = in ? rewards[i] : 0.0f;
+            ok[q] = in && (!has_valid || valid[i]);
+        }
+#pragma unroll
+        for (int q = 0; q < SEG_R; ++q) {
+            if (ok[q]) {
+                sum = __fadd_rn(sum, r[q]);
+                n += 1;
+                lo = fminf(lo, r[q]);
+                hi = fmaxf(hi, r[q]);
+            }
         }
     }
-    sum = warp_sum_f(sum);
-    n = warp_sum_u(n);
-    lo = warp_min_f(lo);
-    hi = warp_max_f(hi);
-    if (lane == 0) counts[g] = n;
-    if (n < 2 || lo == hi) {  // underfilled, or all valid rewards equal: no signal
-        for (unsigned int i = s + lane; i < e; i += 32) out[i] = 0.0f;
-        return;
-    }
+    sum = seg_sum_f(sum, lanes);
+    n = seg_sum_u(n, lanes);
+    lo = seg_min_f(lo, lanes);
+    hi = seg_max_f(hi, lanes);
+    if (live && lane == 0) counts[g] = n;
+    const bool flat = n < 2 || lo == hi;  // underfilled, or all valid rewards equal: no signal
+
+    float mean = 0.0f, scale = 1.0f;
     if (op == 0) {
-        const float mean = sum / (float)n;
-        float scale = 1.0f;
-        if (scale_by_std) {
+        mean = n > 0 ? sum / (float)n : 0.0f;
+        if (scale_by_std) {  // uniform across the grid, so the shuffles below are reached by every thread
             float ss = 0.0f;
-            for (unsigned int i = s + lane; i < e; i += 32) {
-                if (!has_valid || valid[i]) {
-                    const float dv = __fsub_rn(rewards[i], mean);
-                    ss = __fadd_rn(ss, __fmul_rn(dv, dv));
+            if (in_regs) {
+#pragma unroll
+                for (int q = 0; q < SEG_R; ++q) {
+                    if (ok[q]) {
+                        const float dv = __fsub_rn(r[q], mean);
+                        ss = __fadd_rn(ss, __fmul_rn(dv, dv));
+                    }
+                }
+            } else {
+                for (unsigned int i = s + lane; i < e; i += (unsigned int)lanes) {
+                    if (!has_valid || valid[i]) {
+                        const float dv = __fsub_rn(rewards[i], mean);
+                        ss = __fadd_rn(ss, __fmul_rn(dv, dv));
+                    }
                 }
             }
-            ss = warp_sum_f(ss);
+            ss = seg_sum_f(ss, lanes);
             const float denom = unbiased ? (float)(n - 1) : (float)n;
-            scale = 1.0f / __fadd_rn(sqrtf(ss / denom), eps);
+            if (!flat) scale = 1.0f / __fadd_rn(sqrtf(ss / denom), eps);
         }
-        for (unsigned int i = s + lane; i < e; i += 32) {
-            const bool ok = !has_valid || valid[i];
-            out[i] = ok ? __fmul_rn(__fsub_rn(rewards[i], mean), scale) : 0.0f;
+    }
+    const float inv = n > 1 ? 1.0f / (float)(n - 1) : 0.0f;
+    if (in_regs) {
+#pragma unroll
+        for (int q = 0; q < SEG_R; ++q) {
+            const unsigned int i = s + lane + q * (unsigned int)lanes;
+            if (i >= e) continue;
+            float a = 0.0f;
+            if (ok[q] && !flat) {
+                a = op == 0 ? __fmul_rn(__fsub_rn(r[q], mean), scale) : __fsub_rn(r[q], __fmul_rn(__fsub_rn(sum, r[q]), inv));
+            }
+            out[i] = a;
         }
     } else {
-        const float inv = 1.0f / (float)(n - 1);
-        for (unsigned int i = s + lane; i < e; i += 32) {
-            const bool ok = !has_valid || valid[i];
-            const float r = rewards[i];
-            out[i] = ok ? __fsub_rn(r, __fmul_rn(__fsub_rn(sum, r), inv)) : 0.0f;
+        for (unsigned int i = s + lane; i < e; i += (unsigned int)lanes) {
+            float a = 0.0f;
+            if (!flat && (!has_valid || valid[i])) {
+                const float x = rewards[i];
+                a = op == 0 ? __fmul_rn(__fsub_rn(x, mean), scale) : __fsub_rn(x, __fmul_rn(__fsub_rn(sum, x), inv));
+            }
+            out[i] = a;
         }
     }
 }
 
-// One thread per episode, backward recursion. `bootstrap` is read only when has_bootstrap != 0.
+// GAE. A block owns GAE_EPS consecutive episodes, one per thread, and walks their steps backwards in tiles of
+// GAE_TILE steps staged through shared memory, so global reads and writes are coalesced while each thread keeps the
+// CPU's sequential recursion (and its rounding) for its own episode. `bootstrap` is read only when
+// has_bootstrap != 0.
+#define GAE_EPS 128
+#define GAE_TILE 1024
+
 extern "C" __global__ void gae(const float* __restrict__ rewards, const float* __restrict__ values,
-                               const unsigned int* __restrict__ offsets, const float* __restrict__ bootstrap, int has_bootstrap,
-                               unsigned int episodes, float gamma, float gl, float* __restrict__ adv,
-                               float* __restrict__ ret) {
-    const unsigned int ep = blockIdx.x * blockDim.x + threadIdx.x;
-    if (ep >= episodes) return;
-    const unsigned int s = offsets[ep];
-    const unsigned int e = offsets[ep + 1];
-    float v_next = has_bootstrap ? bootstrap[ep] : 0.0f;
+                               const unsigned int* __restrict__ offsets, const float* __restrict__ bootstrap,
+                               int has_bootstrap, unsigned int episodes, float gamma, float gl,
+                               float* __restrict__ adv, float* __restrict__ ret) {
+    __shared__ float sr[GAE_TILE];  // rewards in, advantages out
+    __shared__ float sv[GAE_TILE];  // values in, returns out
+    const unsigned int e0 = blockIdx.x * GAE_EPS;
+    const unsigned int e1 = min(e0 + GAE_EPS, episodes);
+    const unsigned int ep = e0 + threadIdx.x;
+    const bool live = ep < e1;
+    const unsigned int S = offsets[e0];
+    const unsigned int E = offsets[e1];
+    const unsigned int s = live ? offsets[ep] : 0u;
+    const unsigned int e = live ? offsets[ep + 1] : 0u;
+    float v_next = live && has_bootstrap ? bootstrap[ep] : 0.0f;
     float a_next = 0.0f;
-    for (unsigned int t = e; t > s; --t) {
-        const unsigned int i = t - 1;
-        const float v = values[i];
-        const float delta = __fsub_rn(__fadd_rn(rewards[i], __fmul_rn(gamma, v_next)), v);
-        const float a = __fadd_rn(delta, __fmul_rn(gl, a_next));
-        adv[i] = a;
-        ret[i] = __fadd_rn(a, v);
-        v_next = v;
-        a_next = a;
+    for (unsigned int te = E; te > S;) {
+        const unsigned int ts = te - S > GAE_TILE ? te - GAE_TILE : S;
+        const unsigned int len = te - ts;
+        for (unsigned int i = threadIdx.x; i < len; i += blockDim.x) {
+            sr[i] = rewards[ts + i];
+            sv[i] = values[ts + i];
+        }
+        __syncthreads();
+        if (live) {
+            const unsigned int hi = min(e, te), lo = max(s, ts);
+            for (unsigned int t = hi; t > lo; --t) {
+                const unsigned int i = t - 1 - ts;
+                const float v = sv[i];
+                const float delta = __fsub_rn(__fadd_rn(sr[i], __fmul_rn(gamma, v_next)), v);
+                const float a = __fadd_rn(delta, __fmul_rn(gl, a_next));
+                sr[i] = a;
+                sv[i] = __fadd_rn(a, v);
+                v_next = v;
+                a_next = a;
+            }
+        }
+        __syncthreads();
+        for (unsigned int i = threadIdx.x; i < len; i += blockDim.x) {
+            adv[ts + i] = sr[i];
+            ret[ts + i] = sv[i];
+        }
+        __syncthreads();  // the next tile overwrites the staging buffers
+        te = ts;
     }
 }
 
-// One thread per step; the step's episode is found by binary search over the offsets.
+// Every step gets its episode's advantage, or format_error_value when flagged. Segmented like group_adv: `lanes`
+// threads per episode, each writing every lanes-th step of it.
 extern "C" __global__ void broadcast_steps(const float* __restrict__ episode_adv,
                                            const unsigned int* __restrict__ offsets, unsigned int episodes,
-                                           const unsigned char* __restrict__ format_error, unsigned int steps,
+                                           int lanes, const unsigned char* __restrict__ format_error,
                                            float format_error_value, float* __restrict__ out) {
     const unsigned int t = blockIdx.x * blockDim.x + threadIdx.x;
-    if (t >= steps) return;
-    unsigned int lo = 0, hi = episodes;  // invariant: offsets[lo] <= t
-    while (hi - lo > 1) {
-        const unsigned int mid = lo + (hi - lo) / 2;
-        if (offsets[mid] <= t) lo = mid; else hi = mid;
+    const unsigned int g = t / (unsigned int)lanes;
+    if (g >= episodes) return;  // no shuffles here, so leaving early is fine
+    const unsigned int lane = t & (unsigned int)(lanes - 1);
+    const unsigned int s = offsets[g];
+    const unsigned int e = offsets[g + 1];
+    const float a = episode_adv[g];
+    for (unsigned int base = s; base < e; base += (unsigned int)lanes * SEG_R) {
+        unsigned char f[SEG_R];
+#pragma unroll
+        for (int q = 0; q < SEG_R; ++q) {
+            const unsigned int i = base + lane + q * (unsigned int)lanes;
+            f[q] = i < e ? format_error[i] : 0;
+        }
+#pragma unroll
+        for (int q = 0; q < SEG_R; ++q) {
+            const unsigned int i = base + lane + q * (unsigned int)lanes;
+            if (i < e) out[i] = f[q] ? format_error_value : a;
+        }
     }
-    out[t] = format_error[t] ? format_error_value : episode_adv[lo];
 }

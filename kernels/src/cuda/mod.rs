@@ -1,6 +1,6 @@
 //! The CUDA backend (feature `cuda`): hand-written kernels in `src/cuda/*.cu` (one file per kernel family:
-//! `advantage.cu`, `policy.cu`, `optim.cu`), compiled with NVRTC once per process and launched through `cudarc`
-//! with the driver and NVRTC loaded dynamically.
+//! `advantage.cu`, `policy.cu`, `optim.cu`, and `probe.cu`, an empty kernel that measures the launch cost), compiled
+//! with NVRTC once per process and launched through `cudarc` with the driver and NVRTC loaded dynamically.
 //!
 //! Each method has the same signature and semantics as its [`crate::CpuBackend`] twin: host slices in, host
 //! results out (upload, launch, download on one stream). The time between the first and last launch of the latest
@@ -34,16 +34,26 @@ use crate::optim::{self, AdamState};
 use crate::policy::{self, CandidateBatch, Decisions, PgConfig, PolicyGrad, PolicyParams, SampleConfig};
 
 /// Kernel sources, one per family.
-const SOURCES: [(&str, &str); 3] = [
+const SOURCES: [(&str, &str); 4] = [
     ("advantage", include_str!("advantage.cu")),
     ("policy", include_str!("policy.cu")),
     ("optim", include_str!("optim.cu")),
+    ("probe", include_str!("probe.cu")),
 ];
 
 /// Hidden units are padded to a multiple of this on the GPU (`HC` in policy.cu).
 const GPU_HC: usize = 32;
-/// Largest candidate count per state (shared memory holds 3·K floats).
-pub const MAX_CANDIDATES: usize = 4096;
+/// Rows per block of `policy_forward` (`FWD_ROWS` in policy.cu) and its thread count (`FT`).
+const FWD_ROWS: usize = 256;
+const FWD_THREADS: u32 = 128;
+/// Features per block of `policy_grad_w1_partial` (`GD`), its thread count (`GT`) and the rows each block sums.
+const GRAD_FEATURES: usize = 256;
+const GRAD_THREADS: u32 = 128;
+const GRAD_ROWS_PER_CHUNK: usize = 256;
+/// Episodes per block of `gae` (`GAE_EPS` in advantage.cu; the kernel needs exactly this many threads).
+const GAE_EPISODES: u32 = 128;
+/// Members each thread of a segmented kernel holds in registers (`SEG_R` in advantage.cu).
+const SEG_R: usize = 4;
 
 /// PTX of every family, compiled once per process.
 static PTX: OnceLock<std::result::Result<Vec<String>, (&'static str, String)>> = OnceLock::new();
@@ -76,13 +86,14 @@ struct Functions {
     group_adv: CudaFunction,
     gae: CudaFunction,
     broadcast: CudaFunction,
-    scores: CudaFunction,
-    sample: CudaFunction,
+    forward: CudaFunction,
+    sample_rows: CudaFunction,
     grad_rows: CudaFunction,
     grad_w1: CudaFunction,
     reduce_rows: CudaFunction,
     adam: CudaFunction,
     sgd: CudaFunction,
+    noop: CudaFunction,
 }
 
 /// CUDA kernels on one device; see the [module docs](self).
@@ -170,13 +181,14 @@ impl CudaBackend {
             group_adv: load(0, "group_adv")?,
             gae: load(0, "gae")?,
             broadcast: load(0, "broadcast_steps")?,
-            scores: load(1, "policy_scores")?,
-            sample: load(1, "policy_sample")?,
+            forward: load(1, "policy_forward")?,
+            sample_rows: load(1, "policy_sample_rows")?,
             grad_rows: load(1, "policy_grad_rows")?,
             grad_w1: load(1, "policy_grad_w1_partial")?,
             reduce_rows: load(1, "reduce_rows")?,
             adam: load(2, "adam_step")?,
             sgd: load(2, "sgd_step")?,
+            noop: load(3, "noop")?,
         };
         Ok(Self { ordinal, name, ctx, stream, f, last_kernel: Mutex::new(None) })
     }
@@ -288,17 +300,40 @@ impl CudaBackend {
     }
 
     fn upload_batch(&self, batch: &CandidateBatch<'_>) -> Result<DevBatch> {
-        if batch.candidates() > MAX_CANDIDATES {
-            return Err(param("candidates", format!("{} exceeds the CUDA limit {MAX_CANDIDATES}", batch.candidates())));
-        }
         to_u32("batch", batch.batch())?;
+        to_i32("candidates", batch.candidates())?;
         to_u32("batch*candidates", batch.batch() * batch.candidates())?;
         let bits: &[u16] = batch.features().reinterpret_cast();
         Ok(DevBatch { x: self.up(bits)?, mask: self.up(&Self::mask_bytes(batch.mask()))? })
     }
 
-    fn policy_block(k: usize) -> u32 {
-        (k.div_ceil(32) * 32).clamp(32, 256) as u32
+    /// Threads per segment of the segmented kernels (`lanes` in advantage.cu): the smallest power of two, at most
+    /// 32, whose threads hold the longest segment in registers.
+    fn segment_lanes(offsets: &[u32]) -> u32 {
+        let longest = offsets.windows(2).map(|w| w[1].saturating_sub(w[0])).max().unwrap_or(0) as usize;
+        longest.div_ceil(SEG_R).clamp(1, 32).next_power_of_two() as u32
+    }
+
+    /// A launch with one warp per row (per state), four warps per block.
+    fn warp_per_row(rows: usize) -> Result<LaunchConfig> {
+        Ok(LaunchConfig { grid_dim: (grid_for(rows, 4)?, 1, 1), block_dim: (128, 1, 1), shared_mem_bytes: 0 })
+    }
+
+    /// Seconds of an empty kernel between two CUDA events (median of `samples`): the fixed cost of one launch,
+    /// which no kernel can beat however little data it moves.
+    pub fn launch_floor(&self, samples: usize) -> Result<f64> {
+        let lc = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (32, 1, 1), shared_mem_bytes: 0 };
+        let mut times = Vec::with_capacity(samples.max(1));
+        for _ in 0..samples.max(1) {
+            let t = self.start_timer()?;
+            let mut l = self.stream.launch_builder(&self.f.noop);
+            // SAFETY: `noop` takes no arguments and touches no memory.
+            drv(unsafe { l.launch(lc) })?;
+            self.stop_timer(t)?;
+            times.push(self.last_kernel_seconds().unwrap_or(f64::NAN));
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
     }
 
     // -- advantages ----------------------------------------------------------------------------------------------
@@ -318,25 +353,27 @@ impl CudaBackend {
         if groups == 0 {
             return Ok(GroupReport::default());
         }
+        let lanes = Self::segment_lanes(offsets);
         let d_r = self.up(rewards)?;
         let d_o = self.up(offsets)?;
         let d_v = self.up(&valid.map(Self::mask_bytes).unwrap_or_default())?;
         let mut d_out = self.zeros::<f32>(rewards.len())?;
         let mut d_counts = self.zeros::<u32>(groups)?;
-        let (g32, has_valid) = (to_u32("groups", groups)?, i32::from(valid.is_some()));
+        let (g32, has_valid, lanes32) = (to_u32("groups", groups)?, i32::from(valid.is_some()), lanes as i32);
         let (scale, unbiased) = (i32::from(cfg.scale_by_std), i32::from(cfg.unbiased_std));
         let block = 256u32;
         let cfg_l = LaunchConfig {
-            grid_dim: (grid_for(groups * 32, block)?, 1, 1),
+            grid_dim: (grid_for(groups * lanes as usize, block)?, 1, 1),
             block_dim: (block, 1, 1),
             shared_mem_bytes: 0,
         };
         let t = self.start_timer()?;
         let mut l = self.stream.launch_builder(&self.f.group_adv);
-        l.arg(&d_r).arg(&d_o).arg(&d_v).arg(&has_valid).arg(&g32).arg(&op).arg(&scale).arg(&unbiased).arg(&cfg.eps);
-        l.arg(&mut d_out).arg(&mut d_counts);
+        l.arg(&d_r).arg(&d_o).arg(&d_v).arg(&has_valid).arg(&g32).arg(&lanes32).arg(&op).arg(&scale).arg(&unbiased);
+        l.arg(&cfg.eps).arg(&mut d_out).arg(&mut d_counts);
         // SAFETY: argument types and order match `group_adv` in advantage.cu; buffers hold `rewards.len()`
-        // elements (out), `groups` (counts) and `groups + 1` (offsets) as the kernel indexes.
+        // elements (out), `groups` (counts) and `groups + 1` (offsets, validated) as the kernel indexes; `lanes` is
+        // a power of two <= 32 and the block size a multiple of 32, so segments never straddle warps.
         drv(unsafe { l.launch(cfg_l) })?;
         self.stop_timer(t)?;
         self.down(&d_out, out)?;
@@ -397,17 +434,17 @@ impl CudaBackend {
         let mut d_ret = self.zeros::<f32>(rewards.len())?;
         let (e32, has_b) = (to_u32("episodes", episodes)?, i32::from(bootstrap.is_some()));
         let gl = cfg.gamma * cfg.lambda;
-        let block = 128u32;
         let lc = LaunchConfig {
-            grid_dim: (grid_for(episodes, block)?, 1, 1),
-            block_dim: (block, 1, 1),
+            grid_dim: (grid_for(episodes, GAE_EPISODES)?, 1, 1),
+            block_dim: (GAE_EPISODES, 1, 1),
             shared_mem_bytes: 0,
         };
         let t = self.start_timer()?;
         let mut l = self.stream.launch_builder(&self.f.gae);
         l.arg(&d_r).arg(&d_v).arg(&d_o).arg(&d_b).arg(&has_b).arg(&e32).arg(&cfg.gamma).arg(&gl);
         l.arg(&mut d_a).arg(&mut d_ret);
-        // SAFETY: matches `gae` in advantage.cu; offsets are validated so every index is < rewards.len().
+        // SAFETY: matches `gae` in advantage.cu, launched with GAE_EPS threads per block as it requires; offsets
+        // are validated so every index is < rewards.len().
         drv(unsafe { l.launch(lc) })?;
         self.stop_timer(t)?;
         self.down(&d_a, advantages)?;
@@ -424,22 +461,26 @@ impl CudaBackend {
         out: &mut [f32],
     ) -> Result<()> {
         advantage::validate_broadcast_args(episode_adv, step_offsets, format_error, out)?;
-        let (episodes, steps) = (step_offsets.len() - 1, out.len());
-        if steps == 0 {
+        let episodes = step_offsets.len() - 1;
+        if out.is_empty() {
             return Ok(());
         }
         let d_a = self.up(episode_adv)?;
         let d_o = self.up(step_offsets)?;
         let d_f = self.up(&Self::mask_bytes(format_error))?;
-        let mut d_out = self.zeros::<f32>(steps)?;
-        let (e32, s32) = (to_u32("episodes", episodes)?, to_u32("steps", steps)?);
+        let mut d_out = self.zeros::<f32>(out.len())?;
+        let (e32, lanes) = (to_u32("episodes", episodes)?, Self::segment_lanes(step_offsets));
+        let lanes32 = lanes as i32;
         let block = 256u32;
-        let lc =
-            LaunchConfig { grid_dim: (grid_for(steps, block)?, 1, 1), block_dim: (block, 1, 1), shared_mem_bytes: 0 };
+        let lc = LaunchConfig {
+            grid_dim: (grid_for(episodes * lanes as usize, block)?, 1, 1),
+            block_dim: (block, 1, 1),
+            shared_mem_bytes: 0,
+        };
         let t = self.start_timer()?;
         let mut l = self.stream.launch_builder(&self.f.broadcast);
-        l.arg(&d_a).arg(&d_o).arg(&e32).arg(&d_f).arg(&s32).arg(&cfg.format_error_value).arg(&mut d_out);
-        // SAFETY: matches `broadcast_steps` in advantage.cu; steps > 0 implies episodes >= 1.
+        l.arg(&d_a).arg(&d_o).arg(&e32).arg(&lanes32).arg(&d_f).arg(&cfg.format_error_value).arg(&mut d_out);
+        // SAFETY: matches `broadcast_steps` in advantage.cu; offsets are validated (every index < out.len()).
         drv(unsafe { l.launch(lc) })?;
         self.stop_timer(t)?;
         self.down(&d_out, out)
@@ -447,28 +488,55 @@ impl CudaBackend {
 
     // -- policy --------------------------------------------------------------------------------------------------
 
+    /// Queues `policy_forward` over every row of `batch`: scores into `scores` (B·K) and, when `hid` is given, the
+    /// post-ReLU activations into it (B·K·Hp).
+    fn launch_forward(
+        &self,
+        p: &DevParams,
+        x: &DevBatch,
+        batch: &CandidateBatch<'_>,
+        scores: &mut CudaSlice<f32>,
+        hid: Option<&mut CudaSlice<f32>>,
+    ) -> Result<()> {
+        let (n, d) = (batch.batch() * batch.candidates(), batch.dim());
+        let (n32, d32, h32) = (to_u32("rows", n)?, to_i32("dim", d)?, to_i32("hidden", p.hp)?);
+        let vec = i32::from(d % 8 == 0);
+        let has_hid = i32::from(hid.is_some());
+        let mut spare;
+        let hid = match hid {
+            Some(h) => h,
+            None => {
+                spare = self.zeros::<f32>(1)?;
+                &mut spare
+            }
+        };
+        let lc = LaunchConfig {
+            grid_dim: (grid_for(n, FWD_ROWS as u32)?, 1, 1),
+            block_dim: (FWD_THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let mut l = self.stream.launch_builder(&self.f.forward);
+        l.arg(&x.x).arg(&x.mask).arg(&p.w1).arg(&p.b1).arg(&p.w2).arg(&n32).arg(&d32).arg(&h32).arg(&vec);
+        l.arg(scores).arg(&has_hid).arg(hid);
+        // SAFETY: matches `policy_forward` in policy.cu, launched with FT threads per block; X holds N·D halves
+        // (vec only when D % 8 == 0, so its 16-byte loads are aligned), params are padded to Hp (a multiple of HC),
+        // scores hold N floats and hid N·Hp floats whenever has_hid is set.
+        drv(unsafe { l.launch(lc) }).map(drop)
+    }
+
     /// Candidate scores (twin of [`crate::CpuBackend::policy_scores`]).
     pub fn policy_scores(&self, params: &PolicyParams, batch: &CandidateBatch<'_>) -> Result<Vec<f32>> {
         policy::validate_params(params, batch)?;
-        let (b, k, d) = (batch.batch(), batch.candidates(), batch.dim());
+        let (b, k) = (batch.batch(), batch.candidates());
         let mut out = vec![f32::NEG_INFINITY; b * k];
-        if b == 0 {
+        if b * k == 0 {
             return Ok(out);
         }
         let p = self.upload_params(params)?;
         let x = self.upload_batch(batch)?;
         let mut d_out = self.zeros::<f32>(b * k)?;
-        let (k32, d32, h32) = (to_i32("candidates", k)?, to_i32("dim", d)?, to_i32("hidden", p.hp)?);
-        let lc = LaunchConfig {
-            grid_dim: (to_u32("batch", b)?, 1, 1),
-            block_dim: (Self::policy_block(k), 1, 1),
-            shared_mem_bytes: 0,
-        };
         let t = self.start_timer()?;
-        let mut l = self.stream.launch_builder(&self.f.scores);
-        l.arg(&x.x).arg(&x.mask).arg(&p.w1).arg(&p.b1).arg(&p.w2).arg(&k32).arg(&d32).arg(&h32).arg(&mut d_out);
-        // SAFETY: matches `policy_scores` in policy.cu; shapes validated (B·K·D features, padded params).
-        drv(unsafe { l.launch(lc) })?;
+        self.launch_forward(&p, &x, batch, &mut d_out, None)?;
         self.stop_timer(t)?;
         self.down(&d_out, &mut out)?;
         Ok(out)
@@ -484,31 +552,27 @@ impl CudaBackend {
         cfg: &SampleConfig,
     ) -> Result<Decisions> {
         let (tau, greedy) = policy::validate_sample_args(params, batch, episode, step, cfg)?;
-        let (b, k, d) = (batch.batch(), batch.candidates(), batch.dim());
+        let (b, k) = (batch.batch(), batch.candidates());
         let mut out = Decisions { chosen: vec![-1; b], logprob: vec![0.0; b], entropy: vec![0.0; b] };
-        if b == 0 {
+        if b * k == 0 {
             return Ok(out);
         }
         let p = self.upload_params(params)?;
         let x = self.upload_batch(batch)?;
         let (d_ep, d_st) = (self.up(episode)?, self.up(step)?);
+        let mut d_s = self.zeros::<f32>(b * k)?;
         let mut d_c = self.zeros::<i32>(b)?;
         let mut d_lp = self.zeros::<f32>(b)?;
         let mut d_en = self.zeros::<f32>(b)?;
-        let (k32, d32, h32) = (to_i32("candidates", k)?, to_i32("dim", d)?, to_i32("hidden", p.hp)?);
-        let greedy = i32::from(greedy);
-        let shared = to_u32("shared", 2 * k * 4)?;
-        let lc = LaunchConfig {
-            grid_dim: (to_u32("batch", b)?, 1, 1),
-            block_dim: (Self::policy_block(k), 1, 1),
-            shared_mem_bytes: shared,
-        };
+        let (b32, k32, greedy) = (to_u32("batch", b)?, to_i32("candidates", k)?, i32::from(greedy));
         let t = self.start_timer()?;
-        let mut l = self.stream.launch_builder(&self.f.sample);
-        l.arg(&x.x).arg(&x.mask).arg(&p.w1).arg(&p.b1).arg(&p.w2).arg(&k32).arg(&d32).arg(&h32);
-        l.arg(&d_ep).arg(&d_st).arg(&cfg.seed).arg(&tau).arg(&greedy).arg(&mut d_c).arg(&mut d_lp).arg(&mut d_en);
-        // SAFETY: matches `policy_sample` in policy.cu; shared memory holds 2·K floats as the kernel uses.
-        drv(unsafe { l.launch(lc) })?;
+        self.launch_forward(&p, &x, batch, &mut d_s, None)?;
+        let mut l = self.stream.launch_builder(&self.f.sample_rows);
+        l.arg(&d_s).arg(&x.mask).arg(&b32).arg(&k32).arg(&d_ep).arg(&d_st).arg(&cfg.seed).arg(&tau).arg(&greedy);
+        l.arg(&mut d_c).arg(&mut d_lp).arg(&mut d_en);
+        // SAFETY: matches `policy_sample_rows` in policy.cu: one warp per state over B·K scores and mask bytes,
+        // B episode/step keys and B outputs each.
+        drv(unsafe { l.launch(Self::warp_per_row(b)?) })?;
         self.stop_timer(t)?;
         self.down(&d_c, &mut out.chosen)?;
         self.down(&d_lp, &mut out.logprob)?;
@@ -528,65 +592,58 @@ impl CudaBackend {
         let tau = policy::validate_grad_args(params, batch, chosen, advantages, cfg)?;
         let (b, k, d, h) = (batch.batch(), batch.candidates(), batch.dim(), params.hidden());
         let mut grad = vec![0.0f32; PolicyParams::len_for(d, h)];
-        if b == 0 {
+        let n = b * k;
+        if n == 0 {
             return Ok(PolicyGrad { loss: 0.0, grad });
         }
         let p = self.upload_params(params)?;
         let hp = p.hp;
         let x = self.upload_batch(batch)?;
-        let n = b * k;
         let d_ch = self.up(chosen)?;
         let d_adv = self.up(advantages)?;
-        let mut d_u = self.zeros::<f32>(n * hp)?;
-        let mut d_pb1 = self.zeros::<f32>(b * hp)?;
-        let mut d_pw2 = self.zeros::<f32>(b * hp)?;
+        let chunks = n.div_ceil(GRAD_ROWS_PER_CHUNK);
+        let mut d_s = self.zeros::<f32>(n)?;
+        let mut d_h = self.zeros::<f32>(n * hp)?;
+        let mut d_g = self.zeros::<f32>(n)?;
         let mut d_loss = self.zeros::<f32>(b)?;
-        let chunk = 512usize.max(n.div_ceil(65_535));
-        let chunks = n.div_ceil(chunk);
         let mut d_part = self.zeros::<f32>(chunks * d * hp)?;
+        let mut d_pb1 = self.zeros::<f32>(chunks * hp)?;
+        let mut d_pw2 = self.zeros::<f32>(chunks * hp)?;
         let mut d_w1 = self.zeros::<f32>(d * hp)?;
         let mut d_b1 = self.zeros::<f32>(hp)?;
         let mut d_w2 = self.zeros::<f32>(hp)?;
-        let (k32, d32, h32) = (to_i32("candidates", k)?, to_i32("dim", d)?, to_i32("hidden", hp)?);
-        let (n32, chunk32, chunks32) = (to_u32("rows", n)?, to_u32("chunk", chunk)?, to_u32("chunks", chunks)?);
-        let (b32, hp32, dh32) = (to_u32("batch", b)?, to_u32("hidden", hp)?, to_u32("dim*hidden", d * hp)?);
-        let rows_lc = LaunchConfig {
-            grid_dim: (b32, 1, 1),
-            block_dim: (Self::policy_block(k), 1, 1),
-            shared_mem_bytes: to_u32("shared", 3 * k * 4)?,
-        };
-        let threads_w1 = d.div_ceil(8) * hp;
+        let (b32, k32, n32) = (to_u32("batch", b)?, to_i32("candidates", k)?, to_u32("rows", n)?);
+        let (d32, h32, vec) = (to_i32("dim", d)?, to_i32("hidden", hp)?, i32::from(d % 8 == 0));
+        let (chunks32, rows32) = (to_u32("chunks", chunks)?, to_u32("rows per chunk", GRAD_ROWS_PER_CHUNK)?);
+        let (hp32, dh32) = (to_u32("hidden", hp)?, to_u32("dim*hidden", d * hp)?);
         let w1_lc = LaunchConfig {
-            grid_dim: (grid_for(threads_w1, 256)?, chunks32, 1),
-            block_dim: (256, 1, 1),
+            grid_dim: (chunks32, grid_for(d, GRAD_FEATURES as u32)?, to_u32("hidden chunks", hp / GPU_HC)?),
+            block_dim: (GRAD_THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
         let red = |cols: usize| -> Result<LaunchConfig> {
             Ok(LaunchConfig { grid_dim: (grid_for(cols, 256)?, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 })
         };
         let t = self.start_timer()?;
+        self.launch_forward(&p, &x, batch, &mut d_s, Some(&mut d_h))?;
         let mut l = self.stream.launch_builder(&self.f.grad_rows);
-        l.arg(&x.x).arg(&x.mask).arg(&p.w1).arg(&p.b1).arg(&p.w2).arg(&k32).arg(&d32).arg(&h32);
-        l.arg(&d_ch).arg(&d_adv).arg(&tau).arg(&cfg.entropy_coef).arg(&cfg.scale);
-        l.arg(&mut d_u).arg(&mut d_pb1).arg(&mut d_pw2).arg(&mut d_loss);
-        // SAFETY: matches `policy_grad_rows`; U holds B·K·Hp floats, partials B·Hp, shared memory 3·K floats.
-        drv(unsafe { l.launch(rows_lc) })?;
+        l.arg(&d_s).arg(&x.mask).arg(&b32).arg(&k32).arg(&d_ch).arg(&d_adv).arg(&tau).arg(&cfg.entropy_coef);
+        l.arg(&cfg.scale).arg(&mut d_g).arg(&mut d_loss);
+        // SAFETY: matches `policy_grad_rows`: one warp per state over B·K scores/mask/g, B chosen/adv/loss;
+        // chosen indices were validated against K and the mask.
+        drv(unsafe { l.launch(Self::warp_per_row(b)?) })?;
         let mut l = self.stream.launch_builder(&self.f.grad_w1);
-        l.arg(&x.x).arg(&d_u).arg(&n32).arg(&d32).arg(&h32).arg(&chunk32).arg(&mut d_part);
-        // SAFETY: matches `policy_grad_w1_partial`; the partial buffer holds chunks·D·Hp floats.
+        l.arg(&x.x).arg(&d_h).arg(&d_g).arg(&p.w2).arg(&n32).arg(&d32).arg(&h32).arg(&vec).arg(&rows32);
+        l.arg(&mut d_part).arg(&mut d_pb1).arg(&mut d_pw2);
+        // SAFETY: matches `policy_grad_w1_partial`, launched with GT threads per block over (chunks, ceil(D/GD),
+        // Hp/HC) blocks; the partial buffers hold chunks·D·Hp and chunks·Hp floats.
         drv(unsafe { l.launch(w1_lc) })?;
-        let mut l = self.stream.launch_builder(&self.f.reduce_rows);
-        l.arg(&d_part).arg(&chunks32).arg(&dh32).arg(&mut d_w1);
-        // SAFETY: matches `reduce_rows`; reads chunks·(D·Hp), writes D·Hp.
-        drv(unsafe { l.launch(red(d * hp)?) })?;
-        let mut l = self.stream.launch_builder(&self.f.reduce_rows);
-        l.arg(&d_pb1).arg(&b32).arg(&hp32).arg(&mut d_b1);
-        // SAFETY: as above with B rows of Hp.
-        drv(unsafe { l.launch(red(hp)?) })?;
-        let mut l = self.stream.launch_builder(&self.f.reduce_rows);
-        l.arg(&d_pw2).arg(&b32).arg(&hp32).arg(&mut d_w2);
-        // SAFETY: as above.
-        drv(unsafe { l.launch(red(hp)?) })?;
+        for (src, cols, dst) in [(&d_part, dh32, &mut d_w1), (&d_pb1, hp32, &mut d_b1), (&d_pw2, hp32, &mut d_w2)] {
+            let mut l = self.stream.launch_builder(&self.f.reduce_rows);
+            l.arg(src).arg(&chunks32).arg(&cols).arg(dst);
+            // SAFETY: matches `reduce_rows`; reads chunks·cols floats, writes cols.
+            drv(unsafe { l.launch(red(cols as usize)?) })?;
+        }
         self.stop_timer(t)?;
         let mut w1 = vec![0.0f32; d * hp];
         self.down(&d_w1, &mut w1)?;

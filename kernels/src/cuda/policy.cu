@@ -1,16 +1,41 @@
-// Policy network kernels: scores, sampling, policy-gradient. Twin of src/policy.rs (see its module docs for the
-// maths). Parameters arrive padded: W1 as [D][Hp] and b1, w2 as [Hp], Hp a multiple of 32, padding zero.
+// Policy network kernels: forward pass, sampling, policy gradient. Twin of src/policy.rs (see its module docs for
+// the maths). Parameters arrive padded: W1 as [D][Hp] and b1, w2 as [Hp], Hp a multiple of HC, padding zero.
 // Features are f16 bit patterns (unsigned short), widened with cvt.f32.f16 (no header needed).
 //
-// Rounding: the hidden pre-activations use fmaf in ascending d, like the CPU's FMA path; the score sum and the
-// softmax use explicit __f*_rn intrinsics in the CPU's order, so scores are bit-identical to the CPU's (x86-64
-// with FMA) and decisions differ only through expf/logf ulps.
+// Work split (N = B*K candidate rows):
+//   policy_forward        tiled like a GEMM: a block owns FWD_ROWS rows, stages DT features of them (transposed
+//                         f16) and the matching DT x HC slice of W1 in shared memory, and each thread accumulates
+//                         RT rows x HC hidden units in registers; the next tile is loaded into registers while
+//                         the current one is multiplied. Writes scores (-inf for masked rows) and, for the
+//                         gradient, the post-ReLU activations.
+//   policy_sample_rows    one warp per state: masked softmax statistics, then a greedy or sampled pick.
+//   policy_grad_rows      one warp per state: g_k = dL/ds_k and the state's loss.
+//   policy_grad_w1_partial  dW1 = X^T U with U[n][j] = g_n w2_j [h_nj > 0], split over row chunks (deterministic
+//                         partial sums, reduced by reduce_rows), plus the chunk's partial db1 and dw2.
+//
+// Rounding: hidden pre-activations use fmaf in ascending d and the score sum uses explicit __f*_rn intrinsics in
+// ascending j, like the CPU's FMA path, so scores are bit-identical to the CPU's (x86-64 with FMA); softmax sums
+// are warp reductions (a different order from the CPU's), so decisions differ only through ulps.
 
 // +inf without math.h (NVRTC compiles without the host headers).
 #define AW_INF __int_as_float(0x7f800000)
+#define FULL_MASK 0xffffffffu
 
-#define HC 32
-#define DPT 8
+#define HC 32                    // hidden units per register tile (and the padding unit of Hp)
+#define FT 128                   // threads per forward block
+#define RT 2                     // rows per forward thread
+#define FWD_ROWS (FT * RT)       // rows per forward block
+#define DT 32                    // features per forward tile
+#define XS (DT + 2)              // row stride of the staged feature tile, in halves (odd in words: no conflicts)
+#define FWD_XCH (FWD_ROWS * DT / 8 / FT)  // 16-byte feature chunks each thread loads per tile
+#define FWD_WCH (DT * HC / 4 / FT)        // float4 of W1 each thread loads per tile
+
+#define GT 128                   // threads per dW1 block
+#define GD 256                   // features per dW1 block (one output tile is GD x HC)
+#define GR 32                    // rows per dW1 shared-memory tile
+#define GXS (GD + 8)             // row stride of the staged feature tile, in halves (16-byte aligned)
+#define GX_CH (GR * GD / 8 / GT) // 16-byte feature chunks each thread loads per tile
+#define GU_CH (GR * HC / GT)     // activations each thread loads per tile
 
 __device__ __forceinline__ float h2f(unsigned short h) {
     float f;
@@ -31,35 +56,149 @@ __device__ __forceinline__ float key_uniform(unsigned long long seed, unsigned l
     return (float)(h >> 40) * (1.0f / 16777216.0f);
 }
 
-// Score of one candidate; with hid != nullptr also stores its Hp post-ReLU activations there.
-__device__ float cand_score(const unsigned short* __restrict__ x, const float* __restrict__ w1,
-                            const float* __restrict__ b1, const float* __restrict__ w2, int D, int Hp,
-                            float* __restrict__ hid) {
-    float s = 0.0f;
-    for (int j0 = 0; j0 < Hp; j0 += HC) {
-        float acc[HC];
+// Eight f16 features of row n starting at feature d (zeros past D); vec: D % 8 == 0, so the load is aligned.
+__device__ __forceinline__ uint4 load_x8(const unsigned short* __restrict__ X, size_t n, int D, int d, bool vec) {
+    if (d >= D) return make_uint4(0u, 0u, 0u, 0u);
+    if (vec) return *reinterpret_cast<const uint4*>(X + n * (size_t)D + d);
+    unsigned int w[4];
 #pragma unroll
-        for (int i = 0; i < HC; ++i) acc[i] = b1[j0 + i];
-        for (int d = 0; d < D; ++d) {
-            const float xv = h2f(x[d]);
-            const float4* wr = reinterpret_cast<const float4*>(w1 + (size_t)d * Hp + j0);
+    for (int i = 0; i < 4; ++i) {
+        const unsigned int lo = d + 2 * i < D ? X[n * (size_t)D + d + 2 * i] : 0u;
+        const unsigned int hi = d + 2 * i + 1 < D ? X[n * (size_t)D + d + 2 * i + 1] : 0u;
+        w[i] = lo | (hi << 16);
+    }
+    return make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Forward pass
+
+struct FwdTile {
+    uint4 x[FWD_XCH];
+    float4 w[FWD_WCH];
+};
+
+__device__ __forceinline__ void fwd_fetch(FwdTile& t, const unsigned short* __restrict__ X, const float* __restrict__ w1,
+                                          size_t row0, unsigned int N, int D, int Hp, int d0, int j0, bool vec) {
 #pragma unroll
-            for (int q = 0; q < HC / 4; ++q) {
-                const float4 w = __ldg(wr + q);
-                acc[4 * q + 0] = fmaf(xv, w.x, acc[4 * q + 0]);
-                acc[4 * q + 1] = fmaf(xv, w.y, acc[4 * q + 1]);
-                acc[4 * q + 2] = fmaf(xv, w.z, acc[4 * q + 2]);
-                acc[4 * q + 3] = fmaf(xv, w.w, acc[4 * q + 3]);
+    for (int k = 0; k < FWD_XCH; ++k) {
+        const int c = threadIdx.x + k * FT;
+        const int row = c / (DT / 8), part = c % (DT / 8);
+        const size_t n = row0 + row;
+        t.x[k] = n < N ? load_x8(X, n, D, d0 + part * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
+    }
+#pragma unroll
+    for (int k = 0; k < FWD_WCH; ++k) {
+        const int q = threadIdx.x + k * FT;
+        const int dd = q / (HC / 4), part = q % (HC / 4);
+        const int d = d0 + dd;
+        t.w[k] = d < D ? *reinterpret_cast<const float4*>(w1 + (size_t)d * Hp + j0 + part * 4)
+                       : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+}
+
+// Scores of N rows (masked: -inf); with has_hid != 0 also the post-ReLU activations hid[N][Hp].
+extern "C" __global__ void __launch_bounds__(FT) policy_forward(
+    const unsigned short* __restrict__ X, const unsigned char* __restrict__ mask, const float* __restrict__ w1,
+    const float* __restrict__ b1, const float* __restrict__ w2, unsigned int N, int D, int Hp, int vec,
+    float* __restrict__ scores, int has_hid, float* __restrict__ hid) {
+    __shared__ __align__(16) float ws[DT * HC];
+    __shared__ __align__(16) unsigned short xs[FWD_ROWS * XS];
+    unsigned int* xw = reinterpret_cast<unsigned int*>(xs);
+    const size_t row0 = (size_t)blockIdx.x * FWD_ROWS;
+    const int ra = threadIdx.x, rb = threadIdx.x + FT;  // this thread's rows within the block
+    const int nd = (D + DT - 1) / DT;
+    const int tiles = (Hp / HC) * nd;
+
+    float acc0[HC], acc1[HC];
+    float s0 = 0.0f, s1 = 0.0f;
+    FwdTile t;
+    fwd_fetch(t, X, w1, row0, N, D, Hp, 0, 0, vec != 0);
+    for (int tile = 0; tile < tiles; ++tile) {
+        const int j0 = (tile / nd) * HC, dc = tile % nd, d0 = dc * DT;
+        __syncthreads();  // everyone is done with the previous tile
+#pragma unroll
+        for (int k = 0; k < FWD_XCH; ++k) {
+            const int c = threadIdx.x + k * FT;
+            const int row = c / (DT / 8), part = c % (DT / 8);
+            unsigned int* dst = xw + row * (XS / 2) + part * 4;
+            dst[0] = t.x[k].x;
+            dst[1] = t.x[k].y;
+            dst[2] = t.x[k].z;
+            dst[3] = t.x[k].w;
+        }
+#pragma unroll
+        for (int k = 0; k < FWD_WCH; ++k) reinterpret_cast<float4*>(ws)[threadIdx.x + k * FT] = t.w[k];
+        __syncthreads();
+        if (tile + 1 < tiles) {  // in flight while this tile is multiplied
+            const int nt = tile + 1;
+            fwd_fetch(t, X, w1, row0, N, D, Hp, (nt % nd) * DT, (nt / nd) * HC, vec != 0);
+        }
+        if (dc == 0) {
+#pragma unroll
+            for (int i = 0; i < HC; ++i) {
+                acc0[i] = b1[j0 + i];
+                acc1[i] = acc0[i];
             }
         }
+        const int dn = min(DT, D - d0);
+#pragma unroll 4
+        for (int dd = 0; dd < dn; ++dd) {
+            const float xa = h2f(xs[ra * XS + dd]);
+            const float xb = h2f(xs[rb * XS + dd]);
+            const float4* wr = reinterpret_cast<const float4*>(ws + dd * HC);
 #pragma unroll
-        for (int i = 0; i < HC; ++i) {
-            const float h = fmaxf(acc[i], 0.0f);
-            if (hid != nullptr) hid[j0 + i] = h;
-            s = __fadd_rn(s, __fmul_rn(w2[j0 + i], h));
+            for (int q = 0; q < HC / 4; ++q) {
+                const float4 w = wr[q];
+                acc0[4 * q + 0] = fmaf(xa, w.x, acc0[4 * q + 0]);
+                acc0[4 * q + 1] = fmaf(xa, w.y, acc0[4 * q + 1]);
+                acc0[4 * q + 2] = fmaf(xa, w.z, acc0[4 * q + 2]);
+                acc0[4 * q + 3] = fmaf(xa, w.w, acc0[4 * q + 3]);
+                acc1[4 * q + 0] = fmaf(xb, w.x, acc1[4 * q + 0]);
+                acc1[4 * q + 1] = fmaf(xb, w.y, acc1[4 * q + 1]);
+                acc1[4 * q + 2] = fmaf(xb, w.z, acc1[4 * q + 2]);
+                acc1[4 * q + 3] = fmaf(xb, w.w, acc1[4 * q + 3]);
+            }
+        }
+        if (dc == nd - 1) {  // this hidden chunk is complete: ReLU, output weights, activations
+            const size_t na = row0 + ra, nb = row0 + rb;
+#pragma unroll
+            for (int i = 0; i < HC; ++i) {
+                acc0[i] = fmaxf(acc0[i], 0.0f);
+                acc1[i] = fmaxf(acc1[i], 0.0f);
+                const float w2j = w2[j0 + i];
+                s0 = __fadd_rn(s0, __fmul_rn(w2j, acc0[i]));
+                s1 = __fadd_rn(s1, __fmul_rn(w2j, acc1[i]));
+            }
+            if (has_hid) {
+#pragma unroll
+                for (int q = 0; q < HC / 4; ++q) {
+                    if (na < N)
+                        *reinterpret_cast<float4*>(hid + na * Hp + j0 + 4 * q) =
+                            make_float4(acc0[4 * q], acc0[4 * q + 1], acc0[4 * q + 2], acc0[4 * q + 3]);
+                    if (nb < N)
+                        *reinterpret_cast<float4*>(hid + nb * Hp + j0 + 4 * q) =
+                            make_float4(acc1[4 * q], acc1[4 * q + 1], acc1[4 * q + 2], acc1[4 * q + 3]);
+                }
+            }
         }
     }
-    return s;
+    const size_t na = row0 + ra, nb = row0 + rb;
+    if (na < N) scores[na] = mask[na] ? s0 : (-AW_INF);
+    if (nb < N) scores[nb] = mask[nb] ? s1 : (-AW_INF);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per-state softmax (one warp per state)
+
+__device__ __forceinline__ float warp_sum_f(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = __fadd_rn(v, __shfl_xor_sync(FULL_MASK, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float warp_max_f(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
+    return v;
 }
 
 struct RowStats {
@@ -67,193 +206,283 @@ struct RowStats {
     float m, z, lnz, ent;
 };
 
-// Softmax statistics of a row (valid slots only, ascending k), filling e[k] = exp(z_k - m) for valid k.
-__device__ RowStats row_softmax(const float* sc, const unsigned char* mask, int K, float tau, float* e) {
+// Masked softmax statistics of the row at temperature factor tau: valid count, max logit, partition function,
+// its log and the entropy. Every lane gets the same values.
+__device__ RowStats warp_row_stats(const float* __restrict__ sc, const unsigned char* __restrict__ mk, int K,
+                                   float tau, int lane) {
     RowStats r;
-    r.n = 0;
-    r.m = (-AW_INF);
-    for (int k = 0; k < K; ++k) {
-        if (mask[k]) {
-            r.m = fmaxf(r.m, __fmul_rn(sc[k], tau));
-            r.n += 1;
+    float m = (-AW_INF);
+    int n = 0;
+    for (int k = lane; k < K; k += 32) {
+        if (mk[k]) {
+            m = fmaxf(m, __fmul_rn(sc[k], tau));
+            n += 1;
         }
     }
+    r.m = warp_max_f(m);
+    for (int o = 16; o > 0; o >>= 1) n += __shfl_xor_sync(FULL_MASK, n, o);
+    r.n = n;
     r.z = 0.0f;
     r.lnz = 0.0f;
     r.ent = 0.0f;
-    if (r.n == 0) return r;
-    float sz = 0.0f;
-    for (int k = 0; k < K; ++k) {
-        if (mask[k]) {
+    if (n == 0) return r;
+    float z = 0.0f, sz = 0.0f;
+    for (int k = lane; k < K; k += 32) {
+        if (mk[k]) {
             const float zc = __fsub_rn(__fmul_rn(sc[k], tau), r.m);
             const float v = expf(zc);
-            e[k] = v;
-            r.z = __fadd_rn(r.z, v);
+            z = __fadd_rn(z, v);
             sz = __fadd_rn(sz, __fmul_rn(v, zc));
         }
     }
+    r.z = warp_sum_f(z);
+    sz = warp_sum_f(sz);
     r.lnz = logf(r.z);
     r.ent = fmaxf(__fsub_rn(r.lnz, sz / r.z), 0.0f);
     return r;
 }
 
-// Scores of every slot, -inf for masked ones. One block per state.
-extern "C" __global__ void policy_scores(const unsigned short* __restrict__ X, const unsigned char* __restrict__ mask,
-                                         const float* __restrict__ w1, const float* __restrict__ b1,
-                                         const float* __restrict__ w2, int K, int D, int Hp, float* __restrict__ out) {
-    const size_t b = blockIdx.x;
-    for (int k = threadIdx.x; k < K; k += blockDim.x) {
-        const size_t n = b * K + k;
-        out[n] = mask[n] ? cand_score(X + n * D, w1, b1, w2, D, Hp, nullptr) : (-AW_INF);
-    }
-}
-
-// One decision per state. One block per state; dynamic shared memory: 2*K floats.
-extern "C" __global__ void policy_sample(const unsigned short* __restrict__ X, const unsigned char* __restrict__ mask,
-                                         const float* __restrict__ w1, const float* __restrict__ b1,
-                                         const float* __restrict__ w2, int K, int D, int Hp,
-                                         const unsigned long long* __restrict__ episode,
-                                         const unsigned long long* __restrict__ step, unsigned long long seed,
-                                         float tau, int greedy, int* __restrict__ chosen, float* __restrict__ logp,
-                                         float* __restrict__ ent) {
-    extern __shared__ float sh[];
-    float* sc = sh;
-    float* e = sh + K;
-    const size_t b = blockIdx.x;
-    const unsigned char* row_mask = mask + b * K;
-    for (int k = threadIdx.x; k < K; k += blockDim.x) {
-        const size_t n = b * K + k;
-        sc[k] = row_mask[k] ? cand_score(X + n * D, w1, b1, w2, D, Hp, nullptr) : 0.0f;
-    }
-    __syncthreads();
-    if (threadIdx.x != 0) return;
-    const RowStats r = row_softmax(sc, row_mask, K, tau, e);
+// One decision per state from the scores of policy_forward; blockDim a multiple of 32, one warp per state.
+extern "C" __global__ void policy_sample_rows(const float* __restrict__ scores, const unsigned char* __restrict__ mask,
+                                              unsigned int B, int K, const unsigned long long* __restrict__ episode,
+                                              const unsigned long long* __restrict__ step, unsigned long long seed,
+                                              float tau, int greedy, int* __restrict__ chosen,
+                                              float* __restrict__ logp, float* __restrict__ ent) {
+    const unsigned int b = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    if (b >= B) return;  // uniform across the warp
+    const float* sc = scores + (size_t)b * K;
+    const unsigned char* mk = mask + (size_t)b * K;
+    const RowStats r = warp_row_stats(sc, mk, K, tau, lane);
     if (r.n == 0) {
-        chosen[b] = -1;
-        logp[b] = 0.0f;
-        ent[b] = 0.0f;
+        if (lane == 0) {
+            chosen[b] = -1;
+            logp[b] = 0.0f;
+            ent[b] = 0.0f;
+        }
         return;
     }
     int pick = -1;
     if (greedy) {
-        for (int k = 0; k < K; ++k) {
-            if (row_mask[k] && (pick < 0 || sc[k] > sc[pick])) pick = k;
+        // first maximal valid score (ties go to the lower index, like the CPU's strict '>')
+        float best = (-AW_INF);
+        int at = 0x7fffffff;
+        for (int k = lane; k < K; k += 32) {
+            if (mk[k] && (at == 0x7fffffff || sc[k] > best)) {
+                best = sc[k];
+                at = k;
+            }
         }
+        for (int o = 16; o > 0; o >>= 1) {
+            const float ob = __shfl_xor_sync(FULL_MASK, best, o);
+            const int oa = __shfl_xor_sync(FULL_MASK, at, o);
+            if (oa != 0x7fffffff && (at == 0x7fffffff || ob > best || (ob == best && oa < at))) {
+                best = ob;
+                at = oa;
+            }
+        }
+        pick = at;
     } else {
+        // first valid k whose cumulative weight exceeds u * z (the last valid slot if rounding leaves none)
         const float target = __fmul_rn(key_uniform(seed, episode[b], step[b]), r.z);
-        float c = 0.0f;
-        for (int k = 0; k < K; ++k) {
-            if (!row_mask[k]) continue;
-            pick = k;  // the last valid slot if rounding leaves none
-            c = __fadd_rn(c, e[k]);
-            if (target < c) break;
+        float base = 0.0f;
+        for (int k0 = 0; k0 < K && pick < 0; k0 += 32) {
+            const int k = k0 + lane;
+            const bool ok = k < K && mk[k];
+            float v = ok ? expf(__fsub_rn(__fmul_rn(sc[k], tau), r.m)) : 0.0f;
+            for (int o = 1; o < 32; o <<= 1) {
+                const float y = __shfl_up_sync(FULL_MASK, v, o);
+                if (lane >= o) v = __fadd_rn(v, y);
+            }
+            const unsigned int hit = __ballot_sync(FULL_MASK, ok && target < __fadd_rn(base, v));
+            if (hit != 0u) {
+                pick = k0 + __ffs(hit) - 1;
+                break;
+            }
+            const unsigned int oks = __ballot_sync(FULL_MASK, ok);
+            if (oks != 0u && k0 + 32 >= K) pick = k0 + 31 - __clz(oks);  // nothing hit in the last chunk
+            base = __fadd_rn(base, __shfl_sync(FULL_MASK, v, 31));
+        }
+        if (pick < 0) {  // the last chunk held no valid slot: take the last valid one
+            for (int k = K - 1; k >= 0; --k) {
+                if (mk[k]) {
+                    pick = k;
+                    break;
+                }
+            }
         }
     }
-    chosen[b] = pick;
-    logp[b] = __fsub_rn(__fsub_rn(__fmul_rn(sc[pick], tau), r.m), r.lnz);
-    ent[b] = r.ent;
+    if (lane == 0) {
+        chosen[b] = pick;
+        logp[b] = __fsub_rn(__fsub_rn(__fmul_rn(sc[pick], tau), r.m), r.lnz);
+        ent[b] = r.ent;
+    }
 }
 
-// Policy-gradient, stage 1, one block per state: scores and activations, the row's softmax, g_k = dL/ds_k, then
-// U[n][j] = g_k w2_j [h_kj > 0] (overwriting the activations), per-state partial sums of dL/db1 and dL/dw2, and the
-// state's loss. Rows with chosen < 0 write zeros. Dynamic shared memory: 3*K floats.
-extern "C" __global__ void policy_grad_rows(const unsigned short* __restrict__ X, const unsigned char* __restrict__ mask,
-                                            const float* __restrict__ w1, const float* __restrict__ b1,
-                                            const float* __restrict__ w2, int K, int D, int Hp,
-                                            const int* __restrict__ chosen, const float* __restrict__ adv, float tau,
-                                            float beta, float scale, float* __restrict__ U, float* __restrict__ pb1,
-                                            float* __restrict__ pw2, float* __restrict__ loss) {
-    extern __shared__ float sh[];
-    float* sc = sh;
-    float* e = sh + K;
-    float* g = sh + 2 * K;
-    const size_t b = blockIdx.x;
+// ---------------------------------------------------------------------------------------------------------------
+// Policy gradient
+
+// g[n] = dL/ds_n for every row and the state's loss; rows of states with chosen < 0 (and masked rows) get 0.
+extern "C" __global__ void policy_grad_rows(const float* __restrict__ scores, const unsigned char* __restrict__ mask,
+                                            unsigned int B, int K, const int* __restrict__ chosen,
+                                            const float* __restrict__ adv, float tau, float beta, float scale,
+                                            float* __restrict__ g, float* __restrict__ loss) {
+    const unsigned int b = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    if (b >= B) return;  // uniform across the warp
+    const float* sc = scores + (size_t)b * K;
+    const unsigned char* mk = mask + (size_t)b * K;
+    float* gr = g + (size_t)b * K;
     const int a = chosen[b];
-    const unsigned char* row_mask = mask + b * K;
-    if (a < 0) {
-        for (size_t i = threadIdx.x; i < (size_t)K * Hp; i += blockDim.x) U[b * K * Hp + i] = 0.0f;
-        for (int j = threadIdx.x; j < Hp; j += blockDim.x) {
-            pb1[b * Hp + j] = 0.0f;
-            pw2[b * Hp + j] = 0.0f;
-        }
-        if (threadIdx.x == 0) loss[b] = 0.0f;
+    const RowStats r = a >= 0 ? warp_row_stats(sc, mk, K, tau, lane) : RowStats{0, 0.0f, 0.0f, 0.0f, 0.0f};
+    if (a < 0 || r.n == 0) {
+        for (int k = lane; k < K; k += 32) gr[k] = 0.0f;
+        if (lane == 0) loss[b] = 0.0f;
         return;
     }
-    for (int k = threadIdx.x; k < K; k += blockDim.x) {
-        const size_t n = b * K + k;
-        if (row_mask[k]) {
-            sc[k] = cand_score(X + n * D, w1, b1, w2, D, Hp, U + n * Hp);
-        } else {
-            sc[k] = 0.0f;
-            for (int j = 0; j < Hp; ++j) U[n * Hp + j] = 0.0f;
-        }
-    }
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        const RowStats r = row_softmax(sc, row_mask, K, tau, e);
-        const float av = adv[b];
+    const float av = adv[b];
+    if (lane == 0) {
         const float logp_a = __fsub_rn(__fsub_rn(__fmul_rn(sc[a], tau), r.m), r.lnz);
         loss[b] = -scale * __fadd_rn(__fmul_rn(av, logp_a), __fmul_rn(beta, r.ent));
-        const float coef = __fmul_rn(-scale, tau);
-        for (int k = 0; k < K; ++k) {
-            if (!row_mask[k]) {
-                g[k] = 0.0f;
-                continue;
-            }
+    }
+    const float coef = __fmul_rn(-scale, tau);
+    for (int k = lane; k < K; k += 32) {
+        float gk = 0.0f;
+        if (mk[k]) {
             const float lp = __fsub_rn(__fsub_rn(__fmul_rn(sc[k], tau), r.m), r.lnz);
             const float p = expf(lp);
             const float onehot = k == a ? 1.0f : 0.0f;
             const float t1 = __fmul_rn(av, __fsub_rn(onehot, p));
             const float t2 = __fmul_rn(__fmul_rn(beta, p), __fadd_rn(lp, r.ent));
-            g[k] = __fmul_rn(coef, __fsub_rn(t1, t2));
+            gk = __fmul_rn(coef, __fsub_rn(t1, t2));
         }
-    }
-    __syncthreads();
-    for (int j = threadIdx.x; j < Hp; j += blockDim.x) {
-        const float w2j = w2[j];
-        float sw2 = 0.0f, sb1 = 0.0f;
-        for (int k = 0; k < K; ++k) {
-            const size_t n = b * K + k;
-            const float h = U[n * Hp + j];
-            const float gk = g[k];
-            sw2 = __fadd_rn(sw2, __fmul_rn(gk, h));
-            const float u = h > 0.0f ? __fmul_rn(gk, w2j) : 0.0f;
-            sb1 = __fadd_rn(sb1, u);
-            U[n * Hp + j] = u;
-        }
-        pw2[b * Hp + j] = sw2;
-        pb1[b * Hp + j] = sb1;
+        gr[k] = gk;
     }
 }
 
-// Policy-gradient, stage 2: partial[s][d][j] = sum over rows n of chunk s of x_nd * U[n][j]. A thread owns one j
-// and DPT consecutive d; blockIdx.y is the chunk.
-extern "C" __global__ void policy_grad_w1_partial(const unsigned short* __restrict__ X, const float* __restrict__ U,
-                                                  unsigned int N, int D, int Hp, unsigned int chunk,
-                                                  float* __restrict__ partial) {
-    const unsigned int idx = blockIdx.x * blockDim.x + threadIdx.x;
-    const int dgroups = (D + DPT - 1) / DPT;
-    if (idx >= (unsigned int)(dgroups * Hp)) return;
-    const int j = idx % Hp;
-    const int d0 = (idx / Hp) * DPT;
-    const size_t n0 = (size_t)blockIdx.y * chunk;
-    const size_t n1 = n0 + chunk < (size_t)N ? n0 + chunk : (size_t)N;
-    float acc[DPT];
+struct GradTile {
+    uint4 x[GX_CH];
+    float h[GU_CH];
+    float g[GU_CH];
+};
+
+__device__ __forceinline__ void grad_fetch(GradTile& t, const unsigned short* __restrict__ X,
+                                           const float* __restrict__ hid, const float* __restrict__ g, size_t r0,
+                                           size_t r1, int D, int Hp, int dbase, int j0, bool vec) {
 #pragma unroll
-    for (int i = 0; i < DPT; ++i) acc[i] = 0.0f;
-    for (size_t n = n0; n < n1; ++n) {
-        const float u = U[n * Hp + j];
-        if (u == 0.0f) continue;
-        const unsigned short* x = X + n * D + d0;
+    for (int k = 0; k < GX_CH; ++k) {
+        const int c = threadIdx.x + k * GT;
+        const int row = c / (GD / 8), part = c % (GD / 8);
+        const size_t n = r0 + row;
+        // rows with g = 0 (masked, or states without a decision) contribute nothing: zero them so that
+        // non-finite features there cannot leak in as 0 * inf
+        t.x[k] = n < r1 && g[n] != 0.0f ? load_x8(X, n, D, dbase + part * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
+    }
 #pragma unroll
-        for (int i = 0; i < DPT; ++i) {
-            if (d0 + i < D) acc[i] = fmaf(h2f(x[i]), u, acc[i]);
+    for (int k = 0; k < GU_CH; ++k) {
+        const int c = threadIdx.x + k * GT;
+        const int row = c / HC, j = c % HC;
+        const size_t n = r0 + row;
+        t.g[k] = n < r1 ? g[n] : 0.0f;
+        t.h[k] = n < r1 ? hid[n * Hp + j0 + j] : 0.0f;
+    }
+}
+
+// partial[c][d][j] = sum over rows n of chunk c of x_nd U_nj (U_nj = g_n w2_j [h_nj > 0]); for the first feature
+// tile also pb1[c][j] = sum U_nj and pw2[c][j] = sum g_n h_nj. Grid: (chunks of GROWS rows, feature tiles of GD,
+// hidden chunks of HC). Thread t owns features dbase + (t/4)*8 .. +8 and hidden units j0 + (t%4)*8 .. +8.
+extern "C" __global__ void __launch_bounds__(GT) policy_grad_w1_partial(
+    const unsigned short* __restrict__ X, const float* __restrict__ hid, const float* __restrict__ g,
+    const float* __restrict__ w2, unsigned int N, int D, int Hp, int vec, unsigned int rows_per_chunk,
+    float* __restrict__ partial, float* __restrict__ pb1, float* __restrict__ pw2) {
+    __shared__ __align__(16) unsigned short xs[GR * GXS];
+    __shared__ __align__(16) float us[GR * HC];
+    __shared__ float ghs[GR * HC];
+    __shared__ float red[2][GT];
+    const size_t r0 = (size_t)blockIdx.x * rows_per_chunk;
+    const size_t r1 = min(r0 + rows_per_chunk, (size_t)N);
+    const int dbase = blockIdx.y * GD;
+    const int j0 = blockIdx.z * HC;
+    const int dg = threadIdx.x / 4, jg = threadIdx.x % 4;
+    const int rj = threadIdx.x % HC;  // the hidden unit this thread sums db1/dw2 for
+
+    float acc[8][8];
+#pragma unroll
+    for (int a = 0; a < 8; ++a)
+#pragma unroll
+        for (int b = 0; b < 8; ++b) acc[a][b] = 0.0f;
+    float sb1 = 0.0f, sw2 = 0.0f;
+    const int tiles = (int)((r1 - r0 + GR - 1) / GR);
+    GradTile t;
+    if (tiles > 0) grad_fetch(t, X, hid, g, r0, r1, D, Hp, dbase, j0, vec != 0);
+    for (int tile = 0; tile < tiles; ++tile) {
+        __syncthreads();
+#pragma unroll
+        for (int k = 0; k < GX_CH; ++k) {
+            const int c = threadIdx.x + k * GT;
+            const int row = c / (GD / 8), part = c % (GD / 8);
+            *reinterpret_cast<uint4*>(xs + row * GXS + part * 8) = t.x[k];
+        }
+#pragma unroll
+        for (int k = 0; k < GU_CH; ++k) {
+            const int c = threadIdx.x + k * GT;
+            const int j = c % HC;
+            const float h = t.h[k], gn = t.g[k];
+            us[c] = gn != 0.0f && h > 0.0f ? __fmul_rn(gn, w2[j0 + j]) : 0.0f;
+            ghs[c] = gn != 0.0f ? __fmul_rn(gn, h) : 0.0f;
+        }
+        __syncthreads();
+        if (tile + 1 < tiles) grad_fetch(t, X, hid, g, r0 + (size_t)(tile + 1) * GR, r1, D, Hp, dbase, j0, vec != 0);
+        const int rows = (int)min((size_t)GR, r1 - r0 - (size_t)tile * GR);
+#pragma unroll 2
+        for (int row = 0; row < rows; ++row) {
+            const uint4 xv = *reinterpret_cast<const uint4*>(xs + row * GXS + dg * 8);
+            float x[8];
+            x[0] = h2f((unsigned short)(xv.x & 0xffffu));
+            x[1] = h2f((unsigned short)(xv.x >> 16));
+            x[2] = h2f((unsigned short)(xv.y & 0xffffu));
+            x[3] = h2f((unsigned short)(xv.y >> 16));
+            x[4] = h2f((unsigned short)(xv.z & 0xffffu));
+            x[5] = h2f((unsigned short)(xv.z >> 16));
+            x[6] = h2f((unsigned short)(xv.w & 0xffffu));
+            x[7] = h2f((unsigned short)(xv.w >> 16));
+            const float4 ua = *reinterpret_cast<const float4*>(us + row * HC + jg * 8);
+            const float4 ub = *reinterpret_cast<const float4*>(us + row * HC + jg * 8 + 4);
+            const float u[8] = {ua.x, ua.y, ua.z, ua.w, ub.x, ub.y, ub.z, ub.w};
+#pragma unroll
+            for (int a = 0; a < 8; ++a)
+#pragma unroll
+                for (int b = 0; b < 8; ++b) acc[a][b] = fmaf(x[a], u[b], acc[a][b]);
+        }
+        for (int row = threadIdx.x / HC; row < rows; row += GT / HC) {
+            sb1 += us[row * HC + rj];
+            sw2 += ghs[row * HC + rj];
         }
     }
-    float* out = partial + (size_t)blockIdx.y * D * Hp;
+    float* out = partial + (size_t)blockIdx.x * D * Hp;
 #pragma unroll
-    for (int i = 0; i < DPT; ++i) {
-        if (d0 + i < D) out[(size_t)(d0 + i) * Hp + j] = acc[i];
+    for (int a = 0; a < 8; ++a) {
+        const int d = dbase + dg * 8 + a;
+        if (d < D) {
+            *reinterpret_cast<float4*>(out + (size_t)d * Hp + j0 + jg * 8) =
+                make_float4(acc[a][0], acc[a][1], acc[a][2], acc[a][3]);
+            *reinterpret_cast<float4*>(out + (size_t)d * Hp + j0 + jg * 8 + 4) =
+                make_float4(acc[a][4], acc[a][5], acc[a][6], acc[a][7]);
+        }
+    }
+    if (blockIdx.y == 0) {  // one feature tile writes the chunk's db1 / dw2 partials
+        red[0][threadIdx.x] = sb1;
+        red[1][threadIdx.x] = sw2;
+        __syncthreads();
+        if (threadIdx.x < HC) {
+            float b1s = 0.0f, w2s = 0.0f;
+            for (int q = threadIdx.x; q < GT; q += HC) {
+                b1s += red[0][q];
+                w2s += red[1][q];
+            }
+            pb1[(size_t)blockIdx.x * Hp + j0 + threadIdx.x] = b1s;
+            pw2[(size_t)blockIdx.x * Hp + j0 + threadIdx.x] = w2s;
+        }
     }
 }
 
