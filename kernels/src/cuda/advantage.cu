@@ -132,17 +132,20 @@ extern "C" __global__ void group_adv(const float* __restrict__ rewards, const un
 
 // GAE. A block owns GAE_EPS consecutive episodes, one per thread, and walks their steps backwards in tiles of
 // GAE_TILE steps staged through shared memory, so global reads and writes are coalesced while each thread keeps the
-// CPU's sequential recursion (and its rounding) for its own episode. `bootstrap` is read only when
-// has_bootstrap != 0.
+// CPU's sequential recursion (and its rounding) for its own episode. Shared indices are skewed by one word per 32
+// (GAE_SKEW): threads walking episodes of equal length would otherwise hit the same bank (16-way for length 16).
+// `bootstrap` is read only when has_bootstrap != 0.
 #define GAE_EPS 128
-#define GAE_TILE 1024
+#define GAE_LOADS 8
+#define GAE_TILE (GAE_EPS * GAE_LOADS)
+#define GAE_SKEW(i) ((i) + ((i) >> 5))
 
-extern "C" __global__ void gae(const float* __restrict__ rewards, const float* __restrict__ values,
+extern "C" __global__ void __launch_bounds__(GAE_EPS) gae(const float* __restrict__ rewards, const float* __restrict__ values,
                                const unsigned int* __restrict__ offsets, const float* __restrict__ bootstrap,
                                int has_bootstrap, unsigned int episodes, float gamma, float gl,
                                float* __restrict__ adv, float* __restrict__ ret) {
-    __shared__ float sr[GAE_TILE];  // rewards in, advantages out
-    __shared__ float sv[GAE_TILE];  // values in, returns out
+    __shared__ float sr[GAE_SKEW(GAE_TILE)];  // rewards in, advantages out
+    __shared__ float sv[GAE_SKEW(GAE_TILE)];  // values in, returns out
     const unsigned int e0 = blockIdx.x * GAE_EPS;
     const unsigned int e1 = min(e0 + GAE_EPS, episodes);
     const unsigned int ep = e0 + threadIdx.x;
@@ -156,28 +159,41 @@ extern "C" __global__ void gae(const float* __restrict__ rewards, const float* _
     for (unsigned int te = E; te > S;) {
         const unsigned int ts = te - S > GAE_TILE ? te - GAE_TILE : S;
         const unsigned int len = te - ts;
-        for (unsigned int i = threadIdx.x; i < len; i += blockDim.x) {
-            sr[i] = rewards[ts + i];
-            sv[i] = values[ts + i];
+        float r[GAE_LOADS], v[GAE_LOADS];
+#pragma unroll
+        for (int q = 0; q < GAE_LOADS; ++q) {  // all loads in flight before the first store
+            const unsigned int i = threadIdx.x + q * GAE_EPS;
+            r[q] = i < len ? rewards[ts + i] : 0.0f;
+            v[q] = i < len ? values[ts + i] : 0.0f;
+        }
+#pragma unroll
+        for (int q = 0; q < GAE_LOADS; ++q) {
+            const unsigned int i = threadIdx.x + q * GAE_EPS;
+            sr[GAE_SKEW(i)] = r[q];
+            sv[GAE_SKEW(i)] = v[q];
         }
         __syncthreads();
         if (live) {
             const unsigned int hi = min(e, te), lo = max(s, ts);
             for (unsigned int t = hi; t > lo; --t) {
-                const unsigned int i = t - 1 - ts;
-                const float v = sv[i];
-                const float delta = __fsub_rn(__fadd_rn(sr[i], __fmul_rn(gamma, v_next)), v);
+                const unsigned int i = GAE_SKEW(t - 1 - ts);
+                const float vt = sv[i];
+                const float delta = __fsub_rn(__fadd_rn(sr[i], __fmul_rn(gamma, v_next)), vt);
                 const float a = __fadd_rn(delta, __fmul_rn(gl, a_next));
                 sr[i] = a;
-                sv[i] = __fadd_rn(a, v);
-                v_next = v;
+                sv[i] = __fadd_rn(a, vt);
+                v_next = vt;
                 a_next = a;
             }
         }
         __syncthreads();
-        for (unsigned int i = threadIdx.x; i < len; i += blockDim.x) {
-            adv[ts + i] = sr[i];
-            ret[ts + i] = sv[i];
+#pragma unroll
+        for (int q = 0; q < GAE_LOADS; ++q) {
+            const unsigned int i = threadIdx.x + q * GAE_EPS;
+            if (i < len) {
+                adv[ts + i] = sr[GAE_SKEW(i)];
+                ret[ts + i] = sv[GAE_SKEW(i)];
+            }
         }
         __syncthreads();  // the next tile overwrites the staging buffers
         te = ts;

@@ -1,6 +1,12 @@
 //! The CUDA backend (feature `cuda`): hand-written kernels in `src/cuda/*.cu` (one file per kernel family:
-//! `advantage.cu`, `policy.cu`, `optim.cu`, and `probe.cu`, an empty kernel that measures the launch cost), compiled
-//! with NVRTC once per process and launched through `cudarc` with the driver and NVRTC loaded dynamically.
+//! `advantage.cu`, `policy.cu`, `policy_tc.cu` (the tensor-core forward pass, sm_80+), `optim.cu`, and `probe.cu`, an
+//! empty kernel that measures the launch cost), compiled with NVRTC once per process and launched through `cudarc`
+//! with the driver and NVRTC loaded dynamically.
+//!
+//! The policy's forward pass runs on tensor cores when the device has them (compute capability 8.0+) and every
+//! weight fits in f16: W1 is split into f16 `hi + lo` halves, so the products keep ~22 bits of each weight and the
+//! scores agree with the CPU's f32 maths to a few ulps. [`CudaBackend::set_tensor_cores`] switches back to the
+//! FP32 SIMT kernel (the path on older GPUs), which is bit-identical to the CPU's FMA path.
 //!
 //! Each method has the same signature and semantics as its [`crate::CpuBackend`] twin: host slices in, host
 //! results out (upload, launch, download on one stream). The time between the first and last launch of the latest
@@ -18,6 +24,7 @@
 //! ```
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{
@@ -25,6 +32,7 @@ use cudarc::driver::{
     ValidAsZeroBits,
 };
 use cudarc::nvrtc::{CompileOptions, Ptx};
+use half::f16;
 use half::slice::HalfFloatSliceExt;
 
 use crate::KernelError;
@@ -33,21 +41,29 @@ use crate::error::{Result, param};
 use crate::optim::{self, AdamState};
 use crate::policy::{self, CandidateBatch, Decisions, PgConfig, PolicyGrad, PolicyParams, SampleConfig};
 
-/// Kernel sources, one per family.
-const SOURCES: [(&str, &str); 4] = [
-    ("advantage", include_str!("advantage.cu")),
-    ("policy", include_str!("policy.cu")),
-    ("optim", include_str!("optim.cu")),
-    ("probe", include_str!("probe.cu")),
+/// Kernel sources, one per family, with the virtual architecture each needs (`None`: NVRTC's default).
+const SOURCES: [(&str, &str, Option<&str>); 5] = [
+    ("advantage", include_str!("advantage.cu"), None),
+    ("policy", include_str!("policy.cu"), None),
+    ("optim", include_str!("optim.cu"), None),
+    ("probe", include_str!("probe.cu"), None),
+    ("policy_tc", include_str!("policy_tc.cu"), Some("compute_80")),
 ];
+/// Index of the tensor-core family in [`SOURCES`]; its module is loaded only on devices of compute capability 8.0+.
+const TC_FAMILY: usize = 4;
+/// Rows per block of `policy_forward_tc` (`TC_ROWS`) and its thread count (`TC_THREADS`).
+const TC_ROWS: usize = 128;
+const TC_THREADS: u32 = 128;
+/// Largest finite f16: weights beyond it cannot take the tensor-core path.
+const F16_MAX: f32 = 65_504.0;
 
 /// Hidden units are padded to a multiple of this on the GPU (`HC` in policy.cu).
 const GPU_HC: usize = 32;
 /// Rows per block of `policy_forward` (`FWD_ROWS` in policy.cu) and its thread count (`FT`).
-const FWD_ROWS: usize = 256;
+const FWD_ROWS: usize = 128;
 const FWD_THREADS: u32 = 128;
 /// Features per block of `policy_grad_w1_partial` (`GD`), its thread count (`GT`) and the rows each block sums.
-const GRAD_FEATURES: usize = 256;
+const GRAD_FEATURES: usize = 128;
 const GRAD_THREADS: u32 = 128;
 const GRAD_ROWS_PER_CHUNK: usize = 256;
 /// Episodes per block of `gae` (`GAE_EPS` in advantage.cu; the kernel needs exactly this many threads).
@@ -61,8 +77,8 @@ static PTX: OnceLock<std::result::Result<Vec<String>, (&'static str, String)>> =
 fn compiled_ptx() -> Result<Vec<Ptx>> {
     let cached = PTX.get_or_init(|| {
         let mut out = Vec::with_capacity(SOURCES.len());
-        for (family, src) in SOURCES {
-            let opts = CompileOptions { use_fast_math: Some(false), ..Default::default() };
+        for (family, src, arch) in SOURCES {
+            let opts = CompileOptions { use_fast_math: Some(false), arch, ..Default::default() };
             let compiled = catch_unwind(|| cudarc::nvrtc::compile_ptx_with_opts(src, opts));
             match compiled {
                 Ok(Ok(ptx)) => out.push(ptx.to_src()),
@@ -94,6 +110,8 @@ struct Functions {
     adam: CudaFunction,
     sgd: CudaFunction,
     noop: CudaFunction,
+    /// `policy_forward_tc`, on devices with tensor cores (compute capability 8.0+).
+    forward_tc: Option<CudaFunction>,
 }
 
 /// CUDA kernels on one device; see the [module docs](self).
@@ -103,6 +121,7 @@ pub struct CudaBackend {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     f: Functions,
+    tensor_cores: AtomicBool,
     last_kernel: Mutex<Option<f64>>,
 }
 
@@ -118,6 +137,14 @@ struct DevParams {
     b1: CudaSlice<f32>,
     w2: CudaSlice<f32>,
     hp: usize,
+    /// W1 for the tensor-core path: f16 `hi` and `lo` halves as `[Hp][Dp]` (features padded to `Dp`, a multiple of 8).
+    tc: Option<TcWeights>,
+}
+
+struct TcWeights {
+    hi: CudaSlice<u16>,
+    lo: CudaSlice<u16>,
+    dp: usize,
 }
 
 /// Device buffers of a candidate batch.
@@ -172,9 +199,14 @@ impl CudaBackend {
         let name = ctx.name().unwrap_or_else(|_| "unknown GPU".into());
         let stream = ctx.default_stream();
         let ptx = compiled_ptx()?;
+        let cc = drv(ctx.compute_capability())?;
+        let has_tc = cc >= (8, 0);
         let mut modules = Vec::with_capacity(ptx.len());
-        for p in ptx {
-            modules.push(drv(ctx.load_module(p))?);
+        for (i, p) in ptx.into_iter().enumerate() {
+            // a module built for compute_80 does not load on older devices
+            if i != TC_FAMILY || has_tc {
+                modules.push(drv(ctx.load_module(p))?);
+            }
         }
         let load = |m: usize, name: &str| drv(modules[m].load_function(name));
         let f = Functions {
@@ -189,8 +221,9 @@ impl CudaBackend {
             adam: load(2, "adam_step")?,
             sgd: load(2, "sgd_step")?,
             noop: load(3, "noop")?,
+            forward_tc: if has_tc { Some(load(TC_FAMILY, "policy_forward_tc")?) } else { None },
         };
-        Ok(Self { ordinal, name, ctx, stream, f, last_kernel: Mutex::new(None) })
+        Ok(Self { ordinal, name, ctx, stream, f, tensor_cores: AtomicBool::new(true), last_kernel: Mutex::new(None) })
     }
 
     /// `cuda:N (device name)`.
@@ -201,6 +234,18 @@ impl CudaBackend {
     /// The device's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the policy's forward pass uses tensor cores (the device has them and they are not switched off).
+    pub fn tensor_cores(&self) -> bool {
+        self.f.forward_tc.is_some() && self.tensor_cores.load(Ordering::Relaxed)
+    }
+
+    /// Switches the tensor-core forward pass on (the default where the device has tensor cores) or off (the FP32
+    /// SIMT kernel, bit-identical to the CPU's FMA path). Returns whether tensor cores are now in use.
+    pub fn set_tensor_cores(&self, on: bool) -> bool {
+        self.tensor_cores.store(on, Ordering::Relaxed);
+        self.tensor_cores()
     }
 
     /// Seconds between the first and the last kernel of the latest call (CUDA events; excludes transfers).
@@ -296,7 +341,21 @@ impl CudaBackend {
         b1[..h].copy_from_slice(p.b1());
         let mut w2 = vec![0.0f32; hp];
         w2[..h].copy_from_slice(p.w2());
-        Ok(DevParams { w1: self.up(&w1)?, b1: self.up(&b1)?, w2: self.up(&w2)?, hp })
+        let tc = if self.tensor_cores() && p.w1().iter().all(|w| w.abs() <= F16_MAX) {
+            let dp = d.div_ceil(8) * 8;
+            let (mut hi, mut lo) = (vec![0u16; hp * dp], vec![0u16; hp * dp]);
+            for (di, row) in p.w1().chunks_exact(h).enumerate() {
+                for (j, &w) in row.iter().enumerate() {
+                    let whi = f16::from_f32(w);
+                    hi[j * dp + di] = whi.to_bits();
+                    lo[j * dp + di] = f16::from_f32(w - whi.to_f32()).to_bits();
+                }
+            }
+            Some(TcWeights { hi: self.up(&hi)?, lo: self.up(&lo)?, dp })
+        } else {
+            None
+        };
+        Ok(DevParams { w1: self.up(&w1)?, b1: self.up(&b1)?, w2: self.up(&w2)?, hp, tc })
     }
 
     fn upload_batch(&self, batch: &CandidateBatch<'_>) -> Result<DevBatch> {
@@ -510,6 +569,21 @@ impl CudaBackend {
                 &mut spare
             }
         };
+        if let (Some(tc), Some(f)) = (&p.tc, &self.f.forward_tc) {
+            let dp32 = to_i32("padded dim", tc.dp)?;
+            let lc = LaunchConfig {
+                grid_dim: (grid_for(n, TC_ROWS as u32)?, 1, 1),
+                block_dim: (TC_THREADS, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            let mut l = self.stream.launch_builder(f);
+            l.arg(&x.x).arg(&x.mask).arg(&tc.hi).arg(&tc.lo).arg(&dp32).arg(&p.b1).arg(&p.w2).arg(&n32).arg(&d32);
+            l.arg(&h32).arg(&vec).arg(scores).arg(&has_hid).arg(hid);
+            // SAFETY: matches `policy_forward_tc` in policy_tc.cu, launched with TC_THREADS threads per block on a
+            // device of compute capability 8.0+ (the module is loaded only there); the W1 halves hold Hp·Dp
+            // halves with Dp a multiple of 8 (aligned 16-byte loads), the other buffers as for `policy_forward`.
+            return drv(unsafe { l.launch(lc) }).map(drop);
+        }
         let lc = LaunchConfig {
             grid_dim: (grid_for(n, FWD_ROWS as u32)?, 1, 1),
             block_dim: (FWD_THREADS, 1, 1),

@@ -3,11 +3,12 @@
 // Features are f16 bit patterns (unsigned short), widened with cvt.f32.f16 (no header needed).
 //
 // Work split (N = B*K candidate rows):
-//   policy_forward        tiled like a GEMM: a block owns FWD_ROWS rows, stages DT features of them (transposed
-//                         f16) and the matching DT x HC slice of W1 in shared memory, and each thread accumulates
-//                         RT rows x HC hidden units in registers; the next tile is loaded into registers while
-//                         the current one is multiplied. Writes scores (-inf for masked rows) and, for the
-//                         gradient, the post-ReLU activations.
+//   policy_forward        tiled like an SGEMM: a block owns FWD_ROWS rows, stages DT features of them (widened to
+//                         f32 once, transposed) and the matching DT x HC slice of W1 in shared memory, and each
+//                         thread accumulates a TR x TJ tile (4 rows x 8 hidden units: three 16-byte shared loads
+//                         per 32 FMAs, ~100 registers, so 4+ warps per scheduler); the next tile is loaded into
+//                         registers while the current one is multiplied.
+//                         Writes scores (-inf for masked rows) and, for the gradient, the post-ReLU activations.
 //   policy_sample_rows    one warp per state: masked softmax statistics, then a greedy or sampled pick.
 //   policy_grad_rows      one warp per state: g_k = dL/ds_k and the state's loss.
 //   policy_grad_w1_partial  dW1 = X^T U with U[n][j] = g_n w2_j [h_nj > 0], split over row chunks (deterministic
@@ -21,19 +22,20 @@
 #define AW_INF __int_as_float(0x7f800000)
 #define FULL_MASK 0xffffffffu
 
-#define HC 32                    // hidden units per register tile (and the padding unit of Hp)
+#define HC 32                    // hidden units per block tile (and the padding unit of Hp)
 #define FT 128                   // threads per forward block
-#define RT 2                     // rows per forward thread
-#define FWD_ROWS (FT * RT)       // rows per forward block
+#define FWD_ROWS 128             // rows per forward block
 #define DT 32                    // features per forward tile
-#define XS (DT + 2)              // row stride of the staged feature tile, in halves (odd in words: no conflicts)
+#define TR 4                     // rows per forward thread
+#define TJ 8                     // hidden units per forward thread
 #define FWD_XCH (FWD_ROWS * DT / 8 / FT)  // 16-byte feature chunks each thread loads per tile
 #define FWD_WCH (DT * HC / 4 / FT)        // float4 of W1 each thread loads per tile
 
 #define GT 128                   // threads per dW1 block
-#define GD 256                   // features per dW1 block (one output tile is GD x HC)
+#define GD 128                   // features per dW1 block (one output tile is GD x HC)
+#define GTD 4                    // features per dW1 thread (each thread owns GTD x 8 outputs)
 #define GR 32                    // rows per dW1 shared-memory tile
-#define GXS (GD + 8)             // row stride of the staged feature tile, in halves (16-byte aligned)
+#define GXS (GD + 4)             // row stride of the staged f32 feature tile (16-byte aligned)
 #define GX_CH (GR * GD / 8 / GT) // 16-byte feature chunks each thread loads per tile
 #define GU_CH (GR * HC / GT)     // activations each thread loads per tile
 
@@ -41,6 +43,11 @@ __device__ __forceinline__ float h2f(unsigned short h) {
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
     return f;
+}
+
+// The two halves of a 32-bit word (low half first) as floats.
+__device__ __forceinline__ float2 h2f2(unsigned int w) {
+    return make_float2(h2f((unsigned short)(w & 0xffffu)), h2f((unsigned short)(w >> 16)));
 }
 
 __device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
@@ -78,14 +85,17 @@ struct FwdTile {
     float4 w[FWD_WCH];
 };
 
+// Chunk k of this thread: feature part (8 features) and row of the tile. A warp covers 32 consecutive rows of one
+// part, so the transposed stores into shared memory hit 32 different banks.
+__device__ __forceinline__ int fwd_part(int k) { return (threadIdx.x + k * FT) / FWD_ROWS; }
+__device__ __forceinline__ int fwd_row(int k) { return (threadIdx.x + k * FT) % FWD_ROWS; }
+
 __device__ __forceinline__ void fwd_fetch(FwdTile& t, const unsigned short* __restrict__ X, const float* __restrict__ w1,
                                           size_t row0, unsigned int N, int D, int Hp, int d0, int j0, bool vec) {
 #pragma unroll
     for (int k = 0; k < FWD_XCH; ++k) {
-        const int c = threadIdx.x + k * FT;
-        const int row = c / (DT / 8), part = c % (DT / 8);
-        const size_t n = row0 + row;
-        t.x[k] = n < N ? load_x8(X, n, D, d0 + part * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
+        const size_t n = row0 + fwd_row(k);
+        t.x[k] = n < N ? load_x8(X, n, D, d0 + fwd_part(k) * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
     }
 #pragma unroll
     for (int k = 0; k < FWD_WCH; ++k) {
@@ -98,34 +108,38 @@ __device__ __forceinline__ void fwd_fetch(FwdTile& t, const unsigned short* __re
 }
 
 // Scores of N rows (masked: -inf); with has_hid != 0 also the post-ReLU activations hid[N][Hp].
-extern "C" __global__ void __launch_bounds__(FT) policy_forward(
+// Thread t computes rows (t/4)*TR .. +TR of the block's tile against hidden units (t%4)*TJ .. +TJ of the chunk.
+extern "C" __global__ void __launch_bounds__(FT, 4) policy_forward(
     const unsigned short* __restrict__ X, const unsigned char* __restrict__ mask, const float* __restrict__ w1,
     const float* __restrict__ b1, const float* __restrict__ w2, unsigned int N, int D, int Hp, int vec,
     float* __restrict__ scores, int has_hid, float* __restrict__ hid) {
+    // features of the tile as f32, transposed: xs[dd][row]; reused by the epilogue for w2_j * h_j of [row][j]
+    __shared__ __align__(16) float xs[DT * FWD_ROWS];
     __shared__ __align__(16) float ws[DT * HC];
-    __shared__ __align__(16) unsigned short xs[FWD_ROWS * XS];
-    unsigned int* xw = reinterpret_cast<unsigned int*>(xs);
     const size_t row0 = (size_t)blockIdx.x * FWD_ROWS;
-    const int ra = threadIdx.x, rb = threadIdx.x + FT;  // this thread's rows within the block
+    const int rg = threadIdx.x / (HC / TJ), cg = threadIdx.x % (HC / TJ);
     const int nd = (D + DT - 1) / DT;
     const int tiles = (Hp / HC) * nd;
 
-    float acc0[HC], acc1[HC];
-    float s0 = 0.0f, s1 = 0.0f;
+    float acc[TR][TJ];
+    float s0 = 0.0f;  // score of row threadIdx.x
     FwdTile t;
     fwd_fetch(t, X, w1, row0, N, D, Hp, 0, 0, vec != 0);
     for (int tile = 0; tile < tiles; ++tile) {
         const int j0 = (tile / nd) * HC, dc = tile % nd, d0 = dc * DT;
-        __syncthreads();  // everyone is done with the previous tile
+        __syncthreads();  // everyone is done with the previous tile (and the epilogue's products)
 #pragma unroll
         for (int k = 0; k < FWD_XCH; ++k) {
-            const int c = threadIdx.x + k * FT;
-            const int row = c / (DT / 8), part = c % (DT / 8);
-            unsigned int* dst = xw + row * (XS / 2) + part * 4;
-            dst[0] = t.x[k].x;
-            dst[1] = t.x[k].y;
-            dst[2] = t.x[k].z;
-            dst[3] = t.x[k].w;
+            const int row = fwd_row(k), dd0 = fwd_part(k) * 8;
+            const float2 a = h2f2(t.x[k].x), b = h2f2(t.x[k].y), c = h2f2(t.x[k].z), d = h2f2(t.x[k].w);
+            xs[(dd0 + 0) * FWD_ROWS + row] = a.x;
+            xs[(dd0 + 1) * FWD_ROWS + row] = a.y;
+            xs[(dd0 + 2) * FWD_ROWS + row] = b.x;
+            xs[(dd0 + 3) * FWD_ROWS + row] = b.y;
+            xs[(dd0 + 4) * FWD_ROWS + row] = c.x;
+            xs[(dd0 + 5) * FWD_ROWS + row] = c.y;
+            xs[(dd0 + 6) * FWD_ROWS + row] = d.x;
+            xs[(dd0 + 7) * FWD_ROWS + row] = d.y;
         }
 #pragma unroll
         for (int k = 0; k < FWD_WCH; ++k) reinterpret_cast<float4*>(ws)[threadIdx.x + k * FT] = t.w[k];
@@ -136,56 +150,60 @@ extern "C" __global__ void __launch_bounds__(FT) policy_forward(
         }
         if (dc == 0) {
 #pragma unroll
-            for (int i = 0; i < HC; ++i) {
-                acc0[i] = b1[j0 + i];
-                acc1[i] = acc0[i];
+            for (int i = 0; i < TJ; ++i) {
+                const float bj = b1[j0 + cg * TJ + i];
+#pragma unroll
+                for (int r = 0; r < TR; ++r) acc[r][i] = bj;
             }
         }
         const int dn = min(DT, D - d0);
 #pragma unroll 4
         for (int dd = 0; dd < dn; ++dd) {
-            const float xa = h2f(xs[ra * XS + dd]);
-            const float xb = h2f(xs[rb * XS + dd]);
-            const float4* wr = reinterpret_cast<const float4*>(ws + dd * HC);
+            const float4 xa = *reinterpret_cast<const float4*>(xs + dd * FWD_ROWS + rg * TR);
+            const float4 wa = *reinterpret_cast<const float4*>(ws + dd * HC + cg * TJ);
+            const float4 wb = *reinterpret_cast<const float4*>(ws + dd * HC + cg * TJ + 4);
+            const float x[TR] = {xa.x, xa.y, xa.z, xa.w};
+            const float w[TJ] = {wa.x, wa.y, wa.z, wa.w, wb.x, wb.y, wb.z, wb.w};
 #pragma unroll
-            for (int q = 0; q < HC / 4; ++q) {
-                const float4 w = wr[q];
-                acc0[4 * q + 0] = fmaf(xa, w.x, acc0[4 * q + 0]);
-                acc0[4 * q + 1] = fmaf(xa, w.y, acc0[4 * q + 1]);
-                acc0[4 * q + 2] = fmaf(xa, w.z, acc0[4 * q + 2]);
-                acc0[4 * q + 3] = fmaf(xa, w.w, acc0[4 * q + 3]);
-                acc1[4 * q + 0] = fmaf(xb, w.x, acc1[4 * q + 0]);
-                acc1[4 * q + 1] = fmaf(xb, w.y, acc1[4 * q + 1]);
-                acc1[4 * q + 2] = fmaf(xb, w.z, acc1[4 * q + 2]);
-                acc1[4 * q + 3] = fmaf(xb, w.w, acc1[4 * q + 3]);
-            }
+            for (int r = 0; r < TR; ++r)
+#pragma unroll
+                for (int i = 0; i < TJ; ++i) acc[r][i] = fmaf(x[r], w[i], acc[r][i]);
         }
-        if (dc == nd - 1) {  // this hidden chunk is complete: ReLU, output weights, activations
-            const size_t na = row0 + ra, nb = row0 + rb;
+        if (dc == nd - 1) {  // this hidden chunk is complete: ReLU, activations, then the score terms in order
 #pragma unroll
-            for (int i = 0; i < HC; ++i) {
-                acc0[i] = fmaxf(acc0[i], 0.0f);
-                acc1[i] = fmaxf(acc1[i], 0.0f);
-                const float w2j = w2[j0 + i];
-                s0 = __fadd_rn(s0, __fmul_rn(w2j, acc0[i]));
-                s1 = __fadd_rn(s1, __fmul_rn(w2j, acc1[i]));
-            }
+            for (int r = 0; r < TR; ++r)
+#pragma unroll
+                for (int i = 0; i < TJ; ++i) acc[r][i] = fmaxf(acc[r][i], 0.0f);
             if (has_hid) {
 #pragma unroll
-                for (int q = 0; q < HC / 4; ++q) {
-                    if (na < N)
-                        *reinterpret_cast<float4*>(hid + na * Hp + j0 + 4 * q) =
-                            make_float4(acc0[4 * q], acc0[4 * q + 1], acc0[4 * q + 2], acc0[4 * q + 3]);
-                    if (nb < N)
-                        *reinterpret_cast<float4*>(hid + nb * Hp + j0 + 4 * q) =
-                            make_float4(acc1[4 * q], acc1[4 * q + 1], acc1[4 * q + 2], acc1[4 * q + 3]);
+                for (int r = 0; r < TR; ++r) {
+                    const size_t n = row0 + rg * TR + r;
+                    if (n < N) {
+                        float* dst = hid + n * Hp + j0 + cg * TJ;
+                        *reinterpret_cast<float4*>(dst) = make_float4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+                        *reinterpret_cast<float4*>(dst + 4) = make_float4(acc[r][4], acc[r][5], acc[r][6], acc[r][7]);
+                    }
                 }
             }
+            __syncthreads();  // xs is free: stage w2_j * h_j as [row][j], j swizzled by the row against conflicts
+#pragma unroll
+            for (int r = 0; r < TR; ++r) {
+                const int row = rg * TR + r;
+#pragma unroll
+                for (int i = 0; i < TJ; ++i) {
+                    const int j = cg * TJ + i;
+                    xs[row * HC + (j ^ (row & 31))] = __fmul_rn(w2[j0 + j], acc[r][i]);
+                }
+            }
+            __syncthreads();
+            // the CPU's order: ascending j, one rounding per addition
+            const int ra = threadIdx.x;
+#pragma unroll 8
+            for (int j = 0; j < HC; ++j) s0 = __fadd_rn(s0, xs[ra * HC + (j ^ (ra & 31))]);
         }
     }
-    const size_t na = row0 + ra, nb = row0 + rb;
+    const size_t na = row0 + threadIdx.x;
     if (na < N) scores[na] = mask[na] ? s0 : (-AW_INF);
-    if (nb < N) scores[nb] = mask[nb] ? s1 : (-AW_INF);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -390,12 +408,12 @@ __device__ __forceinline__ void grad_fetch(GradTile& t, const unsigned short* __
 
 // partial[c][d][j] = sum over rows n of chunk c of x_nd U_nj (U_nj = g_n w2_j [h_nj > 0]); for the first feature
 // tile also pb1[c][j] = sum U_nj and pw2[c][j] = sum g_n h_nj. Grid: (chunks of GROWS rows, feature tiles of GD,
-// hidden chunks of HC). Thread t owns features dbase + (t/4)*8 .. +8 and hidden units j0 + (t%4)*8 .. +8.
-extern "C" __global__ void __launch_bounds__(GT) policy_grad_w1_partial(
+// hidden chunks of HC). Thread t owns features dbase + (t/4)*GTD .. +GTD and hidden units j0 + (t%4)*8 .. +8.
+extern "C" __global__ void __launch_bounds__(GT, 4) policy_grad_w1_partial(
     const unsigned short* __restrict__ X, const float* __restrict__ hid, const float* __restrict__ g,
     const float* __restrict__ w2, unsigned int N, int D, int Hp, int vec, unsigned int rows_per_chunk,
     float* __restrict__ partial, float* __restrict__ pb1, float* __restrict__ pw2) {
-    __shared__ __align__(16) unsigned short xs[GR * GXS];
+    __shared__ __align__(16) float xs[GR * GXS];  // features of the tile as f32, [row][d]
     __shared__ __align__(16) float us[GR * HC];
     __shared__ float ghs[GR * HC];
     __shared__ float red[2][GT];
@@ -406,9 +424,9 @@ extern "C" __global__ void __launch_bounds__(GT) policy_grad_w1_partial(
     const int dg = threadIdx.x / 4, jg = threadIdx.x % 4;
     const int rj = threadIdx.x % HC;  // the hidden unit this thread sums db1/dw2 for
 
-    float acc[8][8];
+    float acc[GTD][8];
 #pragma unroll
-    for (int a = 0; a < 8; ++a)
+    for (int a = 0; a < GTD; ++a)
 #pragma unroll
         for (int b = 0; b < 8; ++b) acc[a][b] = 0.0f;
     float sb1 = 0.0f, sw2 = 0.0f;
@@ -421,7 +439,9 @@ extern "C" __global__ void __launch_bounds__(GT) policy_grad_w1_partial(
         for (int k = 0; k < GX_CH; ++k) {
             const int c = threadIdx.x + k * GT;
             const int row = c / (GD / 8), part = c % (GD / 8);
-            *reinterpret_cast<uint4*>(xs + row * GXS + part * 8) = t.x[k];
+            const float2 f0 = h2f2(t.x[k].x), f1 = h2f2(t.x[k].y), f2 = h2f2(t.x[k].z), f3 = h2f2(t.x[k].w);
+            *reinterpret_cast<float4*>(xs + row * GXS + part * 8) = make_float4(f0.x, f0.y, f1.x, f1.y);
+            *reinterpret_cast<float4*>(xs + row * GXS + part * 8 + 4) = make_float4(f2.x, f2.y, f3.x, f3.y);
         }
 #pragma unroll
         for (int k = 0; k < GU_CH; ++k) {
@@ -436,21 +456,13 @@ extern "C" __global__ void __launch_bounds__(GT) policy_grad_w1_partial(
         const int rows = (int)min((size_t)GR, r1 - r0 - (size_t)tile * GR);
 #pragma unroll 2
         for (int row = 0; row < rows; ++row) {
-            const uint4 xv = *reinterpret_cast<const uint4*>(xs + row * GXS + dg * 8);
-            float x[8];
-            x[0] = h2f((unsigned short)(xv.x & 0xffffu));
-            x[1] = h2f((unsigned short)(xv.x >> 16));
-            x[2] = h2f((unsigned short)(xv.y & 0xffffu));
-            x[3] = h2f((unsigned short)(xv.y >> 16));
-            x[4] = h2f((unsigned short)(xv.z & 0xffffu));
-            x[5] = h2f((unsigned short)(xv.z >> 16));
-            x[6] = h2f((unsigned short)(xv.w & 0xffffu));
-            x[7] = h2f((unsigned short)(xv.w >> 16));
+            const float4 xa = *reinterpret_cast<const float4*>(xs + row * GXS + dg * GTD);
+            const float x[GTD] = {xa.x, xa.y, xa.z, xa.w};
             const float4 ua = *reinterpret_cast<const float4*>(us + row * HC + jg * 8);
             const float4 ub = *reinterpret_cast<const float4*>(us + row * HC + jg * 8 + 4);
             const float u[8] = {ua.x, ua.y, ua.z, ua.w, ub.x, ub.y, ub.z, ub.w};
 #pragma unroll
-            for (int a = 0; a < 8; ++a)
+            for (int a = 0; a < GTD; ++a)
 #pragma unroll
                 for (int b = 0; b < 8; ++b) acc[a][b] = fmaf(x[a], u[b], acc[a][b]);
         }
@@ -461,8 +473,8 @@ extern "C" __global__ void __launch_bounds__(GT) policy_grad_w1_partial(
     }
     float* out = partial + (size_t)blockIdx.x * D * Hp;
 #pragma unroll
-    for (int a = 0; a < 8; ++a) {
-        const int d = dbase + dg * 8 + a;
+    for (int a = 0; a < GTD; ++a) {
+        const int d = dbase + dg * GTD + a;
         if (d < D) {
             *reinterpret_cast<float4*>(out + (size_t)d * Hp + j0 + jg * 8) =
                 make_float4(acc[a][0], acc[a][1], acc[a][2], acc[a][3]);
