@@ -8,8 +8,11 @@
 //!
 //! Each GPU row gives the end-to-end time (host<->device copies included), the kernel time (CUDA events around the
 //! launches, median over the iterations) and the floor beside it: the larger of the bytes the operation must move
-//! at the device's peak DRAM bandwidth, its FP32 FLOPs at peak, and the measured time of an empty kernel.
-//! `AW_BENCH_ITERS` overrides the iteration count (default 50).
+//! at the device's peak DRAM bandwidth, its FP32 FLOPs at peak, and the measured time of an empty kernel. For the
+//! memory-bound operations it also gives the measured time of a device-to-device copy that moves as many bytes
+//! (the practical floor at that size: launch, DRAM latency and achievable bandwidth included).
+//! `AW_BENCH_ITERS` overrides the iteration count (default 50); `AW_BENCH_NO_TENSOR_CORES=1` runs the GPU rows with
+//! the FP32 SIMT policy kernels instead of the tensor-core ones.
 
 use std::time::Instant;
 
@@ -237,8 +240,16 @@ mod cuda {
             } else {
                 (fb, "bandwidth")
             };
+            let copy = if flops == 0.0 {
+                match self.cuda.copy_floor(bytes as usize, 20) {
+                    Ok(c) => format!("; copy of as many bytes {:7.1} us, {:4.2}x", c * 1e6, kernel.median / c),
+                    Err(e) => format!("; copy probe failed: {e}"),
+                }
+            } else {
+                String::new()
+            };
             format!(
-                "  | kernel {:8.1} us (p99 {:8.1}), floor {:8.1} us ({what:<9}; bw {:7.1}, fp32 {:7.1}), {:4.2}x floor",
+                "  | kernel {:8.1} us (p99 {:8.1}), floor {:8.1} us ({what:<9}; bw {:7.1}, fp32 {:7.1}), {:4.2}x floor{copy}",
                 kernel.median * 1e6,
                 kernel.p99 * 1e6,
                 floor * 1e6,
@@ -263,6 +274,9 @@ mod cuda {
             }
         };
         let Some(cuda) = backend.as_cuda().cloned() else { return };
+        if std::env::var("AW_BENCH_NO_TENSOR_CORES").is_ok_and(|v| v == "1") {
+            cuda.set_tensor_cores(false);
+        }
         let launch = match cuda.launch_floor(200) {
             Ok(t) => t,
             Err(e) => {
@@ -272,11 +286,12 @@ mod cuda {
         };
         let probe = CudaProbe { bandwidth: cuda.peak_bandwidth(), fp32: cuda.peak_fp32(), launch, cuda };
         println!(
-            "CUDA {}: peak DRAM bandwidth {} GB/s, peak FP32 {} TFLOP/s, empty kernel {:.1} us (event to event)",
+            "CUDA {}: peak DRAM bandwidth {} GB/s, peak FP32 {} TFLOP/s, empty kernel {:.1} us (event to event), tensor cores {}",
             probe.cuda.name(),
             probe.bandwidth.map_or("unknown".into(), |v| format!("{:.0}", v / 1e9)),
             probe.fp32.map_or("unknown".into(), |v| format!("{:.1}", v / 1e12)),
-            launch * 1e6
+            launch * 1e6,
+            if probe.cuda.tensor_cores() { "on" } else { "off" }
         );
         println!("(wall times include host<->device copies; kernel times are CUDA events around the launches)");
         run(&backend, x, iters, Some(&probe));

@@ -3,10 +3,11 @@
 //! empty kernel that measures the launch cost), compiled with NVRTC once per process and launched through `cudarc`
 //! with the driver and NVRTC loaded dynamically.
 //!
-//! The policy's forward pass runs on tensor cores when the device has them (compute capability 8.0+) and every
-//! weight fits in f16: W1 is split into f16 `hi + lo` halves, so the products keep ~22 bits of each weight and the
-//! scores agree with the CPU's f32 maths to a few ulps. [`CudaBackend::set_tensor_cores`] switches back to the
-//! FP32 SIMT kernel (the path on older GPUs), which is bit-identical to the CPU's FMA path.
+//! The policy's two matrix products run on tensor cores when the device has them (compute capability 8.0+): the
+//! forward pass when every weight fits in f16 (W1 is split into f16 `hi + lo` halves, so the products keep ~22 bits
+//! of each weight), and dW1 = Xᵀ·U always (features split exactly into two bf16, U into three). Both agree with the
+//! CPU's f32 maths to a few ulps. [`CudaBackend::set_tensor_cores`] switches back to the FP32 SIMT kernels (the
+//! path on older GPUs); their scores are bit-identical to the CPU's FMA path.
 //!
 //! Each method has the same signature and semantics as its [`crate::CpuBackend`] twin: host slices in, host
 //! results out (upload, launch, download on one stream). The time between the first and last launch of the latest
@@ -54,6 +55,9 @@ const TC_FAMILY: usize = 4;
 /// Rows per block of `policy_forward_tc` (`TC_ROWS`) and its thread count (`TC_THREADS`).
 const TC_ROWS: usize = 128;
 const TC_THREADS: u32 = 128;
+/// Features per block of `policy_grad_w1_tc` (`TG_D`) and its thread count (`TG_THREADS`).
+const TG_FEATURES: usize = 128;
+const TG_THREADS: u32 = 128;
 /// Largest finite f16: weights beyond it cannot take the tensor-core path.
 const F16_MAX: f32 = 65_504.0;
 
@@ -110,8 +114,9 @@ struct Functions {
     adam: CudaFunction,
     sgd: CudaFunction,
     noop: CudaFunction,
-    /// `policy_forward_tc`, on devices with tensor cores (compute capability 8.0+).
+    /// `policy_forward_tc` and `policy_grad_w1_tc`, on devices with tensor cores (compute capability 8.0+).
     forward_tc: Option<CudaFunction>,
+    grad_w1_tc: Option<CudaFunction>,
 }
 
 /// CUDA kernels on one device; see the [module docs](self).
@@ -222,6 +227,7 @@ impl CudaBackend {
             sgd: load(2, "sgd_step")?,
             noop: load(3, "noop")?,
             forward_tc: if has_tc { Some(load(TC_FAMILY, "policy_forward_tc")?) } else { None },
+            grad_w1_tc: if has_tc { Some(load(TC_FAMILY, "policy_grad_w1_tc")?) } else { None },
         };
         Ok(Self { ordinal, name, ctx, stream, f, tensor_cores: AtomicBool::new(true), last_kernel: Mutex::new(None) })
     }
@@ -236,13 +242,15 @@ impl CudaBackend {
         &self.name
     }
 
-    /// Whether the policy's forward pass uses tensor cores (the device has them and they are not switched off).
+    /// Whether the policy's matrix products (forward pass and dW1) use tensor cores: the device has them and they
+    /// are not switched off.
     pub fn tensor_cores(&self) -> bool {
         self.f.forward_tc.is_some() && self.tensor_cores.load(Ordering::Relaxed)
     }
 
-    /// Switches the tensor-core forward pass on (the default where the device has tensor cores) or off (the FP32
-    /// SIMT kernel, bit-identical to the CPU's FMA path). Returns whether tensor cores are now in use.
+    /// Switches the tensor-core matrix products on (the default where the device has tensor cores) or off (the
+    /// FP32 SIMT kernels, whose scores are bit-identical to the CPU's FMA path). Returns whether tensor cores are now
+    /// in use.
     pub fn set_tensor_cores(&self, on: bool) -> bool {
         self.tensor_cores.store(on, Ordering::Relaxed);
         self.tensor_cores()
@@ -388,6 +396,24 @@ impl CudaBackend {
             let mut l = self.stream.launch_builder(&self.f.noop);
             // SAFETY: `noop` takes no arguments and touches no memory.
             drv(unsafe { l.launch(lc) })?;
+            self.stop_timer(t)?;
+            times.push(self.last_kernel_seconds().unwrap_or(f64::NAN));
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
+    }
+
+    /// Seconds the device takes to copy `bytes / 2` bytes from one buffer to another (so `bytes` are moved, read
+    /// plus written), between two CUDA events, median of `samples`: the practical floor of a memory-bound kernel
+    /// that moves as much, with the launch and the DRAM latency included.
+    pub fn copy_floor(&self, bytes: usize, samples: usize) -> Result<f64> {
+        let n = (bytes / 2).max(4);
+        let src = self.zeros::<u8>(n)?;
+        let mut dst = self.zeros::<u8>(n)?;
+        let mut times = Vec::with_capacity(samples.max(1));
+        for _ in 0..samples.max(1) {
+            let t = self.start_timer()?;
+            drv(self.stream.memcpy_dtod(&src, &mut dst))?;
             self.stop_timer(t)?;
             times.push(self.last_kernel_seconds().unwrap_or(f64::NAN));
         }
@@ -680,24 +706,25 @@ impl CudaBackend {
         let mut d_h = self.zeros::<f32>(n * hp)?;
         let mut d_g = self.zeros::<f32>(n)?;
         let mut d_loss = self.zeros::<f32>(b)?;
-        let mut d_part = self.zeros::<f32>(chunks * d * hp)?;
-        let mut d_pb1 = self.zeros::<f32>(chunks * hp)?;
-        let mut d_pw2 = self.zeros::<f32>(chunks * hp)?;
-        let mut d_w1 = self.zeros::<f32>(d * hp)?;
-        let mut d_b1 = self.zeros::<f32>(hp)?;
-        let mut d_w2 = self.zeros::<f32>(hp)?;
+        // per chunk of rows: dW1 (D·Hp), db1 (Hp), dw2 (Hp); one reduction over the chunks gives all three
+        let cols = (d + 2) * hp;
+        let mut d_part = self.zeros::<f32>(chunks * cols)?;
+        let mut d_sum = self.zeros::<f32>(cols)?;
         let (b32, k32, n32) = (to_u32("batch", b)?, to_i32("candidates", k)?, to_u32("rows", n)?);
         let (d32, h32, vec) = (to_i32("dim", d)?, to_i32("hidden", hp)?, i32::from(d % 8 == 0));
         let (chunks32, rows32) = (to_u32("chunks", chunks)?, to_u32("rows per chunk", GRAD_ROWS_PER_CHUNK)?);
-        let (hp32, dh32) = (to_u32("hidden", hp)?, to_u32("dim*hidden", d * hp)?);
+        let cols32 = to_u32("(dim+2)*hidden", cols)?;
+        // dW1 on tensor cores wherever the forward pass may use them (it does not depend on the weights' range)
+        let w1_tc = self.f.grad_w1_tc.as_ref().filter(|_| self.tensor_cores());
+        let (w1_features, w1_threads) =
+            if w1_tc.is_some() { (TG_FEATURES, TG_THREADS) } else { (GRAD_FEATURES, GRAD_THREADS) };
         let w1_lc = LaunchConfig {
-            grid_dim: (chunks32, grid_for(d, GRAD_FEATURES as u32)?, to_u32("hidden chunks", hp / GPU_HC)?),
-            block_dim: (GRAD_THREADS, 1, 1),
+            grid_dim: (chunks32, grid_for(d, w1_features as u32)?, to_u32("hidden chunks", hp / GPU_HC)?),
+            block_dim: (w1_threads, 1, 1),
             shared_mem_bytes: 0,
         };
-        let red = |cols: usize| -> Result<LaunchConfig> {
-            Ok(LaunchConfig { grid_dim: (grid_for(cols, 256)?, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 })
-        };
+        let red_lc =
+            LaunchConfig { grid_dim: (grid_for(cols, 256)?, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let t = self.start_timer()?;
         self.launch_forward(&p, &x, batch, &mut d_s, Some(&mut d_h))?;
         let mut l = self.stream.launch_builder(&self.f.grad_rows);
@@ -706,30 +733,26 @@ impl CudaBackend {
         // SAFETY: matches `policy_grad_rows`: one warp per state over B·K scores/mask/g, B chosen/adv/loss;
         // chosen indices were validated against K and the mask.
         drv(unsafe { l.launch(Self::warp_per_row(b)?) })?;
-        let mut l = self.stream.launch_builder(&self.f.grad_w1);
+        let mut l = self.stream.launch_builder(w1_tc.unwrap_or(&self.f.grad_w1));
         l.arg(&x.x).arg(&d_h).arg(&d_g).arg(&p.w2).arg(&n32).arg(&d32).arg(&h32).arg(&vec).arg(&rows32);
-        l.arg(&mut d_part).arg(&mut d_pb1).arg(&mut d_pw2);
-        // SAFETY: matches `policy_grad_w1_partial`, launched with GT threads per block over (chunks, ceil(D/GD),
-        // Hp/HC) blocks; the partial buffers hold chunks·D·Hp and chunks·Hp floats.
+        l.arg(&mut d_part);
+        // SAFETY: matches `policy_grad_w1_partial` (policy.cu) and `policy_grad_w1_tc` (policy_tc.cu, loaded only on
+        // compute capability 8.0+), which share their arguments; launched with the chosen kernel's threads per block
+        // over (chunks, ceil(D/features per block), Hp/HC) blocks; the partial buffer holds chunks·(D+2)·Hp floats.
         drv(unsafe { l.launch(w1_lc) })?;
-        for (src, cols, dst) in [(&d_part, dh32, &mut d_w1), (&d_pb1, hp32, &mut d_b1), (&d_pw2, hp32, &mut d_w2)] {
-            let mut l = self.stream.launch_builder(&self.f.reduce_rows);
-            l.arg(src).arg(&chunks32).arg(&cols).arg(dst);
-            // SAFETY: matches `reduce_rows`; reads chunks·cols floats, writes cols.
-            drv(unsafe { l.launch(red(cols as usize)?) })?;
-        }
+        let mut l = self.stream.launch_builder(&self.f.reduce_rows);
+        l.arg(&d_part).arg(&chunks32).arg(&cols32).arg(&mut d_sum);
+        // SAFETY: matches `reduce_rows`; reads chunks·cols floats, writes cols.
+        drv(unsafe { l.launch(red_lc) })?;
         self.stop_timer(t)?;
-        let mut w1 = vec![0.0f32; d * hp];
-        self.down(&d_w1, &mut w1)?;
-        let (mut b1, mut w2, mut loss) = (vec![0.0f32; hp], vec![0.0f32; hp], vec![0.0f32; b]);
-        self.down(&d_b1, &mut b1)?;
-        self.down(&d_w2, &mut w2)?;
+        let mut sum = vec![0.0f32; cols];
+        self.down(&d_sum, &mut sum)?;
+        let mut loss = vec![0.0f32; b];
         self.down(&d_loss, &mut loss)?;
-        for (dst, src) in grad[..d * h].chunks_exact_mut(h).zip(w1.chunks_exact(hp)) {
+        // rows of Hp (dW1's D rows, then db1, then dw2) lose their padding
+        for (dst, src) in grad.chunks_exact_mut(h).zip(sum.chunks_exact(hp)) {
             dst.copy_from_slice(&src[..h]);
         }
-        grad[d * h..d * h + h].copy_from_slice(&b1[..h]);
-        grad[d * h + h..].copy_from_slice(&w2[..h]);
         Ok(PolicyGrad { loss: loss.iter().map(|&v| f64::from(v)).sum(), grad })
     }
 

@@ -12,7 +12,7 @@
 //   policy_sample_rows    one warp per state: masked softmax statistics, then a greedy or sampled pick.
 //   policy_grad_rows      one warp per state: g_k = dL/ds_k and the state's loss.
 //   policy_grad_w1_partial  dW1 = X^T U with U[n][j] = g_n w2_j [h_nj > 0], split over row chunks (deterministic
-//                         partial sums, reduced by reduce_rows), plus the chunk's partial db1 and dw2.
+//                         partial sums, reduced by one reduce_rows), plus the chunk's partial db1 and dw2.
 //
 // Rounding: hidden pre-activations use fmaf in ascending d and the score sum uses explicit __f*_rn intrinsics in
 // ascending j, like the CPU's FMA path, so scores are bit-identical to the CPU's (x86-64 with FMA); softmax sums
@@ -406,13 +406,14 @@ __device__ __forceinline__ void grad_fetch(GradTile& t, const unsigned short* __
     }
 }
 
-// partial[c][d][j] = sum over rows n of chunk c of x_nd U_nj (U_nj = g_n w2_j [h_nj > 0]); for the first feature
-// tile also pb1[c][j] = sum U_nj and pw2[c][j] = sum g_n h_nj. Grid: (chunks of GROWS rows, feature tiles of GD,
+// Row c of partial ((D + 2) x Hp floats) holds, over the rows n of chunk c: sum x_nd U_nj at [d][j] (U_nj = g_n w2_j
+// [h_nj > 0]) and, written by the first feature tile, sum U_nj at [D][j] and sum g_n h_nj at [D + 1][j]; one
+// reduce_rows over the chunks then gives dW1, db1 and dw2 laid out as the gradient is. Grid: (chunks of GROWS rows, feature tiles of GD,
 // hidden chunks of HC). Thread t owns features dbase + (t/4)*GTD .. +GTD and hidden units j0 + (t%4)*8 .. +8.
 extern "C" __global__ void __launch_bounds__(GT, 4) policy_grad_w1_partial(
     const unsigned short* __restrict__ X, const float* __restrict__ hid, const float* __restrict__ g,
     const float* __restrict__ w2, unsigned int N, int D, int Hp, int vec, unsigned int rows_per_chunk,
-    float* __restrict__ partial, float* __restrict__ pb1, float* __restrict__ pw2) {
+    float* __restrict__ partial) {
     __shared__ __align__(16) float xs[GR * GXS];  // features of the tile as f32, [row][d]
     __shared__ __align__(16) float us[GR * HC];
     __shared__ float ghs[GR * HC];
@@ -471,7 +472,8 @@ extern "C" __global__ void __launch_bounds__(GT, 4) policy_grad_w1_partial(
             sw2 += ghs[row * HC + rj];
         }
     }
-    float* out = partial + (size_t)blockIdx.x * D * Hp;
+    // this chunk's row of partials: dW1 (D x Hp), then db1 (Hp), then dw2 (Hp)
+    float* out = partial + (size_t)blockIdx.x * (D + 2) * Hp;
 #pragma unroll
     for (int a = 0; a < GTD; ++a) {
         const int d = dbase + dg * GTD + a;
@@ -492,8 +494,8 @@ extern "C" __global__ void __launch_bounds__(GT, 4) policy_grad_w1_partial(
                 b1s += red[0][q];
                 w2s += red[1][q];
             }
-            pb1[(size_t)blockIdx.x * Hp + j0 + threadIdx.x] = b1s;
-            pw2[(size_t)blockIdx.x * Hp + j0 + threadIdx.x] = w2s;
+            out[(size_t)D * Hp + j0 + threadIdx.x] = b1s;
+            out[(size_t)(D + 1) * Hp + j0 + threadIdx.x] = w2s;
         }
     }
 }
