@@ -218,8 +218,8 @@ fn policy_gradient_matches_cpu(gpu: &CudaBackend) {
         let g = gpu.policy_grad(&c.params, &batch, &dec.chosen, &adv, &cfg).unwrap();
         let p = cpu.policy_grad(&c.params, &batch, &dec.chosen, &adv, &cfg).unwrap();
         let gmax = p.grad.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-        // 1e-3 of the largest component: a dropped term of the tensor cores' bf16 split (2^-8 or 2^-16 of a
-        // product) or a lost row chunk would show
+        // 1e-3 of the largest component: a dropped term of the tensor cores' f16 split of U (2^-11 of a product),
+        // a wrong chunk scale or a lost row chunk would show
         assert_rel(&format!("grad {b}x{k}x{d}x{h}"), &g.grad, &p.grad, 1e-3, gmax);
         assert!((g.loss - p.loss).abs() <= 1e-2 * p.loss.abs().max(1e-3), "loss {} vs {}", g.loss, p.loss);
     }

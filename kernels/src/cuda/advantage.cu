@@ -130,6 +130,95 @@ extern "C" __global__ void group_adv(const float* __restrict__ rewards, const un
     }
 }
 
+// GRPO (op 0) or RLOO (op 1), staged: a block owns GRP_GROUPS consecutive groups, one per thread, whose members
+// (at most GRP_TILE of them together; the host checks) are loaded into shared memory with coalesced, batched
+// loads; each thread then reduces its own group sequentially, in the CPU's order and with its roundings (so the
+// results are bit-identical to the CPU's), and the block writes the advantages back coalesced. Indices are skewed
+// like GAE's so threads walking equal-length groups do not share banks. The host uses group_adv (above) when a
+// block's groups do not fit.
+#define GRP_GROUPS 64
+#define GRP_TILE 2048
+#define GRP_BATCH 16
+#define GRP_SKEW(i) ((i) + ((i) >> 5))
+
+extern "C" __global__ void __launch_bounds__(GRP_GROUPS) group_adv_tiled(
+    const float* __restrict__ rewards, const unsigned int* __restrict__ offsets, const unsigned char* __restrict__ valid,
+    int has_valid, unsigned int groups, int op, int scale_by_std, int unbiased, float eps, float* __restrict__ out,
+    unsigned int* __restrict__ counts) {
+    __shared__ float sr[GRP_SKEW(GRP_TILE)];  // rewards in, advantages out
+    __shared__ float sv[GRP_SKEW(GRP_TILE)];  // validity as 0 / 1 (read only with has_valid)
+    const unsigned int g0 = blockIdx.x * GRP_GROUPS;
+    const unsigned int g1 = min(g0 + GRP_GROUPS, groups);
+    const unsigned int gi = g0 + threadIdx.x;
+    const bool live = gi < g1;
+    const unsigned int S = offsets[g0];
+    const unsigned int len = offsets[g1] - S;  // <= GRP_TILE
+    const unsigned int s = live ? offsets[gi] - S : 0u;
+    const unsigned int e = live ? offsets[gi + 1] - S : 0u;
+    for (unsigned int i0 = threadIdx.x; i0 < len; i0 += GRP_BATCH * GRP_GROUPS) {
+        float r[GRP_BATCH], v[GRP_BATCH];
+#pragma unroll
+        for (int q = 0; q < GRP_BATCH; ++q) {  // all loads of the batch in flight before the first store
+            const unsigned int i = i0 + q * GRP_GROUPS;
+            r[q] = i < len ? rewards[S + i] : 0.0f;
+            v[q] = i < len && has_valid ? (float)valid[S + i] : 1.0f;
+        }
+#pragma unroll
+        for (int q = 0; q < GRP_BATCH; ++q) {
+            const unsigned int i = i0 + q * GRP_GROUPS;
+            if (i < len) {
+                sr[GRP_SKEW(i)] = r[q];
+                sv[GRP_SKEW(i)] = v[q];
+            }
+        }
+    }
+    __syncthreads();
+    if (live) {
+        float sum = 0.0f, lo = AW_INF, hi = (-AW_INF);
+        unsigned int n = 0;
+        for (unsigned int i = s; i < e; ++i) {
+            if (sv[GRP_SKEW(i)] != 0.0f) {
+                const float x = sr[GRP_SKEW(i)];
+                sum = __fadd_rn(sum, x);
+                n += 1;
+                lo = fminf(lo, x);
+                hi = fmaxf(hi, x);
+            }
+        }
+        counts[gi] = n;
+        if (n < 2 || lo == hi) {  // underfilled, or all valid rewards equal: no signal
+            for (unsigned int i = s; i < e; ++i) sr[GRP_SKEW(i)] = 0.0f;
+        } else if (op == 0) {
+            const float mean = sum / (float)n;
+            float scale = 1.0f;
+            if (scale_by_std) {
+                float ss = 0.0f;
+                for (unsigned int i = s; i < e; ++i) {
+                    if (sv[GRP_SKEW(i)] != 0.0f) {
+                        const float dv = __fsub_rn(sr[GRP_SKEW(i)], mean);
+                        ss = __fadd_rn(ss, __fmul_rn(dv, dv));
+                    }
+                }
+                const float denom = unbiased ? (float)(n - 1) : (float)n;
+                scale = 1.0f / __fadd_rn(sqrtf(ss / denom), eps);
+            }
+            for (unsigned int i = s; i < e; ++i) {
+                const unsigned int k = GRP_SKEW(i);
+                sr[k] = sv[k] != 0.0f ? __fmul_rn(__fsub_rn(sr[k], mean), scale) : 0.0f;
+            }
+        } else {
+            const float inv = 1.0f / (float)(n - 1);
+            for (unsigned int i = s; i < e; ++i) {
+                const unsigned int k = GRP_SKEW(i);
+                const float x = sr[k];
+                sr[k] = sv[k] != 0.0f ? __fsub_rn(x, __fmul_rn(__fsub_rn(sum, x), inv)) : 0.0f;
+            }
+        }
+    }
+    __syncthreads();
+    for (unsigned int i = threadIdx.x; i < len; i += GRP_GROUPS) out[S + i] = sr[GRP_SKEW(i)];
+}
+
 // GAE. A block owns GAE_EPS consecutive episodes, one per thread, and walks their steps backwards in tiles of
 // GAE_TILE steps staged through shared memory, so global reads and writes are coalesced while each thread keeps the
 // CPU's sequential recursion (and its rounding) for its own episode. Shared indices are skewed by one word per 32

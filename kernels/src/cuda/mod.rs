@@ -5,8 +5,8 @@
 //!
 //! The policy's two matrix products run on tensor cores when the device has them (compute capability 8.0+): the
 //! forward pass when every weight fits in f16 (W1 is split into f16 `hi + lo` halves, so the products keep ~22 bits
-//! of each weight), and dW1 = Xᵀ·U always (features split exactly into two bf16, U into three). Both agree with the
-//! CPU's f32 maths to a few ulps. [`CudaBackend::set_tensor_cores`] switches back to the FP32 SIMT kernels (the
+//! of each weight), and dW1 = Xᵀ·U always (features exact in f16; U scaled per chunk by a power of two and split
+//! into three f16). Both agree with the CPU's f32 maths to a few ulps. [`CudaBackend::set_tensor_cores`] switches back to the FP32 SIMT kernels (the
 //! path on older GPUs); their scores are bit-identical to the CPU's FMA path.
 //!
 //! Each method has the same signature and semantics as its [`crate::CpuBackend`] twin: host slices in, host
@@ -74,6 +74,10 @@ const GRAD_ROWS_PER_CHUNK: usize = 256;
 const GAE_EPISODES: u32 = 128;
 /// Members each thread of a segmented kernel holds in registers (`SEG_R` in advantage.cu).
 const SEG_R: usize = 4;
+/// Groups per block of `group_adv_tiled` (`GRP_GROUPS`, also its thread count) and the most members those groups
+/// may hold together (`GRP_TILE`).
+const GRP_GROUPS: usize = 64;
+const GRP_TILE: u32 = 2048;
 
 /// PTX of every family, compiled once per process.
 static PTX: OnceLock<std::result::Result<Vec<String>, (&'static str, String)>> = OnceLock::new();
@@ -104,6 +108,7 @@ fn drv<T>(r: std::result::Result<T, cudarc::driver::DriverError>) -> Result<T> {
 
 struct Functions {
     group_adv: CudaFunction,
+    group_adv_tiled: CudaFunction,
     gae: CudaFunction,
     broadcast: CudaFunction,
     forward: CudaFunction,
@@ -216,6 +221,7 @@ impl CudaBackend {
         let load = |m: usize, name: &str| drv(modules[m].load_function(name));
         let f = Functions {
             group_adv: load(0, "group_adv")?,
+            group_adv_tiled: load(0, "group_adv_tiled")?,
             gae: load(0, "gae")?,
             broadcast: load(0, "broadcast_steps")?,
             forward: load(1, "policy_forward")?,
@@ -438,6 +444,10 @@ impl CudaBackend {
         if groups == 0 {
             return Ok(GroupReport::default());
         }
+        // staged through shared memory when every block's groups fit its tile (GRPO's usual 8-64 rollouts per
+        // task), else segmented across lanes
+        let tiled =
+            (0..groups).step_by(GRP_GROUPS).all(|g0| offsets[(g0 + GRP_GROUPS).min(groups)] - offsets[g0] <= GRP_TILE);
         let lanes = Self::segment_lanes(offsets);
         let d_r = self.up(rewards)?;
         let d_o = self.up(offsets)?;
@@ -446,20 +456,34 @@ impl CudaBackend {
         let mut d_counts = self.zeros::<u32>(groups)?;
         let (g32, has_valid, lanes32) = (to_u32("groups", groups)?, i32::from(valid.is_some()), lanes as i32);
         let (scale, unbiased) = (i32::from(cfg.scale_by_std), i32::from(cfg.unbiased_std));
-        let block = 256u32;
-        let cfg_l = LaunchConfig {
-            grid_dim: (grid_for(groups * lanes as usize, block)?, 1, 1),
-            block_dim: (block, 1, 1),
-            shared_mem_bytes: 0,
-        };
         let t = self.start_timer()?;
-        let mut l = self.stream.launch_builder(&self.f.group_adv);
-        l.arg(&d_r).arg(&d_o).arg(&d_v).arg(&has_valid).arg(&g32).arg(&lanes32).arg(&op).arg(&scale).arg(&unbiased);
-        l.arg(&cfg.eps).arg(&mut d_out).arg(&mut d_counts);
-        // SAFETY: argument types and order match `group_adv` in advantage.cu; buffers hold `rewards.len()`
-        // elements (out), `groups` (counts) and `groups + 1` (offsets, validated) as the kernel indexes; `lanes` is
-        // a power of two <= 32 and the block size a multiple of 32, so segments never straddle warps.
-        drv(unsafe { l.launch(cfg_l) })?;
+        if tiled {
+            let lc = LaunchConfig {
+                grid_dim: (grid_for(groups, GRP_GROUPS as u32)?, 1, 1),
+                block_dim: (GRP_GROUPS as u32, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            let mut l = self.stream.launch_builder(&self.f.group_adv_tiled);
+            l.arg(&d_r).arg(&d_o).arg(&d_v).arg(&has_valid).arg(&g32).arg(&op).arg(&scale).arg(&unbiased);
+            l.arg(&cfg.eps).arg(&mut d_out).arg(&mut d_counts);
+            // SAFETY: matches `group_adv_tiled` in advantage.cu, launched with GRP_GROUPS threads per block; every
+            // block's groups hold at most GRP_TILE members (checked above), offsets are validated.
+            drv(unsafe { l.launch(lc) })?;
+        } else {
+            let block = 256u32;
+            let lc = LaunchConfig {
+                grid_dim: (grid_for(groups * lanes as usize, block)?, 1, 1),
+                block_dim: (block, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            let mut l = self.stream.launch_builder(&self.f.group_adv);
+            l.arg(&d_r).arg(&d_o).arg(&d_v).arg(&has_valid).arg(&g32).arg(&lanes32).arg(&op).arg(&scale);
+            l.arg(&unbiased).arg(&cfg.eps).arg(&mut d_out).arg(&mut d_counts);
+            // SAFETY: argument types and order match `group_adv` in advantage.cu; buffers hold `rewards.len()`
+            // elements (out), `groups` (counts) and `groups + 1` (offsets, validated) as the kernel indexes; `lanes`
+            // is a power of two <= 32 and the block size a multiple of 32, so segments never straddle warps.
+            drv(unsafe { l.launch(lc) })?;
+        }
         self.stop_timer(t)?;
         self.down(&d_out, out)?;
         let mut counts = vec![0u32; groups];

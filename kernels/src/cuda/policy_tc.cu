@@ -184,15 +184,16 @@ extern "C" __global__ void __launch_bounds__(TC_THREADS) policy_forward_tc(
 // the chunk's partial db1 (sum U_nj) and dw2 (sum g_n h_nj) from the first feature tile (in f32, on the CUDA
 // cores), in the same (D + 2) x Hp row layout as policy_grad_w1_partial in policy.cu.
 //
-// Maths: bf16 keeps f32's exponent range, so no scaling is needed for U, whose magnitude follows the advantages.
-// Each f16 feature is the exact sum of two bf16 (xh + xl; f16 has 11 significant bits, bf16 8), and U is split into
-// three bf16 (u1 + u2 + u3, ~24 bits). The product uses the five terms down to 2^-16 relative (xl*u3, ~2^-24, is
-// left out); every bf16 product is exact in the f32 accumulator.
+// Maths: features are f16 already and enter mma.sync exactly. U's magnitude follows the advantages and can sit
+// below f16's range, so each block scales its chunk by a power of two, 2^k with k chosen so that the bound
+// max|g_n| * max|w2_j| lands in [2^14, 2^15) (exact, and undone on the f32 sums at the end), and splits the scaled
+// U into three f16 (u1 + u2 + u3, ~33 bits near the bound; anything below 2^-39 of the bound is lost). Every f16
+// product is exact in the f32 accumulator, so the sums agree with the CPU's f32 maths to a few ulps.
 //
 // Tiling: a block of 4 warps owns TG_D features x 32 hidden units of the output and loops over its chunk of rows
 // TG_R at a time; each warp computes 32 features x 32 hidden units (2 x 4 m16n8k16 tiles). Features are staged as
-// [row][d] and U as [row][j] (bf16 parts, consecutive threads writing consecutive halves), both read transposed
-// by ldmatrix.trans.
+// [row][d] and U as [row][j] (consecutive threads writing consecutive halves), both read transposed by
+// ldmatrix.trans.
 #define TG_THREADS 128
 #define TG_D 128                              // features per block
 #define TG_R 32                               // rows per staged tile (two k16 steps)
@@ -201,13 +202,11 @@ extern "C" __global__ void __launch_bounds__(TC_THREADS) policy_forward_tc(
 #define TG_XCH (TG_R * TG_D / 8 / TG_THREADS) // 16-byte feature chunks per thread per tile
 #define TG_UCH (TG_R * TC_HC / TG_THREADS)    // U entries per thread per tile
 
-__device__ __forceinline__ unsigned short f2bf(float f) {
-    unsigned short b;
-    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(b) : "f"(f));
-    return b;
+__device__ __forceinline__ unsigned short f2h(float f) {
+    unsigned short h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
 }
-
-__device__ __forceinline__ float bf2f(unsigned short b) { return __uint_as_float((unsigned int)b << 16); }
 
 __device__ __forceinline__ float tc_h2f(unsigned short h) {
     float f;
@@ -215,21 +214,8 @@ __device__ __forceinline__ float tc_h2f(unsigned short h) {
     return f;
 }
 
-// The two bf16 halves (hi, lo) of the two f16 features packed in w, as packed words.
-__device__ __forceinline__ void split_x2(unsigned int w, unsigned int& hi, unsigned int& lo) {
-    const float a = tc_h2f((unsigned short)(w & 0xffffu)), b = tc_h2f((unsigned short)(w >> 16));
-    const unsigned short ah = f2bf(a), bh = f2bf(b);
-    const unsigned short al = f2bf(a - bf2f(ah)), bl = f2bf(b - bf2f(bh));
-    hi = (unsigned int)ah | ((unsigned int)bh << 16);
-    lo = (unsigned int)al | ((unsigned int)bl << 16);
-}
-
-__device__ __forceinline__ void mma_bf16(float* c, const unsigned int* a, unsigned int b0, unsigned int b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
+// 2^k as a float, k in [-126, 127].
+__device__ __forceinline__ float pow2(int k) { return __int_as_float((k + 127) << 23); }
 
 __device__ __forceinline__ void ldsm_x4_trans(unsigned int* r, const void* p) {
     const unsigned int a = (unsigned int)__cvta_generic_to_shared(p);
@@ -242,9 +228,8 @@ struct TgTile {
     uint4 x[TG_XCH];
 };
 
-__device__ __forceinline__ void tg_fetch(TgTile& t, const unsigned short* __restrict__ X, const float* __restrict__ hid,
-                                         const float* __restrict__ g, size_t r0, size_t r1, int D, int Hp, int dbase,
-                                         int j0, bool vec) {
+__device__ __forceinline__ void tg_fetch(TgTile& t, const unsigned short* __restrict__ X, const float* __restrict__ g,
+                                         size_t r0, size_t r1, int D, int dbase, bool vec) {
 #pragma unroll
     for (int k = 0; k < TG_XCH; ++k) {
         const int c = threadIdx.x + k * TG_THREADS;
@@ -255,12 +240,22 @@ __device__ __forceinline__ void tg_fetch(TgTile& t, const unsigned short* __rest
     }
 }
 
+__device__ __forceinline__ float block_max(float v, float* red) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = v;
+    __syncthreads();
+    float m = red[0];
+    for (int w = 1; w < TG_THREADS / 32; ++w) m = fmaxf(m, red[w]);
+    __syncthreads();  // red is reused
+    return m;
+}
+
 extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
     const unsigned short* __restrict__ X, const float* __restrict__ hid, const float* __restrict__ g,
     const float* __restrict__ w2, unsigned int N, int D, int Hp, int vec, unsigned int rows_per_chunk,
     float* __restrict__ partial) {
-    __shared__ __align__(16) unsigned short xs[2][TG_R * TG_SX];   // bf16 hi / lo of the features, [row][d]
-    __shared__ __align__(16) unsigned short us[3][TG_R * TG_SU];   // bf16 parts of U, [row][j]
+    __shared__ __align__(16) unsigned short xs[TG_R * TG_SX];     // features, [row][d]
+    __shared__ __align__(16) unsigned short us[3][TG_R * TG_SU];  // f16 parts of the scaled U, [row][j]
     __shared__ float red[2][TG_THREADS];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g4 = lane >> 2, tg = lane & 3;
     const size_t r0 = (size_t)blockIdx.x * rows_per_chunk;
@@ -268,6 +263,20 @@ extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
     const int dbase = blockIdx.y * TG_D;
     const int j0 = blockIdx.z * TC_HC;
     const int q = lane >> 3, r8 = lane & 7;  // ldmatrix: the matrix and the row this lane addresses
+
+    // the chunk's scale: max|U| <= max|g| * max|w2| lands in [2^14, 2^15)
+    float gmax = 0.0f;
+    for (size_t n = r0 + threadIdx.x; n < r1; n += TG_THREADS) gmax = fmaxf(gmax, fabsf(g[n]));
+    float wmax = threadIdx.x < TC_HC ? fabsf(w2[j0 + threadIdx.x]) : 0.0f;
+    gmax = block_max(gmax, red[0]);
+    wmax = block_max(wmax, red[0]);
+    const float bound = gmax * wmax;
+    int k = 0;
+    if (bound > 0.0f && bound < AW_INF) {
+        const int e = ((__float_as_int(bound) >> 23) & 0xff) - 127;  // subnormal bounds read as 2^-127
+        k = min(max(14 - e, -126), 126);
+    }
+    const float scale = pow2(k), unscale = pow2(-k);
 
     float acc[2][4][4];
 #pragma unroll
@@ -279,63 +288,55 @@ extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
     float sb1 = 0.0f, sw2 = 0.0f;
     const int tiles = (int)((r1 - r0 + TG_R - 1) / TG_R);
     TgTile t;
-    if (tiles > 0) tg_fetch(t, X, hid, g, r0, r1, D, Hp, dbase, j0, vec != 0);
+    if (tiles > 0) tg_fetch(t, X, g, r0, r1, D, dbase, vec != 0);
     for (int tile = 0; tile < tiles; ++tile) {
         __syncthreads();  // everyone is done with the previous tile
 #pragma unroll
-        for (int k = 0; k < TG_XCH; ++k) {
-            const int c = threadIdx.x + k * TG_THREADS;
+        for (int kk = 0; kk < TG_XCH; ++kk) {
+            const int c = threadIdx.x + kk * TG_THREADS;
             const int row = c / (TG_D / 8), part = c % (TG_D / 8);
-            uint4 hi, lo;
-            split_x2(t.x[k].x, hi.x, lo.x);
-            split_x2(t.x[k].y, hi.y, lo.y);
-            split_x2(t.x[k].z, hi.z, lo.z);
-            split_x2(t.x[k].w, hi.w, lo.w);
-            *reinterpret_cast<uint4*>(&xs[0][row * TG_SX + part * 8]) = hi;
-            *reinterpret_cast<uint4*>(&xs[1][row * TG_SX + part * 8]) = lo;
+            *reinterpret_cast<uint4*>(&xs[row * TG_SX + part * 8]) = t.x[kk];
         }
         // U is read here rather than prefetched: its registers would cost a block per SM (a second, partial wave)
         const size_t base = r0 + (size_t)tile * TG_R;
         float hv[TG_UCH], gv[TG_UCH];
 #pragma unroll
-        for (int k = 0; k < TG_UCH; ++k) {
-            const int c = threadIdx.x + k * TG_THREADS;
+        for (int kk = 0; kk < TG_UCH; ++kk) {
+            const int c = threadIdx.x + kk * TG_THREADS;
             const size_t n = base + c / TC_HC;
-            gv[k] = n < r1 ? g[n] : 0.0f;
-            hv[k] = n < r1 ? hid[n * Hp + j0 + c % TC_HC] : 0.0f;
+            gv[kk] = n < r1 ? g[n] : 0.0f;
+            hv[kk] = n < r1 ? hid[n * Hp + j0 + c % TC_HC] : 0.0f;
         }
 #pragma unroll
-        for (int k = 0; k < TG_UCH; ++k) {
-            const int c = threadIdx.x + k * TG_THREADS;
+        for (int kk = 0; kk < TG_UCH; ++kk) {
+            const int c = threadIdx.x + kk * TG_THREADS;
             const int row = c / TC_HC, j = c % TC_HC;
-            const float h = hv[k], gn = gv[k];
+            const float h = hv[kk], gn = gv[kk];
             const float u = gn != 0.0f && h > 0.0f ? __fmul_rn(gn, w2[j0 + j]) : 0.0f;
             sb1 += u;
             sw2 += gn != 0.0f ? __fmul_rn(gn, h) : 0.0f;
-            const unsigned short u1 = f2bf(u);
-            const float e1 = u - bf2f(u1);
-            const unsigned short u2 = f2bf(e1);
-            const unsigned short u3 = f2bf(e1 - bf2f(u2));
+            const float us0 = u * scale;  // a power of two: exact
+            const unsigned short u1 = f2h(us0);
+            const float e1 = us0 - tc_h2f(u1);
+            const unsigned short u2 = f2h(e1);
+            const unsigned short u3 = f2h(e1 - tc_h2f(u2));
             us[0][row * TG_SU + j] = u1;
             us[1][row * TG_SU + j] = u2;
             us[2][row * TG_SU + j] = u3;
         }
         __syncthreads();
-        if (tile + 1 < tiles) tg_fetch(t, X, hid, g, r0 + (size_t)(tile + 1) * TG_R, r1, D, Hp, dbase, j0, vec != 0);
+        if (tile + 1 < tiles) tg_fetch(t, X, g, r0 + (size_t)(tile + 1) * TG_R, r1, D, dbase, vec != 0);
 #pragma unroll 1  // unrolled, the two steps' fragments spill past 128 registers
         for (int ks = 0; ks < TG_R / 16; ++ks) {
             const int k0 = ks * 16;
-            // A = X^T: 16 features x 16 rows per m-tile, for the hi and lo halves
-            unsigned int a[2][2][4];  // [half][m]
+            // A = X^T: 16 features x 16 rows per m-tile
+            unsigned int a[2][4];
 #pragma unroll
-            for (int half = 0; half < 2; ++half)
-#pragma unroll
-                for (int m = 0; m < 2; ++m) {
-                    const int row = k0 + (q >> 1) * 8 + r8, d = warp * 32 + m * 16 + (q & 1) * 8;
-                    ldsm_x4_trans(a[half][m], &xs[half][row * TG_SX + d]);
-                }
-            // B = U: 16 rows x 8 hidden units per n-tile, two n-tiles per ldmatrix; one part of U at a time keeps
-            // four B registers live. Terms from the smallest: xh*u3, then xl*u2, xh*u2, then xl*u1, xh*u1.
+            for (int m = 0; m < 2; ++m) {
+                const int row = k0 + (q >> 1) * 8 + r8, d = warp * 32 + m * 16 + (q & 1) * 8;
+                ldsm_x4_trans(a[m], &xs[row * TG_SX + d]);
+            }
+            // B = U: 16 rows x 8 hidden units per n-tile, two n-tiles per ldmatrix, smallest part first
 #pragma unroll
             for (int np = 0; np < 2; ++np) {
 #pragma unroll
@@ -344,17 +345,14 @@ extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
                     const int row = k0 + (q & 1) * 8 + r8, j = np * 16 + (q >> 1) * 8;
                     ldsm_x4_trans(b, &us[part][row * TG_SU + j]);
 #pragma unroll
-                    for (int nn = 0; nn < 2; ++nn) {
+                    for (int nn = 0; nn < 2; ++nn)
 #pragma unroll
-                        for (int m = 0; m < 2; ++m) {
-                            if (part < 2) mma_bf16(acc[m][np * 2 + nn], a[1][m], b[2 * nn], b[2 * nn + 1]);
-                            mma_bf16(acc[m][np * 2 + nn], a[0][m], b[2 * nn], b[2 * nn + 1]);
-                        }
-                    }
+                        for (int m = 0; m < 2; ++m) mma_16816(acc[m][np * 2 + nn], a[m], b[2 * nn], b[2 * nn + 1]);
                 }
             }
         }
     }
+    // this chunk's row of partials: dW1 (D x Hp, unscaled), then db1 (Hp), then dw2 (Hp)
     float* out = partial + (size_t)blockIdx.x * (D + 2) * Hp;
 #pragma unroll
     for (int m = 0; m < 2; ++m)
@@ -365,7 +363,7 @@ extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
 #pragma unroll
                 for (int n = 0; n < 4; ++n)
                     *reinterpret_cast<float2*>(out + (size_t)d * Hp + j0 + n * 8 + 2 * tg) =
-                        make_float2(acc[m][n][2 * hr], acc[m][n][2 * hr + 1]);
+                        make_float2(acc[m][n][2 * hr] * unscale, acc[m][n][2 * hr + 1] * unscale);
             }
         }
     if (blockIdx.y == 0) {  // one feature tile writes the chunk's db1 / dw2 partials
