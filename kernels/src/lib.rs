@@ -11,9 +11,10 @@
 //!   feature vectors, masked log-softmax, reproducible sampling with a counter-based RNG ([`rng`]) keyed by
 //!   `(seed, episode, step)`, the policy-gradient of `Σ A·log π (+ β·H)` and optimiser steps ([`optim`]).
 //!
-//! The runtime's trainer builds flat arrays from finished episodes and calls a [`Backend`]; the CPU backend is the
-//! default and the reference, the CUDA backend must match it to 1e-5 relative on `f32` paths and 1e-2 where `f16`
-//! operands are involved (the crate's tests check both).
+//! The runtime's trainer builds flat arrays from finished episodes and calls a [`Backend`]. The CPU backend is the
+//! default and the reference. The CUDA backend must match it: advantages to 1e-5 relative, scores to 1e-4 of the
+//! largest score, gradients to 1e-3 of the largest component. The crate's tests check this, and it holds on an
+//! H200 for both CUDA policy paths: tensor cores on sm_80+, FP32 SIMT elsewhere (see `src/cuda/mod.rs`).
 //!
 //! ## Devices
 //! [`Backend::new`] takes a [`Device`]: `Cpu` always works; `Cuda(n)` needs the `cuda` feature, an NVIDIA driver and

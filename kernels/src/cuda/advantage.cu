@@ -8,10 +8,6 @@
 // registers, so a segment that fits in lanes*SEG_R members is read from memory once and every thread has several
 // independent loads in flight (short segments are the common case: GRPO groups of 8-64 rollouts).
 
-// +inf without math.h (NVRTC compiles without the host headers).
-#define AW_INF __int_as_float(0x7f800000)
-
-#define FULL_MASK 0xffffffffu
 #define SEG_R 4
 
 // Sum over the `lanes` threads of a segment (lanes a power of two; every thread of the warp takes part).

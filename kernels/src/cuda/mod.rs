@@ -1,13 +1,13 @@
-//! The CUDA backend (feature `cuda`): hand-written kernels in `src/cuda/*.cu` (one file per kernel family:
-//! `advantage.cu`, `policy.cu`, `policy_tc.cu` (the tensor-core forward pass, sm_80+), `optim.cu`, and `probe.cu`, an
-//! empty kernel that measures the launch cost), compiled with NVRTC once per process and launched through `cudarc`
-//! with the driver and NVRTC loaded dynamically.
+//! The CUDA backend (feature `cuda`): hand-written kernels in `src/cuda/*.cu`, one file per kernel family —
+//! `advantage.cu`, `policy.cu`, `policy_tc.cu` (tensor-core matrix products, sm_80+), `optim.cu`, and `probe.cu` (an
+//! empty kernel that measures the launch cost) — each compiled with the shared device helpers of `common.cuh` in
+//! front, by NVRTC once per process, and launched through `cudarc` with the driver and NVRTC loaded dynamically.
 //!
 //! The policy's two matrix products run on tensor cores when the device has them (compute capability 8.0+): the
 //! forward pass when every weight fits in f16 (W1 is split into f16 `hi + lo` halves, so the products keep ~22 bits
 //! of each weight), and dW1 = Xᵀ·U always (features exact in f16; U scaled per chunk by a power of two and split
-//! into three f16). Both agree with the CPU's f32 maths to a few ulps. [`CudaBackend::set_tensor_cores`] switches back to the FP32 SIMT kernels (the
-//! path on older GPUs); their scores are bit-identical to the CPU's FMA path.
+//! into three f16). Both agree with the CPU's f32 maths to a few ulps. [`CudaBackend::set_tensor_cores`] switches
+//! back to the FP32 SIMT kernels (the path on older GPUs); their scores are bit-identical to the CPU's FMA path.
 //!
 //! Each method has the same signature and semantics as its [`crate::CpuBackend`] twin: host slices in, host
 //! results out (upload, launch, download on one stream). The time between the first and last launch of the latest
@@ -41,6 +41,9 @@ use crate::advantage::{self, BroadcastConfig, GaeConfig, GroupReport, GrpoConfig
 use crate::error::{Result, param};
 use crate::optim::{self, AdamState};
 use crate::policy::{self, CandidateBatch, Decisions, PgConfig, PolicyGrad, PolicyParams, SampleConfig};
+
+/// Device helpers every family uses, compiled in front of each family's source.
+const COMMON: &str = include_str!("common.cuh");
 
 /// Kernel sources, one per family, with the virtual architecture each needs (`None`: NVRTC's default).
 const SOURCES: [(&str, &str, Option<&str>); 5] = [
@@ -86,8 +89,11 @@ fn compiled_ptx() -> Result<Vec<Ptx>> {
     let cached = PTX.get_or_init(|| {
         let mut out = Vec::with_capacity(SOURCES.len());
         for (family, src, arch) in SOURCES {
-            let opts = CompileOptions { use_fast_math: Some(false), arch, ..Default::default() };
-            let compiled = catch_unwind(|| cudarc::nvrtc::compile_ptx_with_opts(src, opts));
+            let name = format!("{family}.cu");
+            // `#line` keeps NVRTC's messages pointing at the family's own file and line
+            let full = format!("{COMMON}\n#line 1 \"{name}\"\n{src}");
+            let opts = CompileOptions { use_fast_math: Some(false), arch, name: Some(name), ..Default::default() };
+            let compiled = catch_unwind(|| cudarc::nvrtc::compile_ptx_with_opts(full, opts));
             match compiled {
                 Ok(Ok(ptx)) => out.push(ptx.to_src()),
                 Ok(Err(e)) => return Err((family, format!("{e:?}"))),

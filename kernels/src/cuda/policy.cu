@@ -18,10 +18,6 @@
 // ascending j, like the CPU's FMA path, so scores are bit-identical to the CPU's (x86-64 with FMA); softmax sums
 // are warp reductions (a different order from the CPU's), so decisions differ only through ulps.
 
-// +inf without math.h (NVRTC compiles without the host headers).
-#define AW_INF __int_as_float(0x7f800000)
-#define FULL_MASK 0xffffffffu
-
 #define HC 32                    // hidden units per block tile (and the padding unit of Hp)
 #define FT 128                   // threads per forward block
 #define FWD_ROWS 128             // rows per forward block
@@ -39,12 +35,6 @@
 #define GX_CH (GR * GD / 8 / GT) // 16-byte feature chunks each thread loads per tile
 #define GU_CH (GR * HC / GT)     // activations each thread loads per tile
 
-__device__ __forceinline__ float h2f(unsigned short h) {
-    float f;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
-    return f;
-}
-
 // The two halves of a 32-bit word (low half first) as floats.
 __device__ __forceinline__ float2 h2f2(unsigned int w) {
     return make_float2(h2f((unsigned short)(w & 0xffffu)), h2f((unsigned short)(w >> 16)));
@@ -61,20 +51,6 @@ __device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
 __device__ __forceinline__ float key_uniform(unsigned long long seed, unsigned long long ep, unsigned long long st) {
     const unsigned long long h = mix64(mix64(mix64(seed) ^ ep) ^ st);
     return (float)(h >> 40) * (1.0f / 16777216.0f);
-}
-
-// Eight f16 features of row n starting at feature d (zeros past D); vec: D % 8 == 0, so the load is aligned.
-__device__ __forceinline__ uint4 load_x8(const unsigned short* __restrict__ X, size_t n, int D, int d, bool vec) {
-    if (d >= D) return make_uint4(0u, 0u, 0u, 0u);
-    if (vec) return *reinterpret_cast<const uint4*>(X + n * (size_t)D + d);
-    unsigned int w[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        const unsigned int lo = d + 2 * i < D ? X[n * (size_t)D + d + 2 * i] : 0u;
-        const unsigned int hi = d + 2 * i + 1 < D ? X[n * (size_t)D + d + 2 * i + 1] : 0u;
-        w[i] = lo | (hi << 16);
-    }
-    return make_uint4(w[0], w[1], w[2], w[3]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -408,8 +384,9 @@ __device__ __forceinline__ void grad_fetch(GradTile& t, const unsigned short* __
 
 // Row c of partial ((D + 2) x Hp floats) holds, over the rows n of chunk c: sum x_nd U_nj at [d][j] (U_nj = g_n w2_j
 // [h_nj > 0]) and, written by the first feature tile, sum U_nj at [D][j] and sum g_n h_nj at [D + 1][j]; one
-// reduce_rows over the chunks then gives dW1, db1 and dw2 laid out as the gradient is. Grid: (chunks of GROWS rows, feature tiles of GD,
-// hidden chunks of HC). Thread t owns features dbase + (t/4)*GTD .. +GTD and hidden units j0 + (t%4)*8 .. +8.
+// reduce_rows over the chunks then gives dW1, db1 and dw2 laid out as the gradient is. Grid: (row chunks, feature
+// tiles of GD, hidden chunks of HC). Thread t owns features dbase + (t/4)*GTD .. +GTD and hidden units
+// j0 + (t%4)*8 .. +8.
 extern "C" __global__ void __launch_bounds__(GT, 4) policy_grad_w1_partial(
     const unsigned short* __restrict__ X, const float* __restrict__ hid, const float* __restrict__ g,
     const float* __restrict__ w2, unsigned int N, int D, int Hp, int vec, unsigned int rows_per_chunk,
@@ -485,18 +462,7 @@ extern "C" __global__ void __launch_bounds__(GT, 4) policy_grad_w1_partial(
         }
     }
     if (blockIdx.y == 0) {  // one feature tile writes the chunk's db1 / dw2 partials
-        red[0][threadIdx.x] = sb1;
-        red[1][threadIdx.x] = sw2;
-        __syncthreads();
-        if (threadIdx.x < HC) {
-            float b1s = 0.0f, w2s = 0.0f;
-            for (int q = threadIdx.x; q < GT; q += HC) {
-                b1s += red[0][q];
-                w2s += red[1][q];
-            }
-            out[(size_t)D * Hp + j0 + threadIdx.x] = b1s;
-            out[(size_t)(D + 1) * Hp + j0 + threadIdx.x] = w2s;
-        }
+        store_bias_partials(sb1, sw2, &red[0][0], HC, out + (size_t)D * Hp + j0, out + (size_t)(D + 1) * Hp + j0);
     }
 }
 

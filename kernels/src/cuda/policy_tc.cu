@@ -13,8 +13,6 @@
 // TC_S halves so every fragment load hits 32 different banks); the next tile is fetched into registers while the
 // current one is multiplied.
 
-#define AW_INF __int_as_float(0x7f800000)
-
 #define TC_HC 32                                    // hidden units per block tile
 #define TC_THREADS 128                              // 4 warps
 #define TC_ROWS 128                                 // 32 rows per warp
@@ -23,20 +21,6 @@
 #define TC_XCH (TC_ROWS * TC_DT / 8 / TC_THREADS)   // 16-byte feature chunks per thread per tile
 #define TC_WCH (2 * TC_HC * TC_DT / 8 / TC_THREADS) // 16-byte weight chunks (hi and lo) per thread per tile
 #define TC_PS (TC_ROWS + 4)                         // row stride of the score-term staging
-
-// Eight f16 features of row n from feature d (zeros past D); vec: D % 8 == 0, so the load is aligned.
-__device__ __forceinline__ uint4 tc_load_x8(const unsigned short* __restrict__ X, size_t n, int D, int d, bool vec) {
-    if (d >= D) return make_uint4(0u, 0u, 0u, 0u);
-    if (vec) return *reinterpret_cast<const uint4*>(X + n * (size_t)D + d);
-    unsigned int w[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        const unsigned int lo = d + 2 * i < D ? X[n * (size_t)D + d + 2 * i] : 0u;
-        const unsigned int hi = d + 2 * i + 1 < D ? X[n * (size_t)D + d + 2 * i + 1] : 0u;
-        w[i] = lo | (hi << 16);
-    }
-    return make_uint4(w[0], w[1], w[2], w[3]);
-}
 
 // c += a (16x16 f16, row-major fragment) * b (16x8 f16, column-major fragment), f32 accumulate.
 __device__ __forceinline__ void mma_16816(float* c, const unsigned int* a, unsigned int b0, unsigned int b1) {
@@ -60,7 +44,7 @@ __device__ __forceinline__ void tc_fetch(TcTile& t, const unsigned short* __rest
         const int c = threadIdx.x + k * TC_THREADS;
         const int row = c / (TC_DT / 8), part = c % (TC_DT / 8);
         const size_t n = row0 + row;
-        t.x[k] = n < N ? tc_load_x8(X, n, D, d0 + part * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
+        t.x[k] = n < N ? load_x8(X, n, D, d0 + part * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
     }
 #pragma unroll
     for (int k = 0; k < TC_WCH; ++k) {
@@ -208,12 +192,6 @@ __device__ __forceinline__ unsigned short f2h(float f) {
     return h;
 }
 
-__device__ __forceinline__ float tc_h2f(unsigned short h) {
-    float f;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
-    return f;
-}
-
 // 2^k as a float, k in [-126, 127].
 __device__ __forceinline__ float pow2(int k) { return __int_as_float((k + 127) << 23); }
 
@@ -236,7 +214,7 @@ __device__ __forceinline__ void tg_fetch(TgTile& t, const unsigned short* __rest
         const int row = c / (TG_D / 8), part = c % (TG_D / 8);
         const size_t n = r0 + row;
         // rows with g = 0 contribute nothing: zero them so non-finite features there cannot leak in as 0 * inf
-        t.x[k] = n < r1 && g[n] != 0.0f ? tc_load_x8(X, n, D, dbase + part * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
+        t.x[k] = n < r1 && g[n] != 0.0f ? load_x8(X, n, D, dbase + part * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
     }
 }
 
@@ -317,9 +295,9 @@ extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
             sw2 += gn != 0.0f ? __fmul_rn(gn, h) : 0.0f;
             const float us0 = u * scale;  // a power of two: exact
             const unsigned short u1 = f2h(us0);
-            const float e1 = us0 - tc_h2f(u1);
+            const float e1 = us0 - h2f(u1);
             const unsigned short u2 = f2h(e1);
-            const unsigned short u3 = f2h(e1 - tc_h2f(u2));
+            const unsigned short u3 = f2h(e1 - h2f(u2));
             us[0][row * TG_SU + j] = u1;
             us[1][row * TG_SU + j] = u2;
             us[2][row * TG_SU + j] = u3;
@@ -367,17 +345,6 @@ extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
             }
         }
     if (blockIdx.y == 0) {  // one feature tile writes the chunk's db1 / dw2 partials
-        red[0][threadIdx.x] = sb1;
-        red[1][threadIdx.x] = sw2;
-        __syncthreads();
-        if (threadIdx.x < TC_HC) {
-            float b1s = 0.0f, w2s = 0.0f;
-            for (int i = threadIdx.x; i < TG_THREADS; i += TC_HC) {
-                b1s += red[0][i];
-                w2s += red[1][i];
-            }
-            out[(size_t)D * Hp + j0 + threadIdx.x] = b1s;
-            out[(size_t)(D + 1) * Hp + j0 + threadIdx.x] = w2s;
-        }
+        store_bias_partials(sb1, sw2, &red[0][0], TC_HC, out + (size_t)D * Hp + j0, out + (size_t)(D + 1) * Hp + j0);
     }
 }
