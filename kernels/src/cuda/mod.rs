@@ -393,6 +393,13 @@ impl CudaBackend {
         longest.div_ceil(SEG_R).clamp(1, 32).next_power_of_two() as u32
     }
 
+    /// Whether every block of GRP_GROUPS consecutive groups holds at most GRP_TILE members (`group_adv_tiled`'s
+    /// condition).
+    fn fits_tiles(offsets: &[u32]) -> bool {
+        let segments = offsets.len().saturating_sub(1);
+        (0..segments).step_by(GRP_GROUPS).all(|s0| offsets[(s0 + GRP_GROUPS).min(segments)] - offsets[s0] <= GRP_TILE)
+    }
+
     /// A launch with one warp per row (per state), four warps per block.
     fn warp_per_row(rows: usize) -> Result<LaunchConfig> {
         Ok(LaunchConfig { grid_dim: (grid_for(rows, 4)?, 1, 1), block_dim: (128, 1, 1), shared_mem_bytes: 0 })
@@ -452,8 +459,7 @@ impl CudaBackend {
         }
         // staged through shared memory when every block's groups fit its tile (GRPO's usual 8-64 rollouts per
         // task), else segmented across lanes
-        let tiled =
-            (0..groups).step_by(GRP_GROUPS).all(|g0| offsets[(g0 + GRP_GROUPS).min(groups)] - offsets[g0] <= GRP_TILE);
+        let tiled = Self::fits_tiles(offsets);
         let lanes = Self::segment_lanes(offsets);
         let d_r = self.up(rewards)?;
         let d_o = self.up(offsets)?;

@@ -206,15 +206,42 @@ struct TgTile {
     uint4 x[TG_XCH];
 };
 
-__device__ __forceinline__ void tg_fetch(TgTile& t, const unsigned short* __restrict__ X, const float* __restrict__ g,
-                                         size_t r0, size_t r1, int D, int dbase, bool vec) {
+__device__ __forceinline__ void tg_fetch(TgTile& t, const unsigned short* __restrict__ X, size_t r0, size_t r1, int D,
+                                         int dbase, bool vec) {
 #pragma unroll
     for (int k = 0; k < TG_XCH; ++k) {
         const int c = threadIdx.x + k * TG_THREADS;
         const int row = c / (TG_D / 8), part = c % (TG_D / 8);
         const size_t n = r0 + row;
-        // rows with g = 0 contribute nothing: zero them so non-finite features there cannot leak in as 0 * inf
-        t.x[k] = n < r1 && g[n] != 0.0f ? load_x8(X, n, D, dbase + part * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
+        t.x[k] = n < r1 ? load_x8(X, n, D, dbase + part * 8, vec) : make_uint4(0u, 0u, 0u, 0u);
+    }
+}
+
+// 16 bytes from global to shared memory without passing through registers (sm_80+); bytes < 16 zero-fills the rest.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
+    const unsigned int d = (unsigned int)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes));
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
+
+// Waits until at most one group of this thread's copies is still in flight.
+__device__ __forceinline__ void cp_async_wait_all_but_one() { asm volatile("cp.async.wait_group 1;"); }
+
+// Starts copying the activations (TG_R rows x TC_HC) and g of the rows base.. into hs / gs; rows past r1 read as 0.
+__device__ __forceinline__ void tg_fetch_u(float* hs, float* gs, const float* __restrict__ hid,
+                                           const float* __restrict__ g, size_t base, size_t r1, int Hp, int j0) {
+#pragma unroll
+    for (int k = 0; k < TG_R * TC_HC / 4 / TG_THREADS; ++k) {
+        const int c = threadIdx.x + k * TG_THREADS;
+        const int row = c / (TC_HC / 4), part = c % (TC_HC / 4);
+        const size_t n = base + row;
+        cp_async16(hs + row * TC_HC + part * 4, n < r1 ? hid + n * Hp + j0 + part * 4 : hid, n < r1 ? 16 : 0);
+    }
+    if (threadIdx.x < TG_R / 4) {  // g is 16-byte aligned here: base is a multiple of TG_R
+        const size_t n = base + threadIdx.x * 4;
+        const int rows = n < r1 ? (int)min((size_t)4, r1 - n) : 0;
+        cp_async16(gs + threadIdx.x * 4, rows > 0 ? g + n : g, 4 * rows);
     }
 }
 
@@ -234,6 +261,8 @@ extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
     float* __restrict__ partial) {
     __shared__ __align__(16) unsigned short xs[TG_R * TG_SX];     // features, [row][d]
     __shared__ __align__(16) unsigned short us[3][TG_R * TG_SU];  // f16 parts of the scaled U, [row][j]
+    __shared__ __align__(16) float hs[2][TG_R * TC_HC];           // activations of the tile, [row][j]
+    __shared__ __align__(16) float gs[2][TG_R];                   // g of the tile's rows
     __shared__ float red[2][TG_THREADS];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g4 = lane >> 2, tg = lane & 3;
     const size_t r0 = (size_t)blockIdx.x * rows_per_chunk;
@@ -265,31 +294,34 @@ extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
             for (int i = 0; i < 4; ++i) acc[m][n][i] = 0.0f;
     float sb1 = 0.0f, sw2 = 0.0f;
     const int tiles = (int)((r1 - r0 + TG_R - 1) / TG_R);
+    // pipeline: the next tile's activations and g travel by cp.async (no registers) and its features by a
+    // register prefetch, both while the current tile is multiplied
     TgTile t;
-    if (tiles > 0) tg_fetch(t, X, g, r0, r1, D, dbase, vec != 0);
+    if (tiles > 0) {
+        tg_fetch_u(hs[0], gs[0], hid, g, r0, r1, Hp, j0);
+        tg_fetch(t, X, r0, r1, D, dbase, vec != 0);
+    }
+    cp_async_commit();
     for (int tile = 0; tile < tiles; ++tile) {
-        __syncthreads();  // everyone is done with the previous tile
+        const int cur = tile & 1;
+        __syncthreads();  // everyone is done with the previous tile (and with the buffers the next copy fills)
+        if (tile + 1 < tiles) tg_fetch_u(hs[cur ^ 1], gs[cur ^ 1], hid, g, r0 + (size_t)(tile + 1) * TG_R, r1, Hp, j0);
+        cp_async_commit();
+        cp_async_wait_all_but_one();  // this tile's copies have landed
+        __syncthreads();              // ... everyone's
 #pragma unroll
         for (int kk = 0; kk < TG_XCH; ++kk) {
             const int c = threadIdx.x + kk * TG_THREADS;
             const int row = c / (TG_D / 8), part = c % (TG_D / 8);
-            *reinterpret_cast<uint4*>(&xs[row * TG_SX + part * 8]) = t.x[kk];
-        }
-        // U is read here rather than prefetched: its registers would cost a block per SM (a second, partial wave)
-        const size_t base = r0 + (size_t)tile * TG_R;
-        float hv[TG_UCH], gv[TG_UCH];
-#pragma unroll
-        for (int kk = 0; kk < TG_UCH; ++kk) {
-            const int c = threadIdx.x + kk * TG_THREADS;
-            const size_t n = base + c / TC_HC;
-            gv[kk] = n < r1 ? g[n] : 0.0f;
-            hv[kk] = n < r1 ? hid[n * Hp + j0 + c % TC_HC] : 0.0f;
+            // rows with g = 0 contribute nothing: zero them so non-finite features there cannot leak in as 0 * inf
+            *reinterpret_cast<uint4*>(&xs[row * TG_SX + part * 8]) =
+                gs[cur][row] != 0.0f ? t.x[kk] : make_uint4(0u, 0u, 0u, 0u);
         }
 #pragma unroll
         for (int kk = 0; kk < TG_UCH; ++kk) {
             const int c = threadIdx.x + kk * TG_THREADS;
             const int row = c / TC_HC, j = c % TC_HC;
-            const float h = hv[kk], gn = gv[kk];
+            const float h = hs[cur][row * TC_HC + j], gn = gs[cur][row];
             const float u = gn != 0.0f && h > 0.0f ? __fmul_rn(gn, w2[j0 + j]) : 0.0f;
             sb1 += u;
             sw2 += gn != 0.0f ? __fmul_rn(gn, h) : 0.0f;
@@ -303,7 +335,7 @@ extern "C" __global__ void __launch_bounds__(TG_THREADS, 4) policy_grad_w1_tc(
             us[2][row * TG_SU + j] = u3;
         }
         __syncthreads();
-        if (tile + 1 < tiles) tg_fetch(t, X, g, r0 + (size_t)(tile + 1) * TG_R, r1, D, dbase, vec != 0);
+        if (tile + 1 < tiles) tg_fetch(t, X, r0 + (size_t)(tile + 1) * TG_R, r1, D, dbase, vec != 0);
 #pragma unroll 1  // unrolled, the two steps' fragments spill past 128 registers
         for (int ks = 0; ks < TG_R / 16; ++ks) {
             const int k0 = ks * 16;
