@@ -1,10 +1,15 @@
 //! `EpisodeActor`: owns one live episode (its database and trajectory) and serialises everything done to it.
 //!
-//! The actor never runs SQLite itself: it moves the episode to a pool worker for each call and awaits it back,
-//! so the async executors stay free while statements run. Each call has a deadline (queueing included): past
-//! it the actor interrupts the statement through SQLite's interrupt handle. The step is journaled on the
-//! worker before the reply is sent. Whatever kills the episode's state (a panic in the call, a dead worker, a
-//! database failure) ends the episode as `infra_error`, journaled, and the client gets a reply saying so.
+//! The actor never runs SQLite itself: it moves the episode to a pool worker for each call, so the async executors
+//! stay free while statements run. The worker journals the step, hands the episode back through a one-shot
+//! channel and then replies to the client itself; the actor takes the episode back when its next message needs
+//! it, which for a client that waits for each reply means at once, without a wake-up or a timer per call. Each
+//! call has a deadline (queueing included), enforced on the worker by SQLite's progress handler; if the actor
+//! needs the episode while a call is still out past its deadline, it interrupts the statement through SQLite's
+//! interrupt handle and waits a grace period. Whatever kills the episode's state (a panic in the call, a dead
+//! worker, a database failure) ends the episode as `infra_error`, journaled, and the client gets a reply saying so.
+//! Those replies go through the actor: the worker (or its drop guard, when the worker thread dies) asks it to
+//! settle, and it ends the episode before it replies, so the client never sees the episode still open.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -69,6 +74,8 @@ pub(crate) enum EpisodeMsg {
     },
     /// Periodic check for the idle and wall-time limits.
     Tick,
+    /// A worker's call went wrong (a panic, a dead worker, a failed database): take the episode back now.
+    Settle,
 }
 
 pub(crate) struct EpisodeActor;
@@ -80,8 +87,10 @@ pub(crate) struct EpisodeArgs {
 }
 
 pub(crate) struct EpisodeState {
-    /// `None` only while a worker holds it, or after the episode ended.
+    /// `None` only while a worker holds it (see `in_flight`), or after the episode ended.
     episode: Option<Box<Episode>>,
+    /// The call a worker is running, whose episode has not been taken back yet.
+    in_flight: Option<InFlight>,
     info: Arc<EpisodeInfo>,
     shared: Arc<Shared>,
     interrupt: InterruptHandle,
@@ -92,9 +101,50 @@ pub(crate) struct EpisodeState {
 
 /// What a worker hands back after running a call.
 enum CallOutcome {
-    Done(Box<Episode>, Box<CallReply>),
+    /// The episode; with the call's reply when the call failed the episode (the actor ends it, then replies),
+    /// without it when the worker replied itself.
+    Done(Box<Episode>, Option<Box<CallReply>>),
     /// The call panicked; the episode's state is suspect and was dropped.
     Panicked(String),
+}
+
+/// A call handed to a worker.
+struct InFlight {
+    back: tokio::sync::oneshot::Receiver<CallOutcome>,
+    deadline: Instant,
+    reply: Arc<ReplyOnce>,
+}
+
+/// The client's reply, sent exactly once: by the worker when the call completes normally, else by the actor once
+/// it has settled the call.
+struct ReplyOnce(std::sync::Mutex<Option<Reply<CallReply>>>);
+
+impl ReplyOnce {
+    fn new(reply: Reply<CallReply>) -> Self {
+        ReplyOnce(std::sync::Mutex::new(Some(reply)))
+    }
+
+    fn send(&self, value: CallReply) {
+        let taken = self.0.lock().map(|mut r| r.take()).unwrap_or_else(|poisoned| poisoned.into_inner().take());
+        if let Some(r) = taken {
+            r.send(value);
+        }
+    }
+}
+
+/// Travels with a call's job: if the job is dropped before it finishes (its worker thread died, or the pool shut
+/// down before running it), the actor is asked to settle, which ends the episode and replies `infra_error`.
+struct JobGuard {
+    actor: ActorRef<EpisodeMsg>,
+    done: bool,
+}
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.actor.cast(EpisodeMsg::Settle);
+        }
+    }
 }
 
 impl Actor for EpisodeActor {
@@ -112,6 +162,7 @@ impl Actor for EpisodeActor {
         let now = Instant::now();
         Ok(EpisodeState {
             episode: Some(args.episode),
+            in_flight: None,
             info: args.info,
             shared: args.shared,
             interrupt,
@@ -127,6 +178,7 @@ impl Actor for EpisodeActor {
         state: &mut EpisodeState,
     ) -> Result<(), ActorProcessingErr> {
         state.shared.directory.remove(state.info.id);
+        settle(state).await;
         if state.ended.is_none() {
             // Stopped from outside (the runtime shutting down without an explicit end): still recorded.
             end(state, EndStatus::Interrupted, Some("the episode's actor was stopped".into())).await;
@@ -140,19 +192,26 @@ impl Actor for EpisodeActor {
         msg: EpisodeMsg,
         state: &mut EpisodeState,
     ) -> Result<(), ActorProcessingErr> {
+        // Every message sees the episode as the last call left it.
+        settle(state).await;
         if let Some(status) = state.ended {
             // Messages that were queued behind the end.
             refuse_ended(msg, state, status);
+            if state.ended.is_some() {
+                myself.stop(None);
+            }
             return Ok(());
         }
         match msg {
             EpisodeMsg::Call { tool, args, reply } => {
                 let started = Instant::now();
                 state.last_active = started;
-                let r = call(state, tool, args).await;
-                state.shared.metrics.time(Op::Call, started.elapsed());
-                state.shared.metrics.call_status(r.status);
-                reply.send(r);
+                if let Some(r) = call(state, &myself, tool, args, reply, started).await {
+                    // refused before reaching a worker
+                    state.shared.metrics.time(Op::Call, started.elapsed());
+                    state.shared.metrics.call_status(r.0.status);
+                    r.1.send(r.0);
+                }
             }
             EpisodeMsg::Finish { answer, reply } => {
                 let started = Instant::now();
@@ -188,6 +247,7 @@ impl Actor for EpisodeActor {
                     end(state, EndStatus::Reaped, Some(cause)).await;
                 }
             }
+            EpisodeMsg::Settle => {}
         }
         if state.ended.is_some() {
             myself.stop(None);
@@ -219,7 +279,7 @@ fn refuse_ended(msg: EpisodeMsg, state: &EpisodeState, status: EndStatus) {
                 let _ = r.send(trajectory(state));
             }
         }
-        EpisodeMsg::Tick => {}
+        EpisodeMsg::Tick | EpisodeMsg::Settle => {}
     }
 }
 
@@ -300,19 +360,28 @@ async fn release(
     t
 }
 
-async fn call(state: &mut EpisodeState, tool: String, args: Value) -> CallReply {
+/// Hands a call to a worker, which replies to the client itself; returns the reply (with its port) instead when
+/// the call is refused before reaching a worker.
+async fn call(
+    state: &mut EpisodeState,
+    myself: &ActorRef<EpisodeMsg>,
+    tool: String,
+    args: Value,
+    reply: Reply<CallReply>,
+    started: Instant,
+) -> Option<(CallReply, Reply<CallReply>)> {
     let cfg = &state.shared.config.runtime;
     if let Some(limit) = cfg.episode_timeout()
         && state.opened.elapsed() > limit
     {
         let cause = format!("the episode exceeded its wall-time limit of {} ms", cfg.episode_timeout_ms);
         end(state, EndStatus::Timeout, Some(cause.clone())).await;
-        return CallReply::refused(&state.info, Status::Timeout, "episode_timeout", cause);
+        return Some((CallReply::refused(&state.info, Status::Timeout, "episode_timeout", cause), reply));
     }
     let steps = state.episode.as_ref().map(|e| e.steps().len()).unwrap_or(0);
     if steps >= cfg.max_steps {
         let msg = format!("the episode reached its limit of {} tool calls; finish with an answer", cfg.max_steps);
-        return CallReply::refused(&state.info, Status::ToolError, "step_limit", msg);
+        return Some((CallReply::refused(&state.info, Status::ToolError, "step_limit", msg), reply));
     }
     let (env, id) = (state.info.env.as_str(), state.info.id);
     let faults = &state.shared.faults;
@@ -326,45 +395,70 @@ async fn call(state: &mut EpisodeState, tool: String, args: Value) -> CallReply 
         id,
     );
     let Some(mut episode) = state.episode.take() else {
-        return CallReply::refused(
-            &state.info,
-            Status::InfraError,
-            "infra_error",
-            "the episode's state is gone".into(),
-        );
+        let cause = "the episode's state is gone".to_string();
+        return Some((CallReply::refused(&state.info, Status::InfraError, "infra_error", cause), reply));
     };
     let timeout = cfg.call_timeout();
-    let deadline = Instant::now() + timeout;
+    let deadline = started + timeout;
     let journal = state.shared.journal.clone();
+    let metrics = state.shared.metrics.clone();
     let info = state.info.clone();
-    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    let reply = Arc::new(ReplyOnce::new(reply));
+    let to_client = reply.clone();
+    let mut guard = JobGuard { actor: myself.clone(), done: false };
+    let (back, rx) = tokio::sync::oneshot::channel();
     let job = move || {
         if fault == Some(Fault::KillWorker) {
-            // Outside the catch below: the worker thread itself dies, and with it this job and its reply channel.
+            // Outside the catch below: the worker thread itself dies, and with it this job; its guard tells the actor.
             panic!("injected fault: the worker thread running episode {} dies", info.id);
         }
         let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
             run_call(&mut episode, &info, &tool, &args, deadline, timeout, fault, journal.as_ref())
         }));
-        let _ = tx.send(match out {
-            Ok(reply) => CallOutcome::Done(episode, Box::new(reply)),
-            Err(p) => CallOutcome::Panicked(panic_message(&*p)),
-        });
+        guard.done = true;
+        metrics.time(Op::Call, started.elapsed());
+        match out {
+            Ok(r) => {
+                metrics.call_status(r.status);
+                if episode.failure().is_some() {
+                    let _ = back.send(CallOutcome::Done(episode, Some(Box::new(r))));
+                    let _ = guard.actor.cast(EpisodeMsg::Settle);
+                } else {
+                    // The episode goes back before the client hears: its next message finds it there.
+                    let _ = back.send(CallOutcome::Done(episode, None));
+                    to_client.send(r);
+                }
+            }
+            Err(p) => {
+                metrics.call_status(Status::InfraError);
+                let _ = back.send(CallOutcome::Panicked(panic_message(&*p)));
+                let _ = guard.actor.cast(EpisodeMsg::Settle);
+            }
+        }
     };
-    if state.shared.pool.submit(&state.shared.metrics, job).await.is_err() {
-        return CallReply::refused(
-            &state.info,
-            Status::InfraError,
-            "infra_error",
-            "the worker pool is shut down".into(),
-        );
-    }
-    let outcome = match tokio::time::timeout_at(deadline.into(), &mut rx).await {
-        Ok(r) => r.ok(),
-        Err(_) => {
-            // Past the deadline: interrupt whatever statement runs, then wait for the worker to hand back.
-            state.interrupt.interrupt();
-            tokio::time::timeout(INTERRUPT_GRACE, &mut rx).await.ok().and_then(Result::ok)
+    // A pool that is shut down drops the job, and its guard asks for a settle that replies `infra_error`.
+    let _ = state.shared.pool.submit(&state.shared.metrics, job).await;
+    state.in_flight = Some(InFlight { back: rx, deadline, reply });
+    None
+}
+
+/// Takes back the episode of the call in flight, if any: at once when the worker is done with it, else waiting
+/// until the call's deadline, then interrupting its statement and waiting a grace period. A call that panicked,
+/// failed the episode's database or never came back ends the episode as `infra_error`.
+async fn settle(state: &mut EpisodeState) {
+    let Some(mut f) = state.in_flight.take() else { return };
+    let outcome = match f.back.try_recv() {
+        Ok(o) => Some(o),
+        Err(tokio::sync::oneshot::error::TryRecvError::Closed) => None,
+        Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
+            match tokio::time::timeout_at(f.deadline.into(), &mut f.back).await {
+                Ok(r) => r.ok(),
+                Err(_) => {
+                    // Past the deadline: interrupt whatever statement runs, then wait for the worker to hand back.
+                    state.interrupt.interrupt();
+                    tokio::time::timeout(INTERRUPT_GRACE, &mut f.back).await.ok().and_then(Result::ok)
+                }
+            }
         }
     };
     match outcome {
@@ -374,17 +468,20 @@ async fn call(state: &mut EpisodeState, tool: String, args: Value) -> CallReply 
             if let Some(cause) = failed {
                 end(state, EndStatus::InfraError, Some(cause)).await;
             }
-            *reply
+            if let Some(r) = reply {
+                f.reply.send(*r);
+            }
         }
         Some(CallOutcome::Panicked(msg)) => {
             let cause = format!("the tool call panicked: {msg}");
             end(state, EndStatus::InfraError, Some(cause.clone())).await;
-            CallReply::refused(&state.info, Status::InfraError, "infra_error", cause)
+            f.reply.send(CallReply::refused(&state.info, Status::InfraError, "infra_error", cause));
         }
         None => {
             let cause = "the worker thread running the call died or never returned; the episode's state is lost";
+            state.shared.metrics.call_status(Status::InfraError);
             end(state, EndStatus::InfraError, Some(cause.into())).await;
-            CallReply::refused(&state.info, Status::InfraError, "infra_error", cause.into())
+            f.reply.send(CallReply::refused(&state.info, Status::InfraError, "infra_error", cause.into()));
         }
     }
 }
@@ -414,13 +511,15 @@ fn run_call(
                 episode.call(tool, args)
             }
             Some(Fault::SlowQuery) => {
-                // A real query that only an interrupt stops; the actor interrupts it at the deadline.
+                // A real query that never ends on its own: the call's deadline, armed on the connection, stops it.
                 let started = Instant::now();
-                let _ = episode.db().connection().query_row(
-                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                );
+                let _ = episode.db().run_within(budget, |c| {
+                    c.query_row(
+                        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                });
                 episode.record_timeout(tool, args, deadline_ms, started.elapsed())
             }
             _ if budget.is_zero() => episode.record_timeout(tool, args, deadline_ms, queued),

@@ -315,6 +315,15 @@ impl DbCore {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+
+    /// Runs `f` on the connection with the statement deadline armed for `budget`: SQLite's progress handler stops
+    /// any statement still running then (it fails with an interrupt), as it does for a tool's own statements.
+    pub fn run_within<T>(&self, budget: Duration, f: impl FnOnce(&Connection) -> T) -> T {
+        self.deadline.set(budget);
+        let out = f(&self.conn);
+        self.deadline.clear();
+        out
+    }
 }
 
 #[cfg(test)]
