@@ -7,6 +7,9 @@
 #   bash kernels/gpu-check.sh run     on the GPU machine (no Rust needed): runs every test binary, then the bench.
 #                                     Output goes to stdout and, when $OUT is set, to $OUT/gpu-check.log.
 #
+# Before spending device time, `python3 kernels/nvrtc-check.py --wheels DIR` compiles every kernel family with NVRTC
+# here (no GPU) and prints each kernel's registers and spills (see its header for the two PyPI wheels it needs).
+#
 # With the session's device tool: build here, then run `bash kernels/gpu-check.sh run` there with
 # carry = ["kernels/target/gpu-bin"]. Without a GPU the CUDA tests print a NOTICE and pass, so a green run there
 # only counts when the log shows no NOTICE lines.
