@@ -361,6 +361,37 @@ mod tests {
     }
 
     #[test]
+    fn run_within_stops_a_runaway_statement_at_its_budget_and_disarms_after() {
+        let conn = open_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY)").unwrap();
+        let image = image_of(&conn, "main").unwrap();
+        let db = Template::from_image(unsafe { image.as_slice() }.to_vec()).fork().unwrap();
+        let forever = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+        // a safety net so that a broken run_within fails this test instead of hanging it
+        let handle = db.interrupt_handle();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let net = std::thread::spawn(move || {
+            if stop_rx.recv_timeout(Duration::from_secs(5)).is_err() {
+                handle.interrupt();
+            }
+        });
+        let started = std::time::Instant::now();
+        let r = db.run_within(Duration::from_millis(50), |c| c.query_row(forever, [], |r| r.get::<_, i64>(0)));
+        let took = started.elapsed();
+        let _ = stop_tx.send(());
+        net.join().unwrap();
+        assert!(r.is_err(), "a statement that never ends must be stopped, got {r:?}");
+        assert!(took >= Duration::from_millis(50) && took < Duration::from_secs(2), "stopped after {took:?}");
+        // the deadline is cleared afterwards: a statement outside run_within is not cut short by it
+        std::thread::sleep(Duration::from_millis(60));
+        let n: i64 = db
+            .connection()
+            .query_row("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) SELECT count(*) FROM c", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 200_000);
+    }
+
+    #[test]
     fn authorizer_refuses_escapes() {
         let conn = open_memory().unwrap();
         conn.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY)").unwrap();
