@@ -25,6 +25,7 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     pub faults: Faults,
     pub directory: Directory,
+    pub calls: CallsInFlight,
     /// Environments by name; written by the root supervisor.
     pub envs: RwLock<HashMap<String, EnvEntry>>,
     pub shutting_down: AtomicBool,
@@ -56,6 +57,52 @@ struct EndedCache {
     map: HashMap<EpisodeId, Arc<Trajectory>>,
     order: VecDeque<EpisodeId>,
     capacity: usize,
+}
+
+/// The calls workers hold, by episode (at most one each): their deadline and the episode's actor. Episode actors
+/// do not arm a timer per call; instead a watchdog (`Runtime::start` spawns it) has the actor of any call past its
+/// deadline settle it, so its client is answered even when the worker is stuck outside SQLite and no other message
+/// for the episode arrives.
+pub(crate) struct CallsInFlight {
+    shards: Vec<Mutex<CallShard>>,
+}
+
+/// Per episode: the call's deadline and the episode's actor.
+type CallShard = HashMap<EpisodeId, (std::time::Instant, ActorRef<EpisodeMsg>)>;
+
+impl Default for CallsInFlight {
+    fn default() -> Self {
+        CallsInFlight { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+}
+
+impl CallsInFlight {
+    fn shard(&self, id: EpisodeId) -> &Mutex<CallShard> {
+        &self.shards[(id as usize) % SHARDS]
+    }
+
+    pub fn started(&self, id: EpisodeId, deadline: std::time::Instant, actor: ActorRef<EpisodeMsg>) {
+        if let Ok(mut s) = self.shard(id).lock() {
+            s.insert(id, (deadline, actor));
+        }
+    }
+
+    pub fn done(&self, id: EpisodeId) {
+        if let Ok(mut s) = self.shard(id).lock() {
+            s.remove(&id);
+        }
+    }
+
+    /// The actors of the calls whose deadline is before `now`.
+    pub fn overdue(&self, now: std::time::Instant) -> Vec<(EpisodeId, ActorRef<EpisodeMsg>)> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            if let Ok(s) = shard.lock() {
+                out.extend(s.iter().filter(|(_, (d, _))| *d < now).map(|(id, (_, a))| (*id, a.clone())));
+            }
+        }
+        out
+    }
 }
 
 impl Directory {

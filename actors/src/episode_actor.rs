@@ -4,9 +4,10 @@
 //! stay free while statements run. The worker journals the step, hands the episode back through a one-shot
 //! channel and then replies to the client itself; the actor takes the episode back when its next message needs
 //! it, which for a client that waits for each reply means at once, without a wake-up or a timer per call. Each
-//! call has a deadline (queueing included), enforced on the worker by SQLite's progress handler; if the actor
-//! needs the episode while a call is still out past its deadline, it interrupts the statement through SQLite's
-//! interrupt handle and waits a grace period. Whatever kills the episode's state (a panic in the call, a dead
+//! call has a deadline (queueing included), enforced on the worker by SQLite's progress handler. If the actor
+//! needs the episode while a call is still out past its deadline (its next message arrived, or the runtime's
+//! watchdog asks it to settle: `context::CallsInFlight`), it interrupts the statement through SQLite's interrupt
+//! handle, waits a grace period and then gives the call up. Whatever kills the episode's state (a panic in the call, a dead
 //! worker, a database failure) ends the episode as `infra_error`, journaled, and the client gets a reply saying so.
 //! Those replies go through the actor: the worker (or its drop guard, when the worker thread dies) asks it to
 //! settle, and it ends the episode before it replies, so the client never sees the episode still open.
@@ -124,11 +125,10 @@ impl ReplyOnce {
         ReplyOnce(std::sync::Mutex::new(Some(reply)))
     }
 
-    fn send(&self, value: CallReply) {
-        let taken = self.0.lock().map(|mut r| r.take()).unwrap_or_else(|poisoned| poisoned.into_inner().take());
-        if let Some(r) = taken {
-            r.send(value);
-        }
+    /// The reply port, unless someone took it already. Whoever takes it counts the call's status and then sends,
+    /// so a client that reads the metrics after its reply sees its call counted.
+    fn take(&self) -> Option<Reply<CallReply>> {
+        self.0.lock().map(|mut r| r.take()).unwrap_or_else(|poisoned| poisoned.into_inner().take())
     }
 }
 
@@ -389,7 +389,7 @@ async fn call(
         panic!("injected fault: episode actor {id} panics handling a call to {tool}");
     }
     let fault = faults.take(
-        &[Fault::PanicInTool, Fault::SlowQuery, Fault::DatabaseError, Fault::KillWorker],
+        &[Fault::PanicInTool, Fault::SlowQuery, Fault::DatabaseError, Fault::KillWorker, Fault::StuckWorker],
         env,
         Some(&tool),
         id,
@@ -401,7 +401,7 @@ async fn call(
     let timeout = cfg.call_timeout();
     let deadline = started + timeout;
     let journal = state.shared.journal.clone();
-    let metrics = state.shared.metrics.clone();
+    let shared = state.shared.clone();
     let info = state.info.clone();
     let reply = Arc::new(ReplyOnce::new(reply));
     let to_client = reply.clone();
@@ -412,30 +412,39 @@ async fn call(
             // Outside the catch below: the worker thread itself dies, and with it this job; its guard tells the actor.
             panic!("injected fault: the worker thread running episode {} dies", info.id);
         }
+        if fault == Some(Fault::StuckWorker) {
+            // Blocked outside SQLite: no interrupt reaches it, only the watchdog answers the client.
+            std::thread::sleep(Duration::from_secs(10));
+        }
         let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
             run_call(&mut episode, &info, &tool, &args, deadline, timeout, fault, journal.as_ref())
         }));
         guard.done = true;
+        let metrics = &shared.metrics;
         metrics.time(Op::Call, started.elapsed());
+        shared.calls.done(info.id);
+        // call statuses are counted where the reply goes out (a call the actor gave up on is counted there)
         match out {
             Ok(r) => {
-                metrics.call_status(r.status);
                 if episode.failure().is_some() {
                     let _ = back.send(CallOutcome::Done(episode, Some(Box::new(r))));
                     let _ = guard.actor.cast(EpisodeMsg::Settle);
                 } else {
                     // The episode goes back before the client hears: its next message finds it there.
                     let _ = back.send(CallOutcome::Done(episode, None));
-                    to_client.send(r);
+                    if let Some(port) = to_client.take() {
+                        metrics.call_status(r.status);
+                        port.send(r);
+                    }
                 }
             }
             Err(p) => {
-                metrics.call_status(Status::InfraError);
                 let _ = back.send(CallOutcome::Panicked(panic_message(&*p)));
                 let _ = guard.actor.cast(EpisodeMsg::Settle);
             }
         }
     };
+    state.shared.calls.started(state.info.id, deadline, myself.clone());
     // A pool that is shut down drops the job, and its guard asks for a settle that replies `infra_error`.
     let _ = state.shared.pool.submit(&state.shared.metrics, job).await;
     state.in_flight = Some(InFlight { back: rx, deadline, reply });
@@ -447,6 +456,7 @@ async fn call(
 /// failed the episode's database or never came back ends the episode as `infra_error`.
 async fn settle(state: &mut EpisodeState) {
     let Some(mut f) = state.in_flight.take() else { return };
+    let id = state.info.id;
     let outcome = match f.back.try_recv() {
         Ok(o) => Some(o),
         Err(tokio::sync::oneshot::error::TryRecvError::Closed) => None,
@@ -468,22 +478,32 @@ async fn settle(state: &mut EpisodeState) {
             if let Some(cause) = failed {
                 end(state, EndStatus::InfraError, Some(cause)).await;
             }
-            if let Some(r) = reply {
-                f.reply.send(*r);
+            // (a chain, not a tuple: the port is taken only when there is a reply to send)
+            if let Some(r) = reply
+                && let Some(port) = f.reply.take()
+            {
+                state.shared.metrics.call_status(r.status);
+                port.send(*r);
             }
         }
         Some(CallOutcome::Panicked(msg)) => {
             let cause = format!("the tool call panicked: {msg}");
             end(state, EndStatus::InfraError, Some(cause.clone())).await;
-            f.reply.send(CallReply::refused(&state.info, Status::InfraError, "infra_error", cause));
+            if let Some(port) = f.reply.take() {
+                state.shared.metrics.call_status(Status::InfraError);
+                port.send(CallReply::refused(&state.info, Status::InfraError, "infra_error", cause));
+            }
         }
         None => {
             let cause = "the worker thread running the call died or never returned; the episode's state is lost";
-            state.shared.metrics.call_status(Status::InfraError);
             end(state, EndStatus::InfraError, Some(cause.into())).await;
-            f.reply.send(CallReply::refused(&state.info, Status::InfraError, "infra_error", cause.into()));
+            if let Some(port) = f.reply.take() {
+                state.shared.metrics.call_status(Status::InfraError);
+                port.send(CallReply::refused(&state.info, Status::InfraError, "infra_error", cause.into()));
+            }
         }
     }
+    state.shared.calls.done(id);
 }
 
 /// Runs one call on a worker thread and journals its step before returning.

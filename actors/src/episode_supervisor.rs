@@ -118,6 +118,7 @@ impl Actor for EpisodeSupervisor {
 pub(crate) async fn crashed(shared: &Arc<Shared>, info: &EpisodeInfo, cause: String) {
     let id = info.id;
     shared.directory.remove(id);
+    shared.calls.done(id);
     if shared.directory.has_ended(id) {
         return;
     }

@@ -21,6 +21,10 @@ pub enum Fault {
     DatabaseError,
     /// The worker thread running the call dies outright: the pool replaces it; the episode is `infra_error`.
     KillWorker,
+    /// The worker thread running the call blocks outside SQLite for 10 s (as on a stalled disk), where no
+    /// interrupt reaches it: the runtime's watchdog has the episode's actor give the call up after its deadline
+    /// and grace, answer `infra_error` and end the episode.
+    StuckWorker,
     /// The environment actor panics while opening an episode: its supervisor restarts it.
     CrashEnvironment,
 }

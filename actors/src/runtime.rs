@@ -100,9 +100,11 @@ impl Runtime {
             journal,
             metrics,
             faults: Faults::default(),
+            calls: Default::default(),
             envs: Default::default(),
             shutting_down: Default::default(),
         });
+        tokio::spawn(watch_overdue_calls(Arc::downgrade(&shared)));
         let (root, _) = Actor::spawn(None, RootSupervisor, shared.clone())
             .await
             .map_err(|e| RuntimeError::Invalid(format!("the root supervisor did not start: {e}")))?;
@@ -369,6 +371,35 @@ impl Runtime {
                 .map_err(|e| RuntimeError::Infra { episode: None, cause: e.to_string(), resample: None })?;
         }
         Ok(ShutdownReport { interrupted })
+    }
+}
+
+/// How often the watchdog looks for calls past their deadline.
+const WATCHDOG_PERIOD: Duration = Duration::from_millis(500);
+/// How long past its deadline a call must still be out before the watchdog acts. Workers stop SQL at the deadline
+/// themselves; acting sooner would interrupt a worker that is wrapping up after its own stop (and fail the
+/// episode with it). Only a worker stuck outside SQLite is still out a second later.
+const WATCHDOG_SLACK: Duration = Duration::from_secs(1);
+
+/// Has the actor of every call still out `WATCHDOG_SLACK` past its deadline settle it (see
+/// [`crate::context::CallsInFlight`]): the actor interrupts the statement, waits its grace period and, if the worker
+/// is still out, answers `infra_error` and ends the episode. Ends with the runtime.
+async fn watch_overdue_calls(shared: std::sync::Weak<Shared>) {
+    let mut tick = tokio::time::interval(WATCHDOG_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else { return };
+        if shared.shutting_down.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(cutoff) = Instant::now().checked_sub(WATCHDOG_SLACK) else { continue };
+        for (id, actor) in shared.calls.overdue(cutoff) {
+            if actor.cast(EpisodeMsg::Settle).is_err() {
+                // the actor is gone: nobody will settle this call
+                shared.calls.done(id);
+            }
+        }
     }
 }
 

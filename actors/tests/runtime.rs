@@ -130,6 +130,32 @@ async fn deadlines_interrupt_slow_calls_and_the_episode_goes_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_worker_is_stuck_outside_sqlite_is_answered_after_its_deadline_and_grace() {
+    let mut c = config(None);
+    c.runtime.call_timeout_ms = 100;
+    let rt = Runtime::start(c, vec![bookstore()]).await.unwrap();
+    let ep = rt.open("bookstore", Some("order-dune")).await.unwrap();
+    // The worker sleeps 10 s outside SQLite: no interrupt reaches it and no other message arrives for the episode,
+    // so only the runtime's watchdog can get the client its answer.
+    rt.faults().inject(FaultPlan::new(Fault::StuckWorker).episode(ep.id));
+    let t = Instant::now();
+    let r = rt.call(ep.id, "search_books", json!({"query": "Dune"})).await.unwrap();
+    let took = t.elapsed();
+    assert_eq!(r.status, Status::InfraError, "{r:?}");
+    // the 100 ms deadline, the watchdog's 1 s slack and 0.5 s period, the 5 s grace; well before the worker's 10 s
+    assert!(took > Duration::from_secs(5) && took < Duration::from_secs(9), "answered after {took:?}");
+    assert!(
+        matches!(rt.finish(ep.id, "x").await, Err(RuntimeError::EpisodeEnded { status: EndStatus::InfraError, .. })),
+        "the episode is ended as infra_error"
+    );
+    assert_eq!(rt.metrics().calls("infra_error"), 1);
+    // the other worker still serves
+    let other = rt.open("bookstore", None).await.unwrap();
+    assert!(rt.call(other.id, "search_books", json!({"query": "a"})).await.unwrap().is_ok());
+    rt.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_under_load_hit_only_their_episodes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.duckdb");
