@@ -197,20 +197,19 @@ impl Actor for EpisodeActor {
         if let Some(status) = state.ended {
             // Messages that were queued behind the end.
             refuse_ended(msg, state, status);
-            if state.ended.is_some() {
-                myself.stop(None);
-            }
+            // (the settle above may have ended it just now)
+            myself.stop(None);
             return Ok(());
         }
         match msg {
             EpisodeMsg::Call { tool, args, reply } => {
                 let started = Instant::now();
                 state.last_active = started;
-                if let Some(r) = call(state, &myself, tool, args, reply, started).await {
+                if let Some((r, port)) = call(state, &myself, tool, args, reply, started).await {
                     // refused before reaching a worker
                     state.shared.metrics.time(Op::Call, started.elapsed());
-                    state.shared.metrics.call_status(r.0.status);
-                    r.1.send(r.0);
+                    state.shared.metrics.call_status(r.status);
+                    port.send(r);
                 }
             }
             EpisodeMsg::Finish { answer, reply } => {
@@ -456,7 +455,6 @@ async fn call(
 /// failed the episode's database or never came back ends the episode as `infra_error`.
 async fn settle(state: &mut EpisodeState) {
     let Some(mut f) = state.in_flight.take() else { return };
-    let id = state.info.id;
     let outcome = match f.back.try_recv() {
         Ok(o) => Some(o),
         Err(tokio::sync::oneshot::error::TryRecvError::Closed) => None,
@@ -495,6 +493,8 @@ async fn settle(state: &mut EpisodeState) {
             }
         }
         None => {
+            // A worker that completed took its call off the watchdog's list itself; this one never did.
+            state.shared.calls.done(state.info.id);
             let cause = "the worker thread running the call died or never returned; the episode's state is lost";
             end(state, EndStatus::InfraError, Some(cause.into())).await;
             if let Some(port) = f.reply.take() {
@@ -503,7 +503,6 @@ async fn settle(state: &mut EpisodeState) {
             }
         }
     }
-    state.shared.calls.done(id);
 }
 
 /// Runs one call on a worker thread and journals its step before returning.

@@ -360,12 +360,17 @@ mod tests {
         assert_eq!(read(&template.fork().unwrap()), "a");
     }
 
-    #[test]
-    fn run_within_stops_a_runaway_statement_at_its_budget_and_disarms_after() {
+    /// An episode database forked from a template holding one table `t(id)`.
+    fn episode_db_with_table_t() -> EpisodeDb {
         let conn = open_memory().unwrap();
         conn.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY)").unwrap();
         let image = image_of(&conn, "main").unwrap();
-        let db = Template::from_image(unsafe { image.as_slice() }.to_vec()).fork().unwrap();
+        Template::from_image(unsafe { image.as_slice() }.to_vec()).fork().unwrap()
+    }
+
+    #[test]
+    fn run_within_stops_a_runaway_statement_at_its_budget_and_disarms_after() {
+        let db = episode_db_with_table_t();
         let forever = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
         // a safety net so that a broken run_within fails this test instead of hanging it
         let handle = db.interrupt_handle();
@@ -393,10 +398,7 @@ mod tests {
 
     #[test]
     fn authorizer_refuses_escapes() {
-        let conn = open_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY)").unwrap();
-        let image = image_of(&conn, "main").unwrap();
-        let db = Template::from_image(unsafe { image.as_slice() }.to_vec()).fork().unwrap();
+        let db = episode_db_with_table_t();
         for sql in [
             "ATTACH 'x.db' AS x",
             "PRAGMA foreign_keys = OFF",

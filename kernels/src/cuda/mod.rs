@@ -335,15 +335,28 @@ impl CudaBackend {
         Ok(e)
     }
 
-    fn stop_timer(&self, start: CudaEvent) -> Result<()> {
+    /// Waits for the work queued since `start` and records (and returns) its seconds as the latest call's.
+    fn stop_timer(&self, start: CudaEvent) -> Result<f64> {
         let end = self.event()?;
         drv(end.record(&self.stream))?;
         drv(end.synchronize())?;
-        let ms = drv(start.elapsed_ms(&end))?;
+        let secs = f64::from(drv(start.elapsed_ms(&end))?) * 1e-3;
         if let Ok(mut g) = self.last_kernel.lock() {
-            *g = Some(f64::from(ms) * 1e-3);
+            *g = Some(secs);
         }
-        Ok(())
+        Ok(secs)
+    }
+
+    /// Median seconds, over `samples` runs, of the work `queue` puts on the stream, between two CUDA events.
+    fn median_event_seconds(&self, samples: usize, mut queue: impl FnMut() -> Result<()>) -> Result<f64> {
+        let mut times = Vec::with_capacity(samples.max(1));
+        for _ in 0..samples.max(1) {
+            let t = self.start_timer()?;
+            queue()?;
+            times.push(self.stop_timer(t)?);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
     }
 
     fn mask_bytes(mask: &[bool]) -> Vec<u8> {
@@ -409,17 +422,11 @@ impl CudaBackend {
     /// which no kernel can beat however little data it moves.
     pub fn launch_floor(&self, samples: usize) -> Result<f64> {
         let lc = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (32, 1, 1), shared_mem_bytes: 0 };
-        let mut times = Vec::with_capacity(samples.max(1));
-        for _ in 0..samples.max(1) {
-            let t = self.start_timer()?;
+        self.median_event_seconds(samples, || {
             let mut l = self.stream.launch_builder(&self.f.noop);
             // SAFETY: `noop` takes no arguments and touches no memory.
-            drv(unsafe { l.launch(lc) })?;
-            self.stop_timer(t)?;
-            times.push(self.last_kernel_seconds().unwrap_or(f64::NAN));
-        }
-        times.sort_by(f64::total_cmp);
-        Ok(times[times.len() / 2])
+            drv(unsafe { l.launch(lc) }).map(drop)
+        })
     }
 
     /// Seconds the device takes to copy `bytes / 2` bytes from one buffer to another (so `bytes` are moved, read
@@ -429,15 +436,7 @@ impl CudaBackend {
         let n = (bytes / 2).max(4);
         let src = self.zeros::<u8>(n)?;
         let mut dst = self.zeros::<u8>(n)?;
-        let mut times = Vec::with_capacity(samples.max(1));
-        for _ in 0..samples.max(1) {
-            let t = self.start_timer()?;
-            drv(self.stream.memcpy_dtod(&src, &mut dst))?;
-            self.stop_timer(t)?;
-            times.push(self.last_kernel_seconds().unwrap_or(f64::NAN));
-        }
-        times.sort_by(f64::total_cmp);
-        Ok(times[times.len() / 2])
+        self.median_event_seconds(samples, || drv(self.stream.memcpy_dtod(&src, &mut dst)))
     }
 
     // -- advantages ----------------------------------------------------------------------------------------------
@@ -460,13 +459,12 @@ impl CudaBackend {
         // staged through shared memory when every block's groups fit its tile (GRPO's usual 8-64 rollouts per
         // task), else segmented across lanes
         let tiled = Self::fits_tiles(offsets);
-        let lanes = Self::segment_lanes(offsets);
         let d_r = self.up(rewards)?;
         let d_o = self.up(offsets)?;
         let d_v = self.up(&valid.map(Self::mask_bytes).unwrap_or_default())?;
         let mut d_out = self.zeros::<f32>(rewards.len())?;
         let mut d_counts = self.zeros::<u32>(groups)?;
-        let (g32, has_valid, lanes32) = (to_u32("groups", groups)?, i32::from(valid.is_some()), lanes as i32);
+        let (g32, has_valid) = (to_u32("groups", groups)?, i32::from(valid.is_some()));
         let (scale, unbiased) = (i32::from(cfg.scale_by_std), i32::from(cfg.unbiased_std));
         let t = self.start_timer()?;
         if tiled {
@@ -482,6 +480,8 @@ impl CudaBackend {
             // block's groups hold at most GRP_TILE members (checked above), offsets are validated.
             drv(unsafe { l.launch(lc) })?;
         } else {
+            let lanes = Self::segment_lanes(offsets);
+            let lanes32 = lanes as i32;
             let block = 256u32;
             let lc = LaunchConfig {
                 grid_dim: (grid_for(groups * lanes as usize, block)?, 1, 1),
