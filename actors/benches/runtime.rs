@@ -116,7 +116,7 @@ fn profile(envs: &[Arc<Environment>]) {
                 let t = Instant::now();
                 let step = ep.call(tool, args);
                 total += t.elapsed();
-                bytes = step.result.as_ref().map(|v| v.to_string().len()).unwrap_or(0);
+                bytes = step.result.as_ref().map(|v| v.as_str().len()).unwrap_or(0);
             }
             rows.push((total.as_secs_f64() * 1e6 / 200.0, env.name().to_string(), tool.clone(), bytes));
         }

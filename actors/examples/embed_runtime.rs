@@ -32,7 +32,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let reply = r.reply?;
             match reply.status {
                 Status::InfraError => println!("episode {}: resample {:?}", reply.episode, reply.resample),
-                status => println!("episode {}: {status:?} {}", reply.episode, reply.result.unwrap_or_default()),
+                status => println!(
+                    "episode {}: {status:?} {}",
+                    reply.episode,
+                    reply.result.map(|r| r.to_string()).unwrap_or_default()
+                ),
             }
         }
         let rest = batch.all().await;

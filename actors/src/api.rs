@@ -1,9 +1,8 @@
 //! What the runtime returns: episode descriptions, call replies with the failure taxonomy, verdicts,
 //! trajectories and typed errors.
 
-use agentworld_runtime::{EpisodeId, Lineage, Step, Verdict};
+use agentworld_runtime::{EpisodeId, JsonText, Lineage, Step, Verdict};
 use serde::Serialize;
-use serde_json::Value;
 
 /// A live (or once live) episode.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,7 +81,8 @@ pub struct CallReply {
     /// 1-based step number in the episode (0 when the call never became a step).
     pub step: usize,
     pub status: Status,
-    pub result: Option<Value>,
+    /// The result as JSON text (embedded as JSON when the reply is serialised).
+    pub result: Option<JsonText>,
     pub error: Option<CallError>,
     pub truncated: bool,
     /// Time in the engine (the statement), microseconds.

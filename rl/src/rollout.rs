@@ -326,7 +326,7 @@ async fn complete(inflight: Inflight, live: &mut [Live], timing: &mut RolloutRes
             Ok(reply) if reply.status == Status::InfraError => ep.done = Some((0.0, false, true)),
             Ok(reply) => {
                 let obs = match (reply.result, reply.error) {
-                    (Some(v), _) => Obs::from_value(v),
+                    (Some(v), _) => Obs::from_value(v.to_value()),
                     (None, Some(e)) => Obs::Error(e.message),
                     (None, None) => Obs::Other(Value::Null),
                 };

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::clock;
 use crate::env::Environment;
 use crate::error::{EngineError, EngineResult, ToolError};
+use crate::json::JsonText;
 use crate::store::EpisodeDb;
 use crate::verify::{Verdict, score};
 
@@ -41,8 +42,10 @@ pub struct Step {
     /// 1-based position in the episode.
     pub index: usize,
     pub tool: String,
-    pub args: Value,
-    pub result: Result<Value, ToolError>,
+    /// The arguments as the caller sent them (compact JSON text).
+    pub args: JsonText,
+    /// The observation: the result as JSON text, or the error the agent sees.
+    pub result: Result<JsonText, ToolError>,
     pub truncated: bool,
     pub duration_us: u64,
     /// Virtual time of the call, Unix milliseconds.
@@ -221,7 +224,7 @@ impl Episode {
         self.steps.push(Step {
             index,
             tool: tool.to_string(),
-            args: args.clone(),
+            args: JsonText::from_value(args),
             result,
             truncated,
             duration_us: started.elapsed().as_micros() as u64,
@@ -257,7 +260,7 @@ impl Episode {
         self.steps.push(Step {
             index,
             tool: tool.to_string(),
-            args: args.clone(),
+            args: JsonText::from_value(args),
             result: Err(ToolError::Timeout { tool: tool.to_string(), deadline_ms }),
             truncated: false,
             duration_us: waited.as_micros() as u64,

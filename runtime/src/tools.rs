@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::args::{self, ArgError};
 use crate::error::ToolError;
+use crate::json::{JsonText, JsonWriter, object_key};
 use crate::spec::{Expect, Limits, ParamSpec, ResultShape, ToolSpec};
 use crate::store::{CALL_SAVEPOINT, EpisodeDb};
 
@@ -34,6 +35,8 @@ struct CompiledStep {
     message: Option<Vec<Piece>>,
     /// (column, scope slot) captured from the row of an `expect = "one"/"optional"` step.
     captures: Vec<(usize, usize)>,
+    /// For the output step: each result key (escaped, with its colon) and the column it is read from.
+    columns: Vec<(String, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,7 +48,7 @@ enum Piece {
 /// The result of a successful call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallOutput {
-    pub result: Value,
+    pub result: JsonText,
     /// More rows matched than the limit allows; `result` holds the first `max_rows`.
     pub truncated: bool,
     /// Row-level changes of this call as a changeset ([`crate::changes`]; writes only; `None` when nothing changed).
@@ -236,7 +239,8 @@ impl Tool {
                     ));
                 }
             }
-            steps.push(CompiledStep { sql, is_guard, binds, expect: s.expect, message, captures });
+            let columns = if i == output_step { output_columns(&stmt) } else { Vec::new() };
+            steps.push(CompiledStep { sql, is_guard, binds, expect: s.expect, message, captures, columns });
         }
         if spec.writes && !any_write && problems.is_empty() {
             problems.push(problem(None, None, "declared `writes = true` but no statement writes".into()));
@@ -364,7 +368,7 @@ impl Tool {
 
     fn run_steps(&self, conn: &Connection, mut scope: Vec<SqlValue>, limits: &Limits) -> Result<CallOutput, StepError> {
         scope.resize(self.slots, SqlValue::Null);
-        let mut output = CallOutput { result: Value::Null, truncated: false, changeset: None };
+        let mut output = CallOutput { result: JsonText::null(), truncated: false, changeset: None };
         for (i, step) in self.steps.iter().enumerate() {
             let n = i + 1;
             let mut stmt = conn.prepare_cached(&step.sql).map_err(|e| StepError::Sql(n, e))?;
@@ -383,12 +387,14 @@ impl Tool {
                 continue;
             }
             let is_output = i == self.output_step;
-            let columns: Vec<String> =
-                if is_output { stmt.column_names().map(|c| c.to_string()).collect() } else { Vec::new() };
+            // The output step's rows are written as JSON text as they come (see `crate::json`).
+            let shape = self.spec.result;
+            let mut json = JsonWriter::with_capacity(if is_output { 256 } else { 0 });
+            if is_output && shape == ResultShape::Rows {
+                json.raw("[");
+            }
             let mut rows = stmt.raw_query();
-            let mut count = 0usize;
-            let mut json_rows = Vec::new();
-            let mut bytes = 0usize;
+            let (mut count, mut written) = (0usize, 0usize);
             while let Some(row) = rows.next().map_err(|e| StepError::Sql(n, e))? {
                 count += 1;
                 if count == 1 {
@@ -397,24 +403,37 @@ impl Tool {
                     }
                 }
                 if is_output {
-                    if json_rows.len() < limits.max_rows {
-                        let mut obj = Map::with_capacity(columns.len());
-                        for (c, name) in columns.iter().enumerate() {
-                            let v = to_json(row.get_ref(c).map_err(|e| StepError::Sql(n, e))?);
-                            bytes += name.len() + 4 + value_size(&v);
-                            obj.insert(name.clone(), v);
-                        }
-                        if bytes > limits.max_result_bytes {
-                            return Err(StepError::Tool(ToolError::TooLarge {
-                                tool: self.spec.name.clone(),
-                                bytes,
-                                limit: limits.max_result_bytes,
-                            }));
-                        }
-                        json_rows.push(Value::Object(obj));
-                    } else {
+                    if count > limits.max_rows {
                         output.truncated = true;
                         break;
+                    }
+                    let get = |c: usize| row.get_ref(c).map_err(|e| StepError::Sql(n, e));
+                    // `rows` writes every row up to the limit; `row` and `value` only the first.
+                    let first = written == 0;
+                    if shape == ResultShape::Rows || (shape == ResultShape::Row && first) {
+                        json.raw(if first { "{" } else { ",{" });
+                        for (k, (key, col)) in step.columns.iter().enumerate() {
+                            if k > 0 {
+                                json.raw(",");
+                            }
+                            json.raw(key);
+                            json.sql(get(*col)?);
+                        }
+                        json.raw("}");
+                        written += 1;
+                    } else if shape == ResultShape::Value && first {
+                        match step.columns.first() {
+                            Some((_, col)) => json.sql(get(*col)?),
+                            None => json.raw("null"),
+                        }
+                        written += 1;
+                    }
+                    if json.len() > limits.max_result_bytes {
+                        return Err(StepError::Tool(ToolError::TooLarge {
+                            tool: self.spec.name.clone(),
+                            bytes: json.len(),
+                            limit: limits.max_result_bytes,
+                        }));
                     }
                 } else if !matches!(step.expect, Expect::One | Expect::Optional | Expect::None) || count > 1 {
                     break;
@@ -441,19 +460,17 @@ impl Tool {
                 return Err(self.rejected(n, step, &scope, default));
             }
             if is_output {
-                output.result = match self.spec.result {
-                    ResultShape::Rows => Value::Array(json_rows),
-                    ResultShape::Row => json_rows.into_iter().next().unwrap_or(Value::Null),
-                    ResultShape::Value => json_rows
-                        .into_iter()
-                        .next()
-                        .and_then(|r| match r {
-                            Value::Object(o) => o.into_iter().next().map(|(_, v)| v),
-                            _ => None,
-                        })
-                        .unwrap_or(Value::Null),
-                    ResultShape::Changes => serde_json::json!({ "changes": changed }),
-                };
+                match shape {
+                    ResultShape::Rows => json.raw("]"),
+                    ResultShape::Row | ResultShape::Value if written == 0 => json.raw("null"),
+                    ResultShape::Changes => {
+                        json.raw("{\"changes\":");
+                        json.sql(ValueRef::Integer(changed as i64));
+                        json.raw("}");
+                    }
+                    _ => {}
+                }
+                output.result = JsonText::from_writer(json);
             }
         }
         Ok(output)
@@ -530,11 +547,22 @@ pub fn to_json(v: ValueRef<'_>) -> Value {
     }
 }
 
-fn value_size(v: &Value) -> usize {
-    match v {
-        Value::String(s) => s.len() + 2,
-        _ => 8,
+/// The output columns of `stmt` as result keys, like inserting them into a JSON object in order: a name that
+/// comes twice keeps its first place and takes the later column's value.
+fn output_columns(stmt: &rusqlite::Statement<'_>) -> Vec<(String, usize)> {
+    let names: Vec<&str> = stmt.column_names().collect();
+    let mut columns: Vec<(String, usize)> = Vec::with_capacity(names.len());
+    for (col, name) in names.iter().enumerate() {
+        match names[..col].iter().position(|n| n == name) {
+            Some(first) => {
+                if let Some(slot) = columns.iter_mut().find(|(_, c)| names[*c] == names[first]) {
+                    slot.1 = col;
+                }
+            }
+            None => columns.push((object_key(name), col)),
+        }
     }
+    columns
 }
 
 fn display_value(v: &SqlValue) -> String {

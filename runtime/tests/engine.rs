@@ -139,7 +139,7 @@ fn string_arguments_are_bound_never_spliced() {
     let mut ep = Episode::open(env(), None).unwrap();
     let evil = "x'); DROP TABLE books; --";
     let step = ep.call("order_book", &json!({"book_id": 1, "quantity": 1, "note": evil}));
-    assert_eq!(step.result.as_ref().unwrap()["note"], json!(evil));
+    assert_eq!(step.result.as_ref().unwrap().to_value()["note"], json!(evil));
     assert_eq!(count(&ep, "SELECT count(*) FROM books"), 5);
     let found = ep.call("search_books", &json!({"query": "' OR 1=1 --"}));
     assert_eq!(found.result.as_ref().unwrap(), &json!([]));
@@ -150,13 +150,72 @@ fn results_are_json_rows_within_limits() {
     let mut ep = Episode::open(env(), None).unwrap();
     let step = ep.call("search_books", &json!({"query": "e"}));
     assert!(step.truncated, "5 books match, max_rows is 3");
-    let rows = step.result.as_ref().unwrap().as_array().unwrap().clone();
+    let rows = step.result.as_ref().unwrap().to_value().as_array().unwrap().clone();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0], json!({"id": 5, "title": "Persuasion", "author": "Jane Austen", "price": 6.25, "stock": 8}));
     let step = ep.call("get_book", &json!({"book_id": 2}));
-    assert_eq!(step.result.as_ref().unwrap()["title"], "Emma");
+    assert_eq!(step.result.as_ref().unwrap().to_value()["title"], "Emma");
     let step = ep.call("review_book", &json!({"book_id": 2, "stars": 4}));
     assert_eq!(step.result.as_ref().unwrap(), &json!({"changes": 1}));
+}
+
+/// The fixture with extra tools (TOML `[[tools]]` blocks) added before its tasks.
+fn env_with_tools(tools: &str) -> Arc<Environment> {
+    let text = std::fs::read_to_string(fixture()).unwrap().replacen("\n[[tasks]]", &format!("{tools}\n[[tasks]]"), 1);
+    let source = agentworld_runtime::spec::SourceText { path: "t.toml".into(), text };
+    Arc::new(Environment::compile(agentworld_runtime::spec::parse_source(&source).unwrap(), source).unwrap())
+}
+
+#[test]
+fn results_are_written_as_json_text_like_objects_built_in_column_order() {
+    let env = env_with_tools(
+        r#"
+[[tools]]
+name = "odd_columns"
+description = "Repeated names, awkward values."
+result = "row"
+params.id = { type = "integer", required = true }
+sql = """SELECT id, title, upper(title) AS title, 'say "hi"' || char(10) AS "we""ird", x'00ff' AS bin,
+  0.1 + 0.2 AS sum, NULL AS missing, 1e308 * 10 AS inf FROM books WHERE id = $id"""
+
+[[tools]]
+name = "first_title"
+description = "One value, or null."
+result = "value"
+params.id = { type = "integer", required = true }
+sql = "SELECT title, id FROM books WHERE id = $id"
+
+[[tools]]
+name = "book_or_null"
+description = "A row, or null."
+result = "row"
+params.id = { type = "integer", required = true }
+sql = "SELECT id, title FROM books WHERE id = $id"
+
+[[tools]]
+name = "titles"
+description = "Rows, maybe none."
+params.author = { type = "string", required = true }
+sql = "SELECT title FROM books WHERE author = $author ORDER BY id"
+"#,
+    );
+    let mut ep = Episode::open(env, None).unwrap();
+    let mut ok = |tool: &str, args: Value| ep.call(tool, &args).result.clone().unwrap();
+    let odd = ok("odd_columns", json!({"id": 2}));
+    // A repeated name keeps its first place and takes the later column's value, as inserting into an object would.
+    assert_eq!(
+        odd.as_str(),
+        r#"{"id":2,"title":"EMMA","we\"ird":"say \"hi\"\n","bin":"00ff","sum":0.30000000000000004,"missing":null,"inf":null}"#
+    );
+    assert_eq!(odd.to_value()["title"], "EMMA");
+    assert_eq!(ok("first_title", json!({"id": 3})), json!("Dune Messiah"));
+    assert!(ok("first_title", json!({"id": 99})).is_null());
+    assert!(ok("book_or_null", json!({"id": 99})).is_null());
+    assert_eq!(ok("book_or_null", json!({"id": 1})), json!({"id": 1, "title": "Dune"}));
+    assert_eq!(ok("titles", json!({"author": "Nobody"})).as_str(), "[]");
+    assert_eq!(ok("titles", json!({"author": "Jane Austen"})), json!([{"title": "Emma"}, {"title": "Persuasion"}]));
+    // The trajectory keeps the arguments as sent, as compact JSON text.
+    assert_eq!(ep.steps()[0].args.as_str(), r#"{"id":2}"#);
 }
 
 #[test]
@@ -176,7 +235,7 @@ fn sqlite_now_is_the_virtual_clock() {
     ep.call("search_books", &json!({"query": "Dune"}));
     let step = ep.call("order_book", &json!({"book_id": 1, "quantity": 1}));
     // clock 12:00:00, 60 s per call, second call.
-    assert_eq!(step.result.as_ref().unwrap()["created_at"], "2026-01-15 12:02:00");
+    assert_eq!(step.result.as_ref().unwrap().to_value()["created_at"], "2026-01-15 12:02:00");
     let seeded: String =
         ep.db().connection().query_row("SELECT created_at FROM orders WHERE id = 1", [], |r| r.get(0)).unwrap();
     assert_eq!(seeded, "2026-01-12 12:00:00");

@@ -419,7 +419,7 @@ impl ServerHandler for EpisodeServer {
             Err(e) => return Ok(runtime_error(e).into()),
         };
         let result = match (reply.status, reply.result, reply.error) {
-            (Status::Ok, Some(v), _) => CallToolResult::success(vec![ContentBlock::text(pretty(&v))]),
+            (Status::Ok, Some(v), _) => CallToolResult::success(vec![ContentBlock::text(pretty(&v.to_value()))]),
             (Status::Ok, None, _) => CallToolResult::success(vec![ContentBlock::text("null")]),
             (status, _, Some(e)) => {
                 let mut text = format!("{}: {}", e.code, e.message);

@@ -115,7 +115,7 @@ pub fn run(env_name: &str, task: Option<&str>, envs: &Path, record: Option<PathB
                     Ok(v) => writeln!(
                         out,
                         "{}{}",
-                        serde_json::to_string_pretty(v)?,
+                        serde_json::to_string_pretty(&v.to_value())?,
                         if step.truncated { "\n(truncated)" } else { "" }
                     )?,
                     Err(e) => writeln!(out, "error: {e}")?,

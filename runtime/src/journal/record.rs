@@ -59,7 +59,7 @@ pub struct OpenedRow {
 
 /// The failure taxonomy of a step: `ok`, `tool_error` (the agent's mistake, an observation), `timeout` (the
 /// deadline interrupted the call) or `infra_error` (not the agent's doing; the episode is never rewarded).
-pub fn step_status(result: &Result<serde_json::Value, ToolError>) -> &'static str {
+pub fn step_status<T>(result: &Result<T, ToolError>) -> &'static str {
     match result {
         Ok(_) => "ok",
         Err(e) if e.is_timeout() => "timeout",
@@ -257,7 +257,7 @@ impl Record {
     /// single journal writer only appends).
     pub fn step(episode: EpisodeId, env: &Environment, step: &Step) -> EngineResult<Record> {
         let (result, error_code, error) = match &step.result {
-            Ok(v) => (Some(v.to_string()), None, None),
+            Ok(v) => (Some(v.as_str().to_string()), None, None),
             Err(e) => (None, Some(e.code().to_string()), Some(e.to_string())),
         };
         let changes = match &step.changeset {
@@ -277,7 +277,7 @@ impl Record {
             episode,
             step: step.index as u32,
             tool: step.tool.clone(),
-            args: step.args.to_string(),
+            args: step.args.as_str().to_string(),
             status: step_status(&step.result).to_string(),
             result,
             error_code,
