@@ -14,6 +14,8 @@
 //! seconds (default 5) after `AW_BENCH_WARMUP` seconds (default 3) of the same load, unmeasured (each of the
 //! server's episode connections prepares its statements on its first calls; with 10,000 sessions that first pass
 //! takes over a second of CPU); the table gives the median of the runs' calls/s and p50/p99 latency.
+//! `AW_BENCH_SERVER_THREADS` and `AW_BENCH_CLIENT_THREADS` set the two runtimes' tokio threads (default: one per
+//! core each).
 //! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp` runs one scenario).
 //!
 //! **Side by side with AWM** (`AW_AWM_URL=http://127.0.0.1:18001/mcp`, set by `scripts/bench-vs-awm.sh`, which
@@ -44,7 +46,15 @@ fn main() {
     let reps = env_num("AW_BENCH_REPS", 3.0) as usize;
     let only = std::env::var("AW_BENCH_ONLY").ok();
     let dir = tempfile::tempdir().unwrap();
-    let server_rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let threads = |var: &str| {
+        let n = env_num(var, 0.0) as usize;
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if n > 0 {
+            b.worker_threads(n);
+        }
+        b.enable_all().build().unwrap()
+    };
+    let server_rt = threads("AW_BENCH_SERVER_THREADS");
     let addr = server_rt.block_on(async {
         let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
         let envs: Vec<Arc<Environment>> =
@@ -61,7 +71,7 @@ fn main() {
         tokio::spawn(server.run(std::future::pending()));
         addr
     });
-    let load_rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let load_rt = threads("AW_BENCH_CLIENT_THREADS");
     let point = PlannedCall::parse(r#"get_product {"product_id": 3}"#).unwrap();
     let mix = vec![
         point.clone(),
