@@ -127,7 +127,25 @@ fn main() {
                 eprintln!("{name}: {e}");
             }
         }
+        if env_num("AW_BENCH_TIMELINE", 0.0) != 0.0 {
+            for r in &runs {
+                println!("{name}: {}", slow_timeline(r));
+            }
+        }
     }
+}
+
+/// `AW_BENCH_TIMELINE=1`: the run's calls of at least 10 ms, grouped by the 100 ms of the window they were due in.
+fn slow_timeline(r: &LoadReport) -> String {
+    let mut by_slice: std::collections::BTreeMap<i64, (usize, f64)> = std::collections::BTreeMap::new();
+    for c in &r.slow_calls {
+        let e = by_slice.entry((c.at_ms / 100.0).floor() as i64).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(c.latency_ms);
+    }
+    let slices: Vec<String> =
+        by_slice.iter().map(|(s, (n, max))| format!("{:.1}s:{n}(max {max:.0}ms)", *s as f64 / 10.0)).collect();
+    format!("{} calls >= 10 ms in {} slices of 100 ms: {}", r.slow_calls.len(), by_slice.len(), slices.join(" "))
 }
 
 /// (label, AWM call, our call): comparable operations.

@@ -6,7 +6,8 @@
 //! cycles through the planned calls, session by session, one request at a time, for the run's duration: as fast
 //! as answers come (closed loop, measuring capacity), or at a fixed total `rate` of calls per second spread
 //! evenly over the clients (open loop, measuring latency at a given load). With a rate, latency is measured from
-//! when each call was due, so a server that falls behind is charged for the wait (no coordinated omission). After
+//! when each call was due, so a server that falls behind is charged for the wait (no coordinated omission). The
+//! calls counted are those due (or, closed loop, sent) inside the measured window, however long they take. After
 //! `steps_per_session` calls a session is closed and replaced by a fresh one (as an RL rollout would), outside
 //! the call latency. Every failure is counted and the first few are kept, so a report of zero errors means
 //! every call was answered.
@@ -105,18 +106,41 @@ pub struct LoadReport {
     pub first_errors: Vec<String>,
     /// Seconds of unmeasured load before the window.
     pub warmup_seconds: f64,
+    /// Calls in the window that took at least [`SLOW_CALL`] (the first 100,000): when each was due and how long it
+    /// took, to see whether a latency tail comes in bursts or is spread out.
+    pub slow_calls: Vec<SlowCall>,
+}
+
+/// A call at least this slow is listed in [`LoadReport::slow_calls`].
+pub const SLOW_CALL: Duration = Duration::from_millis(10);
+
+/// One call that took at least [`SLOW_CALL`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SlowCall {
+    /// When it was due (open loop) or sent, in milliseconds from the start of the measured window (negative: just
+    /// before it).
+    pub at_ms: f64,
+    pub latency_ms: f64,
 }
 
 #[derive(Default)]
 struct Tally {
-    /// Off during the warm-up: calls run but are not counted or timed.
-    measuring: AtomicBool,
     latency: Histogram,
     open_latency: Histogram,
     calls: AtomicU64,
     tool_errors: AtomicU64,
     errors: AtomicU64,
     first_errors: std::sync::Mutex<Vec<String>>,
+    /// (due or sent, latency) of calls of at least `SLOW_CALL`.
+    slow: std::sync::Mutex<Vec<(Instant, Duration)>>,
+    /// The measured window: calls due (or sent) in it are counted, whenever they end.
+    window: std::sync::OnceLock<(Instant, Instant)>,
+}
+
+impl Tally {
+    fn in_window(&self, t: Instant) -> bool {
+        self.window.get().is_some_and(|(start, end)| t >= *start && t < *end)
+    }
 }
 
 impl Tally {
@@ -174,10 +198,10 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
     if !opts.warmup.is_zero() {
         tokio::time::sleep(opts.warmup).await;
     }
-    tally.measuring.store(true, Ordering::SeqCst);
+    let start = Instant::now();
+    let _ = tally.window.set((start, start + opts.duration));
     let opened = tally.open_latency.snapshot();
     let (calls0, errors0) = (tally.calls.load(Ordering::Relaxed), tally.errors.load(Ordering::Relaxed));
-    let start = Instant::now();
     tokio::time::sleep(opts.duration).await;
     stop.store(true, Ordering::Relaxed);
     let seconds = start.elapsed().as_secs_f64();
@@ -187,6 +211,21 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         let _ = t.await;
     }
     let first_errors = tally.first_errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let ms = |d: f64| d * 1e3;
+    let slow_calls = tally
+        .slow
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(at, took)| SlowCall {
+            at_ms: if *at >= start {
+                ms(at.duration_since(start).as_secs_f64())
+            } else {
+                -ms(start.duration_since(*at).as_secs_f64())
+            },
+            latency_ms: ms(took.as_secs_f64()),
+        })
+        .collect();
     Ok(LoadReport {
         interface: opts.interface,
         url: opts.url.clone(),
@@ -202,6 +241,7 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         errors: errors_in_window.max(tally.errors.load(Ordering::Relaxed)),
         first_errors,
         warmup_seconds: opts.warmup.as_secs_f64(),
+        slow_calls,
     })
 }
 
@@ -320,6 +360,9 @@ impl Client {
             if let (Some(at), Some(iv)) = (due.as_mut(), interval) {
                 tokio::time::sleep_until(*at).await;
                 *at += iv;
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
             }
             i = (i + 1) % live.len();
             if live[i].steps >= self.opts.steps_per_session.max(1) {
@@ -341,9 +384,18 @@ impl Client {
             let outcome = self.call(&live[i].id, &call).await;
             live[i].steps += 1;
             match outcome {
-                Ok(_) if !tally.measuring.load(Ordering::Relaxed) => {}
+                // Warm-up calls, and calls due after the window (slowed by other clients closing their sessions),
+                // are not counted.
+                Ok(_) if !tally.in_window(t) => {}
                 Ok(is_tool_error) => {
-                    tally.latency.record(t.elapsed());
+                    let took = t.elapsed();
+                    tally.latency.record(took);
+                    if took >= SLOW_CALL {
+                        let mut slow = tally.slow.lock().unwrap_or_else(|p| p.into_inner());
+                        if slow.len() < 100_000 {
+                            slow.push((t, took));
+                        }
+                    }
                     tally.calls.fetch_add(1, Ordering::Relaxed);
                     if is_tool_error {
                         tally.tool_errors.fetch_add(1, Ordering::Relaxed);
