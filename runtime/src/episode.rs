@@ -36,38 +36,9 @@ pub fn next_episode_id() -> EpisodeId {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// One tool call in the trajectory; its fields are those of [`StepData`], read through `Deref`.
-///
-/// Boxed so that an episode's trajectory (a `Vec<Step>`) holds one pointer per step: when it grows it copies
-/// pointers, not ~180-byte records, and its memory grows a step at a time. With 1,000 HTTP clients stepping their
-/// episodes in lock step, every trajectory doubled its capacity within the same ~70 ms (at step 65, 129, ...); those
-/// reallocations of fresh memory made a burst of ~1,300 calls of 10-63 ms, the service's p99 (BENCHMARKS.md,
-/// service).
+/// One tool call in the trajectory.
 #[derive(Debug, Clone, Serialize)]
-#[serde(transparent)]
-pub struct Step(Box<StepData>);
-
-impl Step {
-    pub fn new(data: StepData) -> Step {
-        Step(Box::new(data))
-    }
-
-    pub fn into_data(self) -> StepData {
-        *self.0
-    }
-}
-
-impl std::ops::Deref for Step {
-    type Target = StepData;
-
-    fn deref(&self) -> &StepData {
-        &self.0
-    }
-}
-
-/// What a step records.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepData {
+pub struct Step {
     /// 1-based position in the episode.
     pub index: usize,
     pub tool: String,
@@ -84,7 +55,7 @@ pub struct StepData {
     pub changeset: Option<Vec<u8>>,
 }
 
-impl StepData {
+impl Step {
     pub fn is_ok(&self) -> bool {
         self.result.is_ok()
     }
@@ -250,7 +221,7 @@ impl Episode {
                 self.failed = Some(reason);
             }
         }
-        self.steps.push(Step::new(StepData {
+        self.steps.push(Step {
             index,
             tool: tool.to_string(),
             args: JsonText::from_value(args),
@@ -259,7 +230,7 @@ impl Episode {
             duration_us: started.elapsed().as_micros() as u64,
             virtual_time_ms: time,
             changeset,
-        }));
+        });
         &self.steps[index - 1]
     }
 
@@ -286,7 +257,7 @@ impl Episode {
     /// as before the call.
     pub fn record_timeout(&mut self, tool: &str, args: &Value, deadline_ms: u64, waited: std::time::Duration) -> &Step {
         let index = self.steps.len() + 1;
-        self.steps.push(Step::new(StepData {
+        self.steps.push(Step {
             index,
             tool: tool.to_string(),
             args: JsonText::from_value(args),
@@ -295,7 +266,7 @@ impl Episode {
             duration_us: waited.as_micros() as u64,
             virtual_time_ms: self.env.clock_ms() + index as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000,
             changeset: None,
-        }));
+        });
         &self.steps[index - 1]
     }
 

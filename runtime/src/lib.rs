@@ -40,7 +40,7 @@ pub mod validate;
 pub mod verify;
 
 pub use env::{Environment, TableInfo, Task};
-pub use episode::{Episode, EpisodeId, Lineage, Step, StepData};
+pub use episode::{Episode, EpisodeId, Lineage, Step};
 pub use error::{EngineError, EngineResult, SpecError, SpecErrors, ToolError};
 pub use journal::Journal;
 pub use json::JsonText;
