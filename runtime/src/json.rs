@@ -179,10 +179,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// What the writer makes of `v`; it must agree with `tools::to_json`, the same rules as a value tree.
     fn written(v: ValueRef<'_>) -> Value {
         let mut w = JsonWriter::with_capacity(16);
         w.sql(v);
-        JsonText::from_writer(w).to_value()
+        let text = JsonText::from_writer(w).to_value();
+        assert_eq!(text, crate::tools::to_json(v), "JsonWriter::sql and tools::to_json disagree on {v:?}");
+        text
     }
 
     #[test]

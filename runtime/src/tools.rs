@@ -553,12 +553,8 @@ fn output_columns(stmt: &rusqlite::Statement<'_>) -> Vec<(String, usize)> {
     let names: Vec<&str> = stmt.column_names().collect();
     let mut columns: Vec<(String, usize)> = Vec::with_capacity(names.len());
     for (col, name) in names.iter().enumerate() {
-        match names[..col].iter().position(|n| n == name) {
-            Some(first) => {
-                if let Some(slot) = columns.iter_mut().find(|(_, c)| names[*c] == names[first]) {
-                    slot.1 = col;
-                }
-            }
+        match columns.iter_mut().find(|(_, c)| names[*c] == *name) {
+            Some(slot) => slot.1 = col,
             None => columns.push((object_key(name), col)),
         }
     }

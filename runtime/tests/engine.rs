@@ -159,11 +159,16 @@ fn results_are_json_rows_within_limits() {
     assert_eq!(step.result.as_ref().unwrap(), &json!({"changes": 1}));
 }
 
-/// The fixture with extra tools (TOML `[[tools]]` blocks) added before its tasks.
-fn env_with_tools(tools: &str) -> Arc<Environment> {
-    let text = std::fs::read_to_string(fixture()).unwrap().replacen("\n[[tasks]]", &format!("{tools}\n[[tasks]]"), 1);
+/// The fixture's text with `edit` applied, compiled.
+fn env_edited(edit: impl FnOnce(String) -> String) -> Arc<Environment> {
+    let text = edit(std::fs::read_to_string(fixture()).unwrap());
     let source = agentworld_runtime::spec::SourceText { path: "t.toml".into(), text };
     Arc::new(Environment::compile(agentworld_runtime::spec::parse_source(&source).unwrap(), source).unwrap())
+}
+
+/// The fixture with extra tools (TOML `[[tools]]` blocks) added before its tasks.
+fn env_with_tools(tools: &str) -> Arc<Environment> {
+    env_edited(|text| text.replacen("\n[[tasks]]", &format!("{tools}\n[[tasks]]"), 1))
 }
 
 #[test]
@@ -385,15 +390,14 @@ fn replay_reproduces_every_bundled_reference_solution() {
 
 #[test]
 fn triggers_and_autoincrement_replay_exactly() {
-    let text = std::fs::read_to_string(fixture()).unwrap().replace(
-        "CREATE TABLE reviews (id INTEGER PRIMARY KEY,",
-        "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT NOT NULL);\n\
-         CREATE TRIGGER order_audit AFTER INSERT ON orders BEGIN INSERT INTO audit (what) VALUES ('order ' || NEW.id); END;\n\
-         CREATE TABLE reviews (id INTEGER PRIMARY KEY,",
-    );
-    let source = agentworld_runtime::spec::SourceText { path: "t.toml".into(), text };
-    let spec = agentworld_runtime::spec::parse_source(&source).unwrap();
-    let env = Arc::new(Environment::compile(spec, source).unwrap());
+    let env = env_edited(|text| {
+        text.replace(
+            "CREATE TABLE reviews (id INTEGER PRIMARY KEY,",
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT NOT NULL);\n\
+             CREATE TRIGGER order_audit AFTER INSERT ON orders BEGIN INSERT INTO audit (what) VALUES ('order ' || NEW.id); END;\n\
+             CREATE TABLE reviews (id INTEGER PRIMARY KEY,",
+        )
+    });
     let ep = play(&env);
     assert_eq!(count(&ep, "SELECT count(*) FROM audit"), 4, "3 seeded orders + 1 ordered in the episode");
     let changesets: Vec<&[u8]> = ep.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
@@ -428,11 +432,7 @@ fn a_closed_episode_returns_its_connection_reset_to_the_initial_state() {
 
 #[test]
 fn a_result_over_the_byte_limit_is_an_error_observation() {
-    let text = std::fs::read_to_string(fixture())
-        .unwrap()
-        .replace("deadline_ms = 200", "deadline_ms = 200\nmax_result_bytes = 120");
-    let source = agentworld_runtime::spec::SourceText { path: "t.toml".into(), text };
-    let env = Arc::new(Environment::compile(agentworld_runtime::spec::parse_source(&source).unwrap(), source).unwrap());
+    let env = env_edited(|text| text.replace("deadline_ms = 200", "deadline_ms = 200\nmax_result_bytes = 120"));
     let mut ep = Episode::open(env, None).unwrap();
     let e = ep.call("search_books", &json!({"query": "e"})).result.clone().unwrap_err();
     assert!(matches!(e, ToolError::TooLarge { limit: 120, .. }), "{e:?}");
@@ -449,10 +449,7 @@ writes = true
 result = "changes"
 sql = "UPDATE books SET stock = stock + 1 WHERE id IN (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c)"
 "#;
-    let text =
-        std::fs::read_to_string(fixture()).unwrap().replacen("\n[[tasks]]", &format!("{slow_write}\n[[tasks]]"), 1);
-    let source = agentworld_runtime::spec::SourceText { path: "t.toml".into(), text };
-    let env = Arc::new(Environment::compile(agentworld_runtime::spec::parse_source(&source).unwrap(), source).unwrap());
+    let env = env_with_tools(slow_write);
     let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
     assert!(ep.call("order_book", &json!({"book_id": 1, "quantity": 2})).is_ok());
     let before = ep.state_digest().unwrap();

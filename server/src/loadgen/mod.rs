@@ -117,8 +117,7 @@ pub const SLOW_CALL: Duration = Duration::from_millis(10);
 /// One call that took at least [`SLOW_CALL`].
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct SlowCall {
-    /// When it was due (open loop) or sent, in milliseconds from the start of the measured window (negative: just
-    /// before it).
+    /// When it was due (open loop) or sent, in milliseconds from the start of the measured window.
     pub at_ms: f64,
     pub latency_ms: f64,
 }
@@ -141,9 +140,7 @@ impl Tally {
     fn in_window(&self, t: Instant) -> bool {
         self.window.get().is_some_and(|(start, end)| t >= *start && t < *end)
     }
-}
 
-impl Tally {
     fn error(&self, e: String) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         let mut first = self.first_errors.lock().unwrap_or_else(|p| p.into_inner());
@@ -211,19 +208,15 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         let _ = t.await;
     }
     let first_errors = tally.first_errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let ms = |d: f64| d * 1e3;
+    // Only calls in the window are listed, so each was due at or after `start`.
     let slow_calls = tally
         .slow
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
         .map(|(at, took)| SlowCall {
-            at_ms: if *at >= start {
-                ms(at.duration_since(start).as_secs_f64())
-            } else {
-                -ms(start.duration_since(*at).as_secs_f64())
-            },
-            latency_ms: ms(took.as_secs_f64()),
+            at_ms: at.duration_since(start).as_secs_f64() * 1e3,
+            latency_ms: took.as_secs_f64() * 1e3,
         })
         .collect();
     Ok(LoadReport {
