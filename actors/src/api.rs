@@ -1,7 +1,7 @@
 //! What the runtime returns: episode descriptions, call replies with the failure taxonomy, verdicts,
 //! trajectories and typed errors.
 
-use agentworld_runtime::{EpisodeId, JsonText, Lineage, Step, Verdict};
+use agentworld_runtime::{EpisodeId, JsonText, Lineage, Step, Steps, Verdict};
 use serde::Serialize;
 
 /// A live (or once live) episode.
@@ -200,7 +200,7 @@ impl EndStatus {
 #[derive(Debug, Clone, Serialize)]
 pub struct Trajectory {
     pub info: EpisodeInfo,
-    pub steps: Vec<Step>,
+    pub steps: Steps,
     pub answer: Option<String>,
     pub verdict: Option<Verdict>,
     /// `None` while the episode is live.

@@ -284,7 +284,7 @@ fn refuse_ended(msg: EpisodeMsg, state: &EpisodeState, status: EndStatus) {
 
 fn trajectory(state: &EpisodeState) -> Trajectory {
     Trajectory {
-        steps: state.episode.as_deref().map(|e| e.steps().to_vec()).unwrap_or_default(),
+        steps: state.episode.as_deref().map(|e| e.steps().clone()).unwrap_or_default(),
         ..trajectory_without_steps(state)
     }
 }
@@ -293,7 +293,7 @@ fn trajectory_without_steps(state: &EpisodeState) -> Trajectory {
     let ep = state.episode.as_deref();
     Trajectory {
         info: (*state.info).clone(),
-        steps: Vec::new(),
+        steps: Default::default(),
         answer: ep.and_then(|e| e.answer().map(str::to_string)),
         verdict: ep.and_then(|e| e.verdict().cloned()),
         ended: state.ended,

@@ -126,7 +126,7 @@ pub(crate) async fn crashed(shared: &Arc<Shared>, info: &EpisodeInfo, cause: Str
     shared.metrics.ended(EndStatus::InfraError);
     shared.directory.ended(Arc::new(Trajectory {
         info: info.clone(),
-        steps: Vec::new(),
+        steps: Default::default(),
         answer: None,
         verdict: None,
         ended: Some(EndStatus::InfraError),

@@ -14,6 +14,7 @@ use crate::clock;
 use crate::env::Environment;
 use crate::error::{EngineError, EngineResult, ToolError};
 use crate::json::JsonText;
+use crate::steps::Steps;
 use crate::store::EpisodeDb;
 use crate::verify::{Verdict, score};
 
@@ -75,7 +76,7 @@ pub struct Episode {
     env: Arc<Environment>,
     task: Option<usize>,
     db: EpisodeDb,
-    steps: Vec<Step>,
+    steps: Steps,
     answer: Option<String>,
     verdict: Option<Verdict>,
     lineage: Option<Lineage>,
@@ -111,7 +112,7 @@ impl Episode {
             env,
             task,
             db,
-            steps: Vec::new(),
+            steps: Steps::default(),
             answer: None,
             verdict: None,
             lineage: None,
@@ -136,13 +137,13 @@ impl Episode {
         self.task.map(|i| self.env.tasks()[i].id())
     }
 
-    pub fn steps(&self) -> &[Step] {
+    pub fn steps(&self) -> &Steps {
         &self.steps
     }
 
     /// Moves the steps out (the trajectory of an episode being released, so it is not copied); the episode is left
     /// with none.
-    pub fn take_steps(&mut self) -> Vec<Step> {
+    pub fn take_steps(&mut self) -> Steps {
         std::mem::take(&mut self.steps)
     }
 
@@ -213,13 +214,13 @@ impl Episode {
         // SQLite rolls back a whole transaction when it interrupts a write inside it (and on some I/O or memory
         // errors): a pooled episode would silently be back at its initial state. Rebuild the state from the earlier
         // steps' changesets; if even that fails, the episode has failed (never scored).
-        if self.failed.is_none() && !self.db.in_episode_transaction() {
-            let changesets: Vec<&[u8]> = self.steps.iter().filter_map(|s| s.changeset.as_deref()).collect();
-            if let Err(e) = self.db.restart_episode(&changesets, self.env.tables()) {
-                let reason = format!("the episode's state was lost and could not be rebuilt: {e}");
-                result = Err(ToolError::EpisodeFailed { reason: reason.clone() });
-                self.failed = Some(reason);
-            }
+        if self.failed.is_none()
+            && !self.db.in_episode_transaction()
+            && let Err(e) = self.db.restart_episode(&self.steps.changesets(), self.env.tables())
+        {
+            let reason = format!("the episode's state was lost and could not be rebuilt: {e}");
+            result = Err(ToolError::EpisodeFailed { reason: reason.clone() });
+            self.failed = Some(reason);
         }
         self.steps.push(Step {
             index,
@@ -230,8 +231,7 @@ impl Episode {
             duration_us: started.elapsed().as_micros() as u64,
             virtual_time_ms: time,
             changeset,
-        });
-        &self.steps[index - 1]
+        })
     }
 
     fn run(
@@ -266,8 +266,7 @@ impl Episode {
             duration_us: waited.as_micros() as u64,
             virtual_time_ms: self.env.clock_ms() + index as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000,
             changeset: None,
-        });
-        &self.steps[index - 1]
+        })
     }
 
     /// Marks the episode failed for an infrastructure reason found outside the engine (a crashed actor, a dead
@@ -302,7 +301,7 @@ impl Episode {
         // Tables no step changed (by the changesets, which capture every row change of tracked tables) are
         // unchanged without reading them: "unchanged" checks then cost nothing for the tables a task leaves alone.
         let mut touched = std::collections::HashSet::new();
-        for cs in self.steps.iter().filter_map(|s| s.changeset.as_deref()) {
+        for cs in self.steps.changesets() {
             for c in crate::changes::decode_raw(cs)? {
                 touched.insert(c.table);
             }
@@ -331,8 +330,7 @@ impl Episode {
             task: self.task,
             db: {
                 let db = self.env.pool().checkout()?;
-                let changesets: Vec<&[u8]> = self.steps.iter().filter_map(|s| s.changeset.as_deref()).collect();
-                db.apply_changes(&changesets, self.env.tables())?;
+                db.apply_changes(&self.steps.changesets(), self.env.tables())?;
                 db
             },
             steps: self.steps.clone(),

@@ -6,7 +6,7 @@
 //! everything in DuckDB.
 //!
 //! Data flows one way: [`spec`] (the file) -> [`Environment`] (template database, compiled tools and tasks) ->
-//! [`Episode`] (its own database, a trajectory of [`Step`]s) -> [`Verdict`] (reward) -> [`Journal`] (the record).
+//! [`Episode`] (its own database, its [`Steps`]) -> [`Verdict`] (reward) -> [`Journal`] (the record).
 //! The actor runtime (`agentworld-actors`) owns lifecycles and concurrency; this crate owns semantics.
 //!
 //! ```no_run
@@ -34,6 +34,7 @@ pub mod json;
 pub mod report;
 pub mod spec;
 mod sqlite;
+pub mod steps;
 pub mod store;
 pub mod tools;
 pub mod validate;
@@ -45,6 +46,7 @@ pub use error::{EngineError, EngineResult, SpecError, SpecErrors, ToolError};
 pub use journal::Journal;
 pub use json::JsonText;
 pub use sqlite::use_mimalloc;
+pub use steps::Steps;
 pub use store::{EpisodeDb, Template};
 pub use tools::{CallOutput, Tool};
 pub use verify::{CheckOutcome, Outcome, Verdict};

@@ -116,7 +116,7 @@ fn validate_task(env: &Arc<Environment>, task: &Task, journal: Option<&Journal>)
     }
     // The recorded changesets must rebuild the reference's final state exactly (the record is replayable).
     let reference_digest = reference.state_digest()?;
-    let changesets: Vec<&[u8]> = reference.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
+    let changesets = reference.steps().changesets();
     // On a warm pooled connection at the initial state (its prepared statements reused): the same changeset
     // application as `changes::replay`, without building a database from the template image twice.
     let replayed = env.pool().checkout().and_then(|db| {

@@ -334,7 +334,7 @@ fn same_actions_give_byte_identical_state_and_the_same_reward() {
 fn replaying_changesets_on_the_template_reproduces_the_final_state() {
     let env = env();
     let ep = play(&env);
-    let changesets: Vec<&[u8]> = ep.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
+    let changesets = ep.steps().changesets();
     assert_eq!(changesets.len(), 3, "two orders and a cancel changed rows; the failed order did not");
     let rebuilt = replay(env.template(), env.tables(), changesets.iter().copied()).unwrap();
     assert_eq!(state_digest(rebuilt.connection(), env.tables()).unwrap(), ep.state_digest().unwrap());
@@ -373,7 +373,7 @@ fn replay_reproduces_every_bundled_reference_solution() {
             for call in &task.spec.solution {
                 assert!(ep.call(&call.tool, &Value::Object(call.args.clone())).is_ok(), "{}/{}", env.name(), task.id());
             }
-            let changesets: Vec<&[u8]> = ep.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
+            let changesets = ep.steps().changesets();
             let rebuilt = replay(env.template(), env.tables(), changesets.iter().copied()).unwrap();
             assert_eq!(
                 state_digest(rebuilt.connection(), env.tables()).unwrap(),
@@ -400,7 +400,7 @@ fn triggers_and_autoincrement_replay_exactly() {
     });
     let ep = play(&env);
     assert_eq!(count(&ep, "SELECT count(*) FROM audit"), 4, "3 seeded orders + 1 ordered in the episode");
-    let changesets: Vec<&[u8]> = ep.steps().iter().filter_map(|s| s.changeset.as_deref()).collect();
+    let changesets = ep.steps().changesets();
     let audit: Vec<_> =
         decode(changesets[0], env.tables()).unwrap().into_iter().filter(|c| c.table == "audit").collect();
     assert_eq!(audit.len(), 1, "the trigger's insert is part of the step's changes");
