@@ -172,7 +172,10 @@ fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let mut options = agentworld_runtime::journal::JournalOptions::default();
+    // `AGENTWORLD_*` variables apply as they do to a service (e.g. AGENTWORLD_JOURNAL__WRITER_NICE=0), to both
+    // the bare engine's journal and the runtime's.
+    let base = RuntimeConfig::load(None).expect("AGENTWORLD_* variables");
+    let mut options = base.journal.options();
     if let Some(mb) = knob("AW_BENCH_DUCK_MB") {
         options.memory_limit_mb = mb;
     }
@@ -213,7 +216,7 @@ fn main() {
     let tokio_threads = knob("AW_BENCH_TOKIO_THREADS").unwrap_or(cores);
     let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(tokio_threads).enable_all().build().unwrap();
     let report = tokio.block_on(async {
-        let mut config = RuntimeConfig::default();
+        let mut config = base.clone();
         if journal_on {
             config.journal.path = Some(dir.path().join("actors.duckdb"));
             config.journal.memory_limit_mb = options.memory_limit_mb;

@@ -20,6 +20,7 @@
 //! linger_ms = 1000           # DuckDB group-commit window (the log is written first)
 //! queue = 16384              # batches queued for DuckDB before producers wait
 //! memory_limit_mb = 1024     # DuckDB's buffer pool; below ~1 GiB a busy journal slows down once it fills
+//! writer_nice = 19           # the DuckDB writer thread's nice value (Linux): it takes CPU serving leaves idle
 //!
 //! [restart]
 //! max_restarts = 5           # restarts of one environment actor within `window_ms` before giving up
@@ -118,6 +119,7 @@ pub struct JournalSettings {
     pub linger_ms: u64,
     pub queue: usize,
     pub memory_limit_mb: u64,
+    pub writer_nice: i32,
 }
 
 impl Default for JournalSettings {
@@ -129,6 +131,7 @@ impl Default for JournalSettings {
             linger_ms: d.linger.as_millis() as u64,
             queue: d.queue,
             memory_limit_mb: d.memory_limit_mb,
+            writer_nice: d.writer_nice,
         }
     }
 }
@@ -140,6 +143,7 @@ impl JournalSettings {
             linger: Duration::from_millis(self.linger_ms),
             queue: self.queue,
             memory_limit_mb: self.memory_limit_mb,
+            writer_nice: self.writer_nice,
         }
     }
 }

@@ -139,3 +139,36 @@ fn reopening_a_journal_ends_episodes_left_open_as_interrupted() {
         .collect();
     assert_eq!(ends, vec![(done.id(), "finished".to_string(), 0), (open.id(), "interrupted".to_string(), 1)]);
 }
+
+/// The nice values of this process's threads named `name`, from `/proc` (field 19 of `stat`).
+#[cfg(target_os = "linux")]
+fn thread_nices(name: &str) -> Vec<i64> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc is mounted");
+    tasks
+        .flatten()
+        .filter(|task| std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim_end() == name)
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            // After the parenthesised name come fields 3 (state) onwards; nice is field 19.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            rest.split(' ').nth(19 - 3)?.parse().ok()
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_duckdb_writer_runs_at_the_configured_nice_value() {
+    use agentworld_runtime::journal::JournalOptions;
+    // Other tests run journals at the default beside this one: 7 is this test's own.
+    let writers = || thread_nices("agentworld-jour"); // "agentworld-journal" cut to 15 bytes
+    let dir = tempfile::tempdir().unwrap();
+    let options = JournalOptions { writer_nice: 7, ..JournalOptions::default() };
+    let journal = Journal::open_with(&dir.path().join("r.duckdb"), options).unwrap();
+    journal.record_environment(&env()).unwrap();
+    // The writer sets its priority before it takes any record, so once a flush is answered it is set.
+    journal.flush().unwrap();
+    assert!(writers().contains(&7), "writer threads' nice values: {:?}", writers());
+    drop(journal);
+    assert!(!writers().contains(&7), "the writer thread outlived its journal: {:?}", writers());
+}

@@ -15,7 +15,7 @@
 //! server's episode connections prepares its statements on its first calls; with 10,000 sessions that first pass
 //! takes over a second of CPU); the table gives the median of the runs' calls/s and p50/p99 latency.
 //! `AW_BENCH_SERVER_THREADS` and `AW_BENCH_CLIENT_THREADS` set the two runtimes' tokio threads (default: one per
-//! core each).
+//! core each). `AGENTWORLD_*` variables configure the runtime as they do `agentworld serve`.
 //! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp` runs one scenario).
 //!
 //! **Side by side with AWM** (`AW_AWM_URL=http://127.0.0.1:18001/mcp`, set by `scripts/bench-vs-awm.sh`, which
@@ -59,7 +59,8 @@ fn main() {
         let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
         let envs: Vec<Arc<Environment>> =
             Environment::load_all(&specs).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect();
-        let mut config = RuntimeConfig::default();
+        // `AGENTWORLD_*` variables apply as they do to `agentworld serve` (e.g. AGENTWORLD_JOURNAL__LINGER_MS).
+        let mut config = RuntimeConfig::load(None).expect("AGENTWORLD_* variables");
         if env_num("AW_BENCH_JOURNAL", 1.0) != 0.0 {
             config.journal.path = Some(dir.path().join("journal.duckdb"));
         }
