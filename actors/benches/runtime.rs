@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentworld_actors::load::{LoadSpec, Script, process_cpu, run_load, scripts};
+use agentworld_actors::load::{LoadSpec, Script, cheapest_scripts, process_cpu, run_load, scripts};
 use agentworld_actors::metrics::Histogram;
 use agentworld_actors::{Runtime, RuntimeConfig};
 use agentworld_runtime::journal::Record;
@@ -186,11 +186,25 @@ fn main() {
     // Warm-up (not counted): every pooled connection prepares its tools' statements once; a long-lived service
     // pays that once per connection, a 10 s measurement from cold would mostly measure it.
     let warmup: f64 = knob("AW_BENCH_WARMUP").unwrap_or(10.0);
+    // `AW_BENCH_CHEAPEST=N` keeps the N cheapest scripted calls (the same calls at any hour);
+    // `AW_BENCH_MAX_CALL_US` the calls under a time limit (how many moves with the machine's speed). The bare
+    // engine and the actor layer drive the same selection.
     let max_call_us: Option<f64> = knob("AW_BENCH_MAX_CALL_US");
-    let scripted = scripts(&envs, max_call_us);
-    if let Some(us) = max_call_us {
-        let n: usize = scripted.iter().map(|s| s.calls.len()).sum();
-        println!("workload: only scripted calls under {us} us in the engine ({n} calls in {} scripts)", scripted.len());
+    let cheapest: Option<usize> = knob("AW_BENCH_CHEAPEST");
+    let scripted = match cheapest {
+        Some(n) => cheapest_scripts(&envs, n),
+        None => scripts(&envs, max_call_us),
+    };
+    let n: usize = scripted.iter().map(|s| s.calls.len()).sum();
+    match (cheapest, max_call_us) {
+        (Some(k), _) => println!("workload: the {k} cheapest scripted calls ({n} calls in {} scripts)", scripted.len()),
+        (None, Some(us)) => {
+            println!(
+                "workload: only scripted calls under {us} us in the engine ({n} calls in {} scripts)",
+                scripted.len()
+            )
+        }
+        (None, None) => {}
     }
     // `AW_BENCH_SKIP_BARE=1` measures the actor layer alone (A/B runs of a change to it).
     let bare = if std::env::var_os("AW_BENCH_SKIP_BARE").is_none() {
@@ -235,6 +249,7 @@ fn main() {
             duration: Duration::from_secs_f64(warmup),
             steps_per_episode: steps_per_episode(),
             max_call_us,
+            scripts: Some(scripted.clone()),
         };
         run_load(&rt, &spec, None).await.unwrap();
         spec.duration = Duration::from_secs_f64(secs);

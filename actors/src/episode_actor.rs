@@ -85,6 +85,42 @@ pub(crate) struct EpisodeArgs {
     pub episode: Box<Episode>,
     pub info: Arc<EpisodeInfo>,
     pub shared: Arc<Shared>,
+    pub activity: Arc<Activity>,
+}
+
+/// When an episode opened and when it last had a request: written by its actor, read by its supervisor, which
+/// wakes only the actors past a limit on each tick (waking all 10,000 actors of a busy server every second was a
+/// burst of slow calls each second). The actor decides; a supervisor's early or stale reading costs one check.
+pub(crate) struct Activity {
+    opened: Instant,
+    /// Milliseconds from `opened` to the last request.
+    last_active_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Activity {
+    pub(crate) fn new() -> Activity {
+        Activity { opened: Instant::now(), last_active_ms: Default::default() }
+    }
+
+    fn touch(&self, at: Instant) {
+        let ms = at.saturating_duration_since(self.opened).as_millis() as u64;
+        self.last_active_ms.fetch_max(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn open_for(&self) -> Duration {
+        self.opened.elapsed()
+    }
+
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_active_ms.load(std::sync::atomic::Ordering::Relaxed));
+        self.opened.elapsed().saturating_sub(last)
+    }
+
+    /// Whether the episode is past its wall-time or idle limit (the runtime's settings).
+    pub(crate) fn past_limit(&self, cfg: &crate::config::RuntimeSettings) -> bool {
+        cfg.episode_timeout().is_some_and(|limit| self.open_for() > limit)
+            || cfg.idle_timeout().is_some_and(|limit| self.idle_for() > limit)
+    }
 }
 
 pub(crate) struct EpisodeState {
@@ -95,8 +131,7 @@ pub(crate) struct EpisodeState {
     info: Arc<EpisodeInfo>,
     shared: Arc<Shared>,
     interrupt: InterruptHandle,
-    opened: Instant,
-    last_active: Instant,
+    activity: Arc<Activity>,
     ended: Option<EndStatus>,
 }
 
@@ -159,15 +194,13 @@ impl Actor for EpisodeActor {
     ) -> Result<EpisodeState, ActorProcessingErr> {
         let interrupt = args.episode.db().interrupt_handle();
         args.shared.directory.insert(myself, args.info.clone());
-        let now = Instant::now();
         Ok(EpisodeState {
             episode: Some(args.episode),
             in_flight: None,
             info: args.info,
             shared: args.shared,
             interrupt,
-            opened: now,
-            last_active: now,
+            activity: args.activity,
             ended: None,
         })
     }
@@ -204,7 +237,7 @@ impl Actor for EpisodeActor {
         match msg {
             EpisodeMsg::Call { tool, args, reply } => {
                 let started = Instant::now();
-                state.last_active = started;
+                state.activity.touch(started);
                 if let Some((r, port)) = call(state, &myself, tool, args, reply, started).await {
                     // refused before reaching a worker
                     state.shared.metrics.time(Op::Call, started.elapsed());
@@ -220,7 +253,7 @@ impl Actor for EpisodeActor {
             }
             EpisodeMsg::Branch { count, reply } => {
                 let started = Instant::now();
-                state.last_active = started;
+                state.activity.touch(started);
                 let r = branch(state, count).await;
                 state.shared.metrics.time(Op::Branch, started.elapsed());
                 let _ = reply.send(r);
@@ -238,10 +271,10 @@ impl Actor for EpisodeActor {
             }
             EpisodeMsg::Tick => {
                 let cfg = &state.shared.config.runtime;
-                if cfg.episode_timeout().is_some_and(|limit| state.opened.elapsed() > limit) {
+                if cfg.episode_timeout().is_some_and(|limit| state.activity.open_for() > limit) {
                     let cause = format!("the episode exceeded its wall-time limit of {} ms", cfg.episode_timeout_ms);
                     end(state, EndStatus::Timeout, Some(cause)).await;
-                } else if cfg.idle_timeout().is_some_and(|limit| state.last_active.elapsed() > limit) {
+                } else if cfg.idle_timeout().is_some_and(|limit| state.activity.idle_for() > limit) {
                     let cause = format!("no request for {} ms", cfg.idle_timeout_ms);
                     end(state, EndStatus::Reaped, Some(cause)).await;
                 }
@@ -371,7 +404,7 @@ async fn call(
 ) -> Option<(CallReply, Reply<CallReply>)> {
     let cfg = &state.shared.config.runtime;
     if let Some(limit) = cfg.episode_timeout()
-        && state.opened.elapsed() > limit
+        && state.activity.open_for() > limit
     {
         let cause = format!("the episode exceeded its wall-time limit of {} ms", cfg.episode_timeout_ms);
         end(state, EndStatus::Timeout, Some(cause.clone())).await;

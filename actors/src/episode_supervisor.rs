@@ -13,20 +13,27 @@ use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, Supervi
 
 use crate::api::{EndStatus, EpisodeInfo, RuntimeError, Trajectory};
 use crate::context::Shared;
-use crate::episode_actor::{EpisodeActor, EpisodeArgs, EpisodeMsg};
+use crate::episode_actor::{Activity, EpisodeActor, EpisodeArgs, EpisodeMsg};
 
 pub(crate) enum SupervisorMsg {
     /// Give each episode its actor.
     Adopt { episodes: Vec<(Box<Episode>, Arc<EpisodeInfo>)>, reply: RpcReplyPort<Result<(), RuntimeError>> },
-    /// Periodic: every episode checks its idle and wall-time limits.
+    /// Periodic: episodes past their idle or wall-time limit are told to check it.
     Tick,
 }
 
 pub(crate) struct EpisodeSupervisor;
 
+/// What the supervisor keeps of each episode actor.
+struct Child {
+    info: Arc<EpisodeInfo>,
+    activity: Arc<Activity>,
+    actor: ActorRef<EpisodeMsg>,
+}
+
 pub(crate) struct SupervisorState {
     shared: Arc<Shared>,
-    children: HashMap<ActorId, Arc<EpisodeInfo>>,
+    children: HashMap<ActorId, Child>,
     ticker: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -68,10 +75,16 @@ impl Actor for EpisodeSupervisor {
             SupervisorMsg::Adopt { episodes, reply } => {
                 let mut result = Ok(());
                 for (episode, info) in episodes {
-                    let args = EpisodeArgs { episode, info: info.clone(), shared: state.shared.clone() };
+                    let activity = Arc::new(Activity::new());
+                    let args = EpisodeArgs {
+                        episode,
+                        info: info.clone(),
+                        shared: state.shared.clone(),
+                        activity: activity.clone(),
+                    };
                     match Actor::spawn_linked(None, EpisodeActor, args, myself.get_cell()).await {
                         Ok((actor, _)) => {
-                            state.children.insert(actor.get_id(), info);
+                            state.children.insert(actor.get_id(), Child { info, activity, actor });
                         }
                         Err(e) => {
                             result = Err(RuntimeError::Infra {
@@ -85,8 +98,9 @@ impl Actor for EpisodeSupervisor {
                 let _ = reply.send(result);
             }
             SupervisorMsg::Tick => {
-                for cell in myself.get_children() {
-                    let _ = cell.send_message(EpisodeMsg::Tick);
+                let cfg = &state.shared.config.runtime;
+                for child in state.children.values().filter(|c| c.activity.past_limit(cfg)) {
+                    let _ = child.actor.cast(EpisodeMsg::Tick);
                 }
             }
         }
@@ -104,8 +118,8 @@ impl Actor for EpisodeSupervisor {
                 state.children.remove(&cell.get_id());
             }
             SupervisionEvent::ActorFailed(cell, err) => {
-                if let Some(info) = state.children.remove(&cell.get_id()) {
-                    crashed(&state.shared, &info, format!("the episode's actor crashed: {err}")).await;
+                if let Some(child) = state.children.remove(&cell.get_id()) {
+                    crashed(&state.shared, &child.info, format!("the episode's actor crashed: {err}")).await;
                 }
             }
             _ => {}

@@ -25,6 +25,9 @@ pub struct LoadSpec {
     /// Keep only scripted calls that take at most this long in the engine (timed once at setup on a scratch
     /// episode): a workload of cheap calls measures the runtime's own capacity rather than the slowest SQL.
     pub max_call_us: Option<f64>,
+    /// The scripts to drive, chosen by the caller (then `max_call_us` is not used): a bench drives the bare
+    /// engine and the runtime with the very same calls.
+    pub scripts: Option<Vec<Script>>,
 }
 
 impl Default for LoadSpec {
@@ -35,6 +38,7 @@ impl Default for LoadSpec {
             duration: Duration::from_secs(5),
             steps_per_episode: 20,
             max_call_us: None,
+            scripts: None,
         }
     }
 }
@@ -93,34 +97,86 @@ pub struct Script {
     pub calls: Arc<Vec<(String, Value)>>,
 }
 
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tools: Vec<&str> = self.calls.iter().map(|(tool, _)| tool.as_str()).collect();
+        f.debug_struct("Script")
+            .field("env", &self.env.name())
+            .field("task", &self.task)
+            .field("calls", &tools)
+            .finish()
+    }
+}
+
 /// The scripts of every task with a reference solution; with `max_call_us`, only the calls that take at most
 /// that long (median of 5 runs on a scratch episode, in solution order) are kept. Blocking (runs SQL).
 pub fn scripts(envs: &[Arc<Environment>], max_call_us: Option<f64>) -> Vec<Script> {
-    let mut out = Vec::new();
+    match max_call_us {
+        None => select_calls(envs, None),
+        Some(limit) => select_calls(envs, Some(&|times: &[f64]| times.iter().map(|&t| t <= limit).collect())),
+    }
+}
+
+/// The scripts of every task with a reference solution, keeping only the `n` cheapest calls of them all (by
+/// the median of 5 runs on a scratch episode; ties keep the earlier call). Unlike a time limit, the choice
+/// does not move with the machine's speed, so runs at different hours drive the same calls. Blocking.
+pub fn cheapest_scripts(envs: &[Arc<Environment>], n: usize) -> Vec<Script> {
+    select_calls(
+        envs,
+        Some(&|times: &[f64]| {
+            let mut order: Vec<usize> = (0..times.len()).collect();
+            order.sort_by(|&a, &b| times[a].total_cmp(&times[b]).then(a.cmp(&b)));
+            let mut keep = vec![false; times.len()];
+            for &i in order.iter().take(n) {
+                keep[i] = true;
+            }
+            keep
+        }),
+    )
+}
+
+/// Every task's reference solution; with `keep`, every call is timed and only the calls `keep` marks (given
+/// every call's time in microseconds, in script order) are kept.
+fn select_calls(envs: &[Arc<Environment>], keep: Option<&dyn Fn(&[f64]) -> Vec<bool>>) -> Vec<Script> {
+    let mut all: Vec<(Arc<Environment>, String, Vec<(String, Value)>)> = Vec::new();
     for env in envs {
         for task in env.tasks() {
-            let mut calls: Vec<(String, Value)> =
+            let calls: Vec<(String, Value)> =
                 task.spec.solution.iter().map(|c| (c.tool.clone(), Value::Object(c.args.clone()))).collect();
-            if let Some(limit) = max_call_us {
-                let Ok(mut scratch) = agentworld_runtime::Episode::open(env.clone(), Some(task.id())) else { continue };
-                calls.retain(|(tool, args)| {
-                    let mut times: Vec<f64> = (0..5)
-                        .map(|_| {
-                            let t = Instant::now();
-                            scratch.call(tool, args);
-                            t.elapsed().as_secs_f64() * 1e6
-                        })
-                        .collect();
-                    times.sort_by(f64::total_cmp);
-                    times[2] <= limit
-                });
-            }
             if !calls.is_empty() {
-                out.push(Script { env: env.clone(), task: task.id().to_string(), calls: Arc::new(calls) });
+                all.push((env.clone(), task.id().to_string(), calls));
             }
         }
     }
-    out
+    let Some(keep) = keep else {
+        return all.into_iter().map(|(env, task, calls)| Script { env, task, calls: Arc::new(calls) }).collect();
+    };
+    let mut times = Vec::new();
+    for (env, task, calls) in &all {
+        let mut scratch = agentworld_runtime::Episode::open(env.clone(), Some(task)).ok();
+        for (tool, args) in calls {
+            let Some(scratch) = scratch.as_mut() else {
+                times.push(f64::INFINITY);
+                continue;
+            };
+            let mut runs: Vec<f64> = (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    scratch.call(tool, args);
+                    t.elapsed().as_secs_f64() * 1e6
+                })
+                .collect();
+            runs.sort_by(f64::total_cmp);
+            times.push(runs[2]);
+        }
+    }
+    let mut kept = keep(&times).into_iter();
+    all.into_iter()
+        .filter_map(|(env, task, calls)| {
+            let calls: Vec<(String, Value)> = calls.into_iter().filter(|_| kept.next().unwrap_or(false)).collect();
+            (!calls.is_empty()).then(|| Script { env, task, calls: Arc::new(calls) })
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -139,9 +195,12 @@ pub async fn run_load(
 ) -> Result<LoadReport, RuntimeError> {
     let envs: Vec<Arc<Environment>> = rt.environments().iter().filter_map(|e| rt.environment(&e.name)).collect();
     let max_call_us = spec.max_call_us;
-    let scripts = tokio::task::spawn_blocking(move || scripts(&envs, max_call_us))
-        .await
-        .map_err(|e| RuntimeError::Invalid(e.to_string()))?;
+    let scripts = match &spec.scripts {
+        Some(chosen) => chosen.clone(),
+        None => tokio::task::spawn_blocking(move || scripts(&envs, max_call_us))
+            .await
+            .map_err(|e| RuntimeError::Invalid(e.to_string()))?,
+    };
     if scripts.is_empty() {
         return Err(RuntimeError::Invalid("no task with a reference solution to drive".into()));
     }

@@ -414,3 +414,25 @@ async fn live_episodes_are_limited() {
     assert_eq!(rt.open_group("bookstore", "order-dune", 2).await.unwrap().len(), 2);
     rt.shutdown().await.unwrap();
 }
+
+#[test]
+fn the_cheapest_calls_are_a_fixed_number_kept_in_solution_order() {
+    use agentworld_actors::load::{cheapest_scripts, scripts};
+    let envs = vec![bookstore(), shop()];
+    let all = scripts(&envs, None);
+    let total: usize = all.iter().map(|s| s.calls.len()).sum();
+    assert!(total > 8, "the fixtures have {total} scripted calls");
+    let tools = |ss: &[agentworld_actors::load::Script]| -> Vec<(String, String)> {
+        ss.iter().flat_map(|s| s.calls.iter().map(|(t, _)| (s.task.clone(), t.clone()))).collect()
+    };
+    let cheap = cheapest_scripts(&envs, 5);
+    assert_eq!(cheap.iter().map(|s| s.calls.len()).sum::<usize>(), 5);
+    // A subsequence of the full scripts: order within and across scripts is kept.
+    let everything = tools(&all);
+    let mut rest = everything.iter();
+    for call in tools(&cheap) {
+        assert!(rest.any(|c| *c == call), "{call:?} is out of order or not a scripted call");
+    }
+    // Asking for more than there are keeps them all.
+    assert_eq!(tools(&cheapest_scripts(&envs, total + 10)), everything);
+}

@@ -38,6 +38,7 @@ async fn sustained_load_keeps_memory_flat_and_leaks_nothing() {
         duration: Duration::from_secs(secs) / rounds as u32,
         steps_per_episode: 8,
         max_call_us: None,
+        scripts: None,
     };
     let started = Instant::now();
     let mut rss = Vec::new();

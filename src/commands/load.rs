@@ -82,6 +82,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         duration: Duration::from_secs_f64(args.seconds.max(0.0)),
         steps_per_episode: args.steps_per_episode,
         max_call_us: args.max_call_us,
+        scripts: None,
     };
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let report = tokio.block_on(async move {
