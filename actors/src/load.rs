@@ -135,26 +135,28 @@ pub fn cheapest_scripts(envs: &[Arc<Environment>], n: usize) -> Vec<Script> {
     )
 }
 
-/// Every task's reference solution; with `keep`, every call is timed and only the calls `keep` marks (given
-/// every call's time in microseconds, in script order) are kept.
-fn select_calls(envs: &[Arc<Environment>], keep: Option<&dyn Fn(&[f64]) -> Vec<bool>>) -> Vec<Script> {
-    let mut all: Vec<(Arc<Environment>, String, Vec<(String, Value)>)> = Vec::new();
-    for env in envs {
-        for task in env.tasks() {
-            let calls: Vec<(String, Value)> =
-                task.spec.solution.iter().map(|c| (c.tool.clone(), Value::Object(c.args.clone()))).collect();
-            if !calls.is_empty() {
-                all.push((env.clone(), task.id().to_string(), calls));
-            }
-        }
-    }
-    let Some(keep) = keep else {
-        return all.into_iter().map(|(env, task, calls)| Script { env, task, calls: Arc::new(calls) }).collect();
-    };
+/// Chooses calls given every scripted call's time in microseconds (in script order): true keeps one.
+type Keep<'a> = &'a dyn Fn(&[f64]) -> Vec<bool>;
+
+/// Every task's reference solution; with `keep`, every call is timed and only the calls `keep` marks are kept.
+fn select_calls(envs: &[Arc<Environment>], keep: Option<Keep<'_>>) -> Vec<Script> {
+    let all: Vec<Script> = envs
+        .iter()
+        .flat_map(|env| env.tasks().iter().map(move |task| (env, task)))
+        .filter(|(_, task)| !task.spec.solution.is_empty())
+        .map(|(env, task)| Script {
+            env: env.clone(),
+            task: task.id().to_string(),
+            calls: Arc::new(
+                task.spec.solution.iter().map(|c| (c.tool.clone(), Value::Object(c.args.clone()))).collect(),
+            ),
+        })
+        .collect();
+    let Some(keep) = keep else { return all };
     let mut times = Vec::new();
-    for (env, task, calls) in &all {
-        let mut scratch = agentworld_runtime::Episode::open(env.clone(), Some(task)).ok();
-        for (tool, args) in calls {
+    for script in &all {
+        let mut scratch = agentworld_runtime::Episode::open(script.env.clone(), Some(&script.task)).ok();
+        for (tool, args) in script.calls.iter() {
             let Some(scratch) = scratch.as_mut() else {
                 times.push(f64::INFINITY);
                 continue;
@@ -172,9 +174,10 @@ fn select_calls(envs: &[Arc<Environment>], keep: Option<&dyn Fn(&[f64]) -> Vec<b
     }
     let mut kept = keep(&times).into_iter();
     all.into_iter()
-        .filter_map(|(env, task, calls)| {
-            let calls: Vec<(String, Value)> = calls.into_iter().filter(|_| kept.next().unwrap_or(false)).collect();
-            (!calls.is_empty()).then(|| Script { env, task, calls: Arc::new(calls) })
+        .filter_map(|script| {
+            let calls: Vec<(String, Value)> =
+                script.calls.iter().filter(|_| kept.next().unwrap_or(false)).cloned().collect();
+            (!calls.is_empty()).then(|| Script { calls: Arc::new(calls), ..script })
         })
         .collect()
 }
