@@ -16,7 +16,7 @@
 //! takes over a second of CPU); the table gives the median of the runs' calls/s and p50/p99 latency.
 //! `AW_BENCH_SERVER_THREADS` and `AW_BENCH_CLIENT_THREADS` set the two runtimes' tokio threads (default: one per
 //! core each). `AGENTWORLD_*` variables configure the runtime as they do `agentworld serve`.
-//! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp` runs one scenario).
+//! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp-capacity,mcp-256@8k` runs those scenarios).
 //!
 //! **Side by side with AWM** (`AW_AWM_URL=http://127.0.0.1:18001/mcp`, set by `scripts/bench-vs-awm.sh`, which
 //! starts a real AgentWorldModel-1K environment served as AWM serves it): the same MCP load generator drives AWM's
@@ -104,7 +104,7 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (name, o) in scenarios {
-        if only.as_deref().is_some_and(|s| s != name) {
+        if only.as_deref().is_some_and(|list| !list.split(',').any(|s| s == name)) {
             continue;
         }
         let mut runs: Vec<LoadReport> =
