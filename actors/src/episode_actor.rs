@@ -23,6 +23,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::Value;
 
 use crate::api::{CallReply, EndStatus, EpisodeInfo, FinishReply, RuntimeError, Status, Trajectory};
+use crate::config::RuntimeSettings;
 use crate::context::Shared;
 use crate::faults::Fault;
 use crate::metrics::Op;
@@ -107,8 +108,8 @@ impl Activity {
         self.last_active_ms.fetch_max(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn open_for(&self) -> Duration {
-        self.opened.elapsed()
+    fn past_wall_time(&self, cfg: &RuntimeSettings) -> bool {
+        cfg.episode_timeout().is_some_and(|limit| self.opened.elapsed() > limit)
     }
 
     fn idle_for(&self) -> Duration {
@@ -116,10 +117,24 @@ impl Activity {
         self.opened.elapsed().saturating_sub(last)
     }
 
-    /// Whether the episode is past its wall-time or idle limit (the runtime's settings).
-    pub(crate) fn past_limit(&self, cfg: &crate::config::RuntimeSettings) -> bool {
-        cfg.episode_timeout().is_some_and(|limit| self.open_for() > limit)
-            || cfg.idle_timeout().is_some_and(|limit| self.idle_for() > limit)
+    /// How the episode must end if it is past a limit (the runtime's settings): its wall time (`Timeout`)
+    /// first, then idleness (`Reaped`).
+    pub(crate) fn overdue(&self, cfg: &RuntimeSettings) -> Option<EndStatus> {
+        if self.past_wall_time(cfg) {
+            Some(EndStatus::Timeout)
+        } else if cfg.idle_timeout().is_some_and(|limit| self.idle_for() > limit) {
+            Some(EndStatus::Reaped)
+        } else {
+            None
+        }
+    }
+}
+
+/// The cause recorded for an episode ended by [`Activity::overdue`].
+fn overdue_cause(status: EndStatus, cfg: &RuntimeSettings) -> String {
+    match status {
+        EndStatus::Reaped => format!("no request for {} ms", cfg.idle_timeout_ms),
+        _ => format!("the episode exceeded its wall-time limit of {} ms", cfg.episode_timeout_ms),
     }
 }
 
@@ -271,12 +286,9 @@ impl Actor for EpisodeActor {
             }
             EpisodeMsg::Tick => {
                 let cfg = &state.shared.config.runtime;
-                if cfg.episode_timeout().is_some_and(|limit| state.activity.open_for() > limit) {
-                    let cause = format!("the episode exceeded its wall-time limit of {} ms", cfg.episode_timeout_ms);
-                    end(state, EndStatus::Timeout, Some(cause)).await;
-                } else if cfg.idle_timeout().is_some_and(|limit| state.activity.idle_for() > limit) {
-                    let cause = format!("no request for {} ms", cfg.idle_timeout_ms);
-                    end(state, EndStatus::Reaped, Some(cause)).await;
+                if let Some(status) = state.activity.overdue(cfg) {
+                    let cause = overdue_cause(status, cfg);
+                    end(state, status, Some(cause)).await;
                 }
             }
             EpisodeMsg::Settle => {}
@@ -403,10 +415,8 @@ async fn call(
     started: Instant,
 ) -> Option<(CallReply, Reply<CallReply>)> {
     let cfg = &state.shared.config.runtime;
-    if let Some(limit) = cfg.episode_timeout()
-        && state.activity.open_for() > limit
-    {
-        let cause = format!("the episode exceeded its wall-time limit of {} ms", cfg.episode_timeout_ms);
+    if state.activity.past_wall_time(cfg) {
+        let cause = overdue_cause(EndStatus::Timeout, cfg);
         end(state, EndStatus::Timeout, Some(cause.clone())).await;
         return Some((CallReply::refused(&state.info, Status::Timeout, "episode_timeout", cause), reply));
     }

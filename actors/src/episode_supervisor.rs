@@ -99,7 +99,7 @@ impl Actor for EpisodeSupervisor {
             }
             SupervisorMsg::Tick => {
                 let cfg = &state.shared.config.runtime;
-                for child in state.children.values().filter(|c| c.activity.past_limit(cfg)) {
+                for child in state.children.values().filter(|c| c.activity.overdue(cfg).is_some()) {
                     let _ = child.actor.cast(EpisodeMsg::Tick);
                 }
             }

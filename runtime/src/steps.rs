@@ -76,15 +76,6 @@ impl Steps {
     pub fn to_vec(&self) -> Vec<Step> {
         self.iter().cloned().collect()
     }
-
-    /// The steps as one vector, moved (not copied).
-    pub fn into_vec(self) -> Vec<Step> {
-        let mut out = Vec::with_capacity(self.len);
-        for block in self.blocks {
-            out.extend(block);
-        }
-        out
-    }
 }
 
 impl Index<usize> for Steps {
@@ -150,7 +141,6 @@ mod tests {
             (1..=BLOCK * 3 + 5).filter(|i| i.is_multiple_of(3)).map(|i| vec![i as u8]).collect::<Vec<_>>()
         );
         assert_eq!(t.to_vec().iter().map(|s| s.index).collect::<Vec<_>>(), indexes);
-        assert_eq!(t.clone().into_vec().iter().map(|s| s.index).collect::<Vec<_>>(), indexes);
     }
 
     #[test]
