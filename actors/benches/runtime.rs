@@ -4,7 +4,8 @@
 //!   `Episode::call` and journaling every step through the same write-ahead-logged journal (no actors, no
 //!   async, no deadlines); the floor the actor layer is measured against.
 //! * **actor layer**: `Runtime` with the journal on, 10,000 episodes held open, 64 concurrent clients, every
-//!   call through its `EpisodeActor` and the worker pool.
+//!   call through its `EpisodeActor` (which runs a call known to take microseconds itself and hands the rest to
+//!   the worker pool; `AGENTWORLD_RUNTIME__INLINE_CALL_US=0` sends every call to the pool).
 //!
 //! Both run the tasks' reference solutions round-robin and finish + replace an episode every 20 calls.
 //! Run: `cargo bench -p agentworld-actors --bench runtime` (`AW_BENCH_SECS` sets the seconds per scenario).

@@ -8,6 +8,8 @@
 //! queue_per_worker = 256     # jobs queued per worker before callers wait (backpressure)
 //! max_episodes = 100000      # live episodes at once; opening more is refused (0 = no limit)
 //! call_timeout_ms = 2000     # deadline of one tool call, queueing included; the statement is interrupted
+//! inline_call_us = 100       # a call of a tool that typically takes less runs on the episode's own thread
+//!                            # (interrupted and moved to a worker after 10x this, at least 1 ms); 0 = never
 //! max_steps = 200            # tool calls per episode
 //! episode_timeout_ms = 0     # wall time an episode may live (0 = no limit); then it ends as `timeout`
 //! idle_timeout_ms = 600000   # an episode with no request for this long is reaped (0 = never); trajectory kept
@@ -65,6 +67,7 @@ pub struct RuntimeSettings {
     pub queue_per_worker: usize,
     pub max_episodes: usize,
     pub call_timeout_ms: u64,
+    pub inline_call_us: u64,
     pub max_steps: usize,
     pub episode_timeout_ms: u64,
     pub idle_timeout_ms: u64,
@@ -79,6 +82,7 @@ impl Default for RuntimeSettings {
             queue_per_worker: 256,
             max_episodes: 100_000,
             call_timeout_ms: 2_000,
+            inline_call_us: 100,
             max_steps: 200,
             episode_timeout_ms: 0,
             idle_timeout_ms: 600_000,
@@ -96,6 +100,20 @@ impl RuntimeSettings {
 
     pub fn call_timeout(&self) -> Duration {
         Duration::from_millis(self.call_timeout_ms.max(1))
+    }
+
+    /// Calls of tools that typically take less than this run on the episode actor's thread instead of a worker's
+    /// (`None`: every call goes to a worker). A handoff to a worker and back costs two thread wake-ups, more than
+    /// a call of a few microseconds.
+    pub fn inline_below(&self) -> Option<Duration> {
+        (self.inline_call_us > 0).then(|| Duration::from_micros(self.inline_call_us))
+    }
+
+    /// How long a call run on the episode actor's thread may take before it is interrupted and moved to a worker
+    /// (with the rest of its deadline): ten times [`RuntimeSettings::inline_below`], at least 1 ms (SQLite's
+    /// deadline has millisecond steps).
+    pub fn inline_cap(&self) -> Duration {
+        Duration::from_micros(self.inline_call_us.saturating_mul(10)).max(Duration::from_millis(1))
     }
 
     fn optional(ms: u64) -> Option<Duration> {

@@ -1,7 +1,11 @@
 //! `EpisodeActor`: owns one live episode (its database and trajectory) and serialises everything done to it.
 //!
-//! The actor never runs SQLite itself: it moves the episode to a pool worker for each call, so the async executors
-//! stay free while statements run. The worker journals the step, hands the episode back through a one-shot
+//! A call of a tool known to take microseconds (`RuntimeSettings::inline_below`) runs on the actor's own thread:
+//! handing it to a worker and back would cost two thread wake-ups, more than the call. Such a call is interrupted
+//! after `inline_cap` (about a millisecond) and, rolled back, moved on to a worker, so an executor thread is
+//! never held longer than that; it also stays on a worker when the journal could block (a full queue, or a log
+//! synced to disk). Every other call moves the episode to a pool worker, so the async executors stay free while
+//! statements run. The worker journals the step, hands the episode back through a one-shot
 //! channel and then replies to the client itself; the actor takes the episode back when its next message needs
 //! it, which for a client that waits for each reply means at once, without a wake-up or a timer per call. Each
 //! call has a deadline (queueing included), enforced on the worker by SQLite's progress handler. If the actor
@@ -254,7 +258,7 @@ impl Actor for EpisodeActor {
                 let started = Instant::now();
                 state.activity.touch(started);
                 if let Some((r, port)) = call(state, &myself, tool, args, reply, started).await {
-                    // refused before reaching a worker
+                    // run on this thread, or refused before reaching a worker
                     state.shared.metrics.time(Op::Call, started.elapsed());
                     state.shared.metrics.call_status(r.status);
                     port.send(r);
@@ -442,6 +446,42 @@ async fn call(
     };
     let timeout = cfg.call_timeout();
     let deadline = started + timeout;
+    // A call known to take microseconds runs here: a handoff to a worker and back would cost more than the call.
+    // Faults that act on a worker thread itself go to one.
+    let on_worker_fault = matches!(fault, Some(Fault::SlowQuery | Fault::KillWorker | Fault::StuckWorker));
+    if !on_worker_fault
+        && cfg.inline_below().is_some_and(|below| episode.typical_call(&tool).is_some_and(|t| t < below))
+        && state.shared.journal.as_ref().is_none_or(|j| j.records_quickly())
+    {
+        let cap = cfg.inline_cap();
+        let journal = state.shared.journal.as_ref();
+        let info = &state.info;
+        let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            // The whole deadline when less than the cap is left (then there is nothing to move on with).
+            let give_up_after = (deadline.saturating_duration_since(Instant::now()) > cap).then_some(cap);
+            run_call(&mut episode, info, &tool, &args, deadline, timeout, fault, journal, give_up_after)
+        }));
+        match out {
+            Ok(Some(r)) => {
+                state.shared.metrics.inline_call(false);
+                let failed = episode.failure().map(str::to_string);
+                state.episode = Some(episode);
+                if let Some(cause) = failed {
+                    end(state, EndStatus::InfraError, Some(cause)).await;
+                }
+                return Some((r, reply));
+            }
+            // Not quick this time: rolled back, on to a worker with the rest of the deadline.
+            Ok(None) => state.shared.metrics.inline_call(true),
+            Err(p) => {
+                state.shared.metrics.inline_call(false);
+                drop(episode);
+                let cause = format!("the tool call panicked: {}", panic_message(&*p));
+                end(state, EndStatus::InfraError, Some(cause.clone())).await;
+                return Some((CallReply::refused(&state.info, Status::InfraError, "infra_error", cause), reply));
+            }
+        }
+    }
     let journal = state.shared.journal.clone();
     let shared = state.shared.clone();
     let info = state.info.clone();
@@ -459,8 +499,9 @@ async fn call(
             std::thread::sleep(Duration::from_secs(10));
         }
         let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            run_call(&mut episode, &info, &tool, &args, deadline, timeout, fault, journal.as_ref())
-        }));
+            run_call(&mut episode, &info, &tool, &args, deadline, timeout, fault, journal.as_ref(), None)
+        }))
+        .map(|r| r.unwrap_or_else(|| unreachable_give_up(&info, &tool)));
         guard.done = true;
         let metrics = &shared.metrics;
         metrics.time(Op::Call, started.elapsed());
@@ -548,7 +589,8 @@ async fn settle(state: &mut EpisodeState) {
     }
 }
 
-/// Runs one call on a worker thread and journals its step before returning.
+/// Runs one call and journals its step before returning. With `give_up_after`, a call still running after that
+/// long is interrupted and given up, with nothing recorded and the state as before (`None`).
 #[allow(clippy::too_many_arguments)]
 fn run_call(
     episode: &mut Episode,
@@ -559,7 +601,8 @@ fn run_call(
     timeout: Duration,
     fault: Option<Fault>,
     journal: Option<&Journal>,
-) -> CallReply {
+    give_up_after: Option<Duration>,
+) -> Option<CallReply> {
     let queued = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
     let budget = deadline.saturating_duration_since(Instant::now());
     let (id, env) = (episode.id(), episode.env().clone());
@@ -585,7 +628,10 @@ fn run_call(
                 episode.record_timeout(tool, args, deadline_ms, started.elapsed())
             }
             _ if budget.is_zero() => episode.record_timeout(tool, args, deadline_ms, queued),
-            _ => episode.call_within(tool, args, Some(budget)),
+            _ => match give_up_after {
+                Some(cap) => episode.try_call_within(tool, args, cap.min(budget))?,
+                None => episode.call_within(tool, args, Some(budget)),
+            },
         };
         (journal.map(|_| Record::step(id, &env, step)), CallReply::from_step(info, step))
     };
@@ -595,9 +641,15 @@ fn run_call(
         // Not journaled means not acknowledged: the episode cannot go on without a record of its steps.
         episode.mark_failed(format!("the journal refused the step: {e}"));
         let cause = episode.failure().unwrap_or_default().to_string();
-        return CallReply::refused(info, Status::InfraError, "infra_error", cause);
+        return Some(CallReply::refused(info, Status::InfraError, "infra_error", cause));
     }
-    reply
+    Some(reply)
+}
+
+/// A worker's call never gives up (it has the whole deadline); were it to, the client still gets an answer.
+fn unreachable_give_up(info: &EpisodeInfo, tool: &str) -> CallReply {
+    let cause = format!("the call to {tool} was given up without a result");
+    CallReply::refused(info, Status::InfraError, "infra_error", cause)
 }
 
 async fn finish(state: &mut EpisodeState, answer: String) -> Result<FinishReply, RuntimeError> {

@@ -8,6 +8,7 @@
 //! RootSupervisor ─┬─ restarts (backoff, rate limit) ─▶ EnvironmentActor  (per environment: template, opens)
 //!                 └─ restarts ─▶ EpisodeSupervisor (per environment) ─▶ EpisodeActor (per live episode)
 //! EpisodeActor ── moves its episode to ──▶ WorkerPool (OS threads: SQLite work, journal appends)
+//!              └─ or runs a call known to take microseconds itself (moved to the pool after ~1 ms)
 //! Journal: write-ahead log before every acknowledgement, DuckDB group commit behind it
 //! ```
 //!

@@ -134,6 +134,8 @@ pub struct Metrics {
     episode_crashes: AtomicU64,
     worker_restarts: AtomicU64,
     queued_jobs: AtomicI64,
+    calls_inline: AtomicU64,
+    calls_moved: AtomicU64,
 }
 
 impl Metrics {
@@ -167,6 +169,14 @@ impl Metrics {
         self.worker_restarts.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A call ran on its episode actor's thread (`moved`: it took too long there and went on on a worker).
+    pub(crate) fn inline_call(&self, moved: bool) {
+        self.calls_inline.fetch_add(1, Ordering::Relaxed);
+        if moved {
+            self.calls_moved.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn queued(&self, delta: i64) {
         self.queued_jobs.fetch_add(delta, Ordering::Relaxed);
     }
@@ -196,6 +206,8 @@ impl Metrics {
             episode_crashes: load(&self.episode_crashes),
             worker_restarts: load(&self.worker_restarts),
             queued_jobs: self.queued_jobs.load(Ordering::Relaxed),
+            calls_inline: load(&self.calls_inline),
+            calls_moved: load(&self.calls_moved),
         }
     }
 }
@@ -211,6 +223,10 @@ pub struct MetricsSnapshot {
     pub episode_crashes: u64,
     pub worker_restarts: u64,
     pub queued_jobs: i64,
+    /// Calls started on their episode actor's thread (`RuntimeSettings::inline_below`), and those of them that took
+    /// too long there and were moved to a worker.
+    pub calls_inline: u64,
+    pub calls_moved: u64,
 }
 
 impl MetricsSnapshot {
@@ -253,6 +269,8 @@ impl MetricsSnapshot {
             ("agentworld_episode_actor_crashes_total", "counter", self.episode_crashes as i64),
             ("agentworld_worker_restarts_total", "counter", self.worker_restarts as i64),
             ("agentworld_queued_jobs", "gauge", self.queued_jobs),
+            ("agentworld_calls_inline_total", "counter", self.calls_inline as i64),
+            ("agentworld_calls_moved_to_worker_total", "counter", self.calls_moved as i64),
         ] {
             let _ = writeln!(out, "# TYPE {name} {kind}\n{name} {v}");
         }

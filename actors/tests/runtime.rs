@@ -19,6 +19,26 @@ fn shop() -> Arc<Environment> {
     Arc::new(Environment::load(&path).unwrap())
 }
 
+/// The bookstore with a tool whose cost its argument sets, and a spec deadline of 5 s.
+fn bookstore_with_count_to() -> Arc<Environment> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runtime/tests/fixtures/bookstore.toml");
+    let tool = r#"
+[[tools]]
+name = "count_to"
+description = "Counts to n: as slow as n is large."
+result = "value"
+params.n = { type = "integer", required = true }
+sql = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $n) SELECT count(*) FROM c"
+"#;
+    let text = std::fs::read_to_string(&path).unwrap().replace("deadline_ms = 200", "deadline_ms = 5000").replacen(
+        "\n[[tasks]]",
+        &format!("{tool}\n[[tasks]]"),
+        1,
+    );
+    let source = agentworld_runtime::spec::SourceText { path: path.clone(), text };
+    Arc::new(Environment::compile(agentworld_runtime::spec::parse_source(&source).unwrap(), source).unwrap())
+}
+
 fn config(journal: Option<PathBuf>) -> RuntimeConfig {
     let mut c = RuntimeConfig::default();
     c.runtime.workers = 2;
@@ -126,6 +146,69 @@ async fn deadlines_interrupt_slow_calls_and_the_episode_goes_on() {
     let codes: Vec<&str> = t.steps.iter().map(|s| s.result.as_ref().err().map(|e| e.code()).unwrap_or("ok")).collect();
     assert_eq!(codes, vec!["timeout", "timeout", "ok"]);
     assert_eq!(rt.metrics().calls("timeout"), 2);
+    rt.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_calls_run_on_the_actors_thread_and_one_that_is_slow_this_time_moves_on_to_a_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("i.duckdb");
+    let mut c = config(Some(path.clone()));
+    c.runtime.call_timeout_ms = 5_000;
+    // Generous for a debug build: calls under 2 ms run inline, and are moved after 20 ms.
+    c.runtime.inline_call_us = 2_000;
+    let rt = Runtime::start(c, vec![bookstore_with_count_to()]).await.unwrap();
+    let ep = rt.open("bookstore", None).await.unwrap();
+    // The first call of a tool goes to a worker; it teaches the runtime that the tool is quick.
+    for step in 1..=5 {
+        let r = rt.call(ep.id, "count_to", json!({"n": 10})).await.unwrap();
+        assert_eq!((r.status, r.step, r.result.map(|t| t.to_value())), (Status::Ok, step, Some(json!(10))));
+    }
+    let m = rt.metrics();
+    assert_eq!((m.calls_inline, m.calls_moved), (4, 0));
+    // Slow this time: interrupted after 20 ms, rolled back, and run to the end on a worker.
+    let r = rt.call(ep.id, "count_to", json!({"n": 3_000_000})).await.unwrap();
+    assert_eq!((r.status, r.step, r.result.map(|t| t.to_value())), (Status::Ok, 6, Some(json!(3_000_000))));
+    let m = rt.metrics();
+    assert_eq!((m.calls_inline, m.calls_moved), (5, 1));
+    // An inline write is journaled and acknowledged like any other.
+    for step in 7..=8 {
+        let r = rt.call(ep.id, "order_book", json!({"book_id": 1, "quantity": 1})).await.unwrap();
+        assert_eq!((r.status, r.step), (Status::Ok, step));
+    }
+    assert_eq!(rt.metrics().calls_inline, 6);
+    // A panic or a failed database in an inline call: that episode ends as infra_error, the others go on.
+    let (hurt, broken) = (rt.open("bookstore", None).await.unwrap(), rt.open("bookstore", None).await.unwrap());
+    rt.faults().inject(FaultPlan::new(Fault::PanicInTool).episode(hurt.id).tool("order_book"));
+    rt.faults().inject(FaultPlan::new(Fault::DatabaseError).episode(broken.id).tool("order_book"));
+    for e in [&hurt, &broken] {
+        let r = rt.call(e.id, "order_book", json!({"book_id": 1, "quantity": 1})).await.unwrap();
+        assert_eq!(r.status, Status::InfraError, "{r:?}");
+        assert!(r.resample.is_some(), "{r:?}");
+        match rt.call(e.id, "count_to", json!({"n": 10})).await {
+            Err(RuntimeError::EpisodeEnded { status: EndStatus::InfraError, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(rt.metrics().calls_inline, 8);
+    let r = rt.call(ep.id, "count_to", json!({"n": 10})).await.unwrap();
+    assert_eq!((r.status, r.step), (Status::Ok, 9));
+    rt.shutdown().await.unwrap();
+    let conn = duckdb::Connection::open(&path).unwrap();
+    assert_eq!(count(&conn, &format!("SELECT count(*) FROM steps WHERE episode_id = {}", ep.id)), 9);
+    assert_eq!(count(&conn, "SELECT count(*) FROM episode_ends WHERE status = 'infra_error'"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_inline_calls_off_every_call_goes_to_a_worker() {
+    let mut c = config(None);
+    c.runtime.inline_call_us = 0;
+    let rt = Runtime::start(c, vec![bookstore()]).await.unwrap();
+    let ep = rt.open("bookstore", None).await.unwrap();
+    for _ in 0..5 {
+        assert_eq!(rt.call(ep.id, "get_book", json!({"book_id": 1})).await.unwrap().status, Status::Ok);
+    }
+    assert_eq!(rt.metrics().calls_inline, 0);
     rt.shutdown().await.unwrap();
 }
 

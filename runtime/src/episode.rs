@@ -187,6 +187,35 @@ impl Episode {
     /// [`Episode::call`] with at most `budget` for the call (the spec's `deadline_ms` still applies if shorter):
     /// a runtime with its own per-call deadline passes what is left of it.
     pub fn call_within(&mut self, tool: &str, args: &Value, budget: Option<std::time::Duration>) -> &Step {
+        match self.attempt(tool, args, budget, false) {
+            Some(i) => &self.steps[i - 1],
+            // (`attempt` gives up only when asked to)
+            None => self.record_timeout(tool, args, budget.map_or(0, |b| b.as_millis() as u64), Default::default()),
+        }
+    }
+
+    /// Tries the call within `budget`, and gives it up if `budget` runs out first: then nothing is recorded and the
+    /// state is as before, so the caller can run the same call again with more time (a runtime that tries a
+    /// typically quick call on a thread that must not stay busy long, and moves it elsewhere when it is not quick
+    /// this time). A timeout of the spec's own, shorter `deadline_ms` is a step as with [`Episode::call`].
+    pub fn try_call_within(&mut self, tool: &str, args: &Value, budget: std::time::Duration) -> Option<&Step> {
+        self.attempt(tool, args, Some(budget), true).map(|i| &self.steps[i - 1])
+    }
+
+    /// How long calls of `tool` have typically taken in this environment (`None`: not called yet, or no such tool).
+    pub fn typical_call(&self, tool: &str) -> Option<std::time::Duration> {
+        self.env.tool(tool).and_then(|t| t.cost().typical())
+    }
+
+    /// Runs a call and records its step; returns the step's index. With `give_up`, a timeout that `budget` (not
+    /// the spec's deadline) caused records nothing and returns `None`.
+    fn attempt(
+        &mut self,
+        tool: &str,
+        args: &Value,
+        budget: Option<std::time::Duration>,
+        give_up: bool,
+    ) -> Option<usize> {
         let started = Instant::now();
         let index = self.steps.len() + 1;
         let time = self.env.clock_ms() + index as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000;
@@ -211,6 +240,13 @@ impl Episode {
             Ok(out) => (Ok(out.result), out.truncated, out.changeset),
             Err(e) => (Err(e), false, None),
         };
+        let took = started.elapsed();
+        let known = self.env.tool(tool);
+        if let Some(t) = known {
+            t.cost().observe(took);
+        }
+        // (as in `run`: a budget applies only where it is shorter than the spec's deadline)
+        let budget_bound = budget.is_some_and(|b| (b.as_millis() as u64) < self.env.spec.limits.deadline_ms);
         // SQLite rolls back a whole transaction when it interrupts a write inside it (and on some I/O or memory
         // errors): a pooled episode would silently be back at its initial state. Rebuild the state from the earlier
         // steps' changesets; if even that fails, the episode has failed (never scored).
@@ -222,16 +258,21 @@ impl Episode {
             result = Err(ToolError::EpisodeFailed { reason: reason.clone() });
             self.failed = Some(reason);
         }
+        if give_up && budget_bound && matches!(result, Err(ToolError::Timeout { .. })) {
+            // Rolled back (the savepoint, or the state rebuilt above): as if never called.
+            return None;
+        }
         self.steps.push(Step {
             index,
             tool: tool.to_string(),
             args: JsonText::from_value(args),
             result,
             truncated,
-            duration_us: started.elapsed().as_micros() as u64,
+            duration_us: took.as_micros() as u64,
             virtual_time_ms: time,
             changeset,
-        })
+        });
+        Some(index)
     }
 
     fn run(

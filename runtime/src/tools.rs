@@ -2,6 +2,7 @@
 //! authorizer), then executed per call: validated arguments bound as parameters, all steps in one savepoint, the
 //! row-level changeset of a write captured from SQLite's pre-update hook, the result shaped as JSON within limits.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +24,39 @@ pub struct Tool {
     steps: Vec<CompiledStep>,
     slots: usize,
     output_step: usize,
+    cost: CallCost,
+}
+
+/// How long calls of one tool have typically taken, learnt from every call on any episode (a moving average):
+/// a runtime uses it to decide where a call runs (a call known to take microseconds is not worth a hand-off to
+/// another thread).
+#[derive(Debug)]
+pub struct CallCost {
+    /// Moving average in nanoseconds; `u64::MAX` until the first call.
+    ewma_ns: AtomicU64,
+}
+
+impl Default for CallCost {
+    fn default() -> Self {
+        CallCost { ewma_ns: AtomicU64::new(u64::MAX) }
+    }
+}
+
+impl CallCost {
+    /// Adds one call's duration. Concurrent updates may overwrite each other; an estimate loses nothing by that.
+    pub fn observe(&self, took: Duration) {
+        let x = took.as_nanos().min(u128::from(u64::MAX - 1)) as u64;
+        let old = self.ewma_ns.load(Ordering::Relaxed);
+        // Weight 1/8: one slow call moves the average by an eighth of its excess, a run of them takes over.
+        let new = if old == u64::MAX { x } else { old - old / 8 + x / 8 };
+        self.ewma_ns.store(new, Ordering::Relaxed);
+    }
+
+    /// The typical duration of a call; `None` before the first call.
+    pub fn typical(&self) -> Option<Duration> {
+        let ns = self.ewma_ns.load(Ordering::Relaxed);
+        (ns != u64::MAX).then(|| Duration::from_nanos(ns))
+    }
 }
 
 #[derive(Debug)]
@@ -248,7 +282,12 @@ impl Tool {
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok(Tool { spec: spec.clone(), params, steps, slots: names.len(), output_step })
+        Ok(Tool { spec: spec.clone(), params, steps, slots: names.len(), output_step, cost: CallCost::default() })
+    }
+
+    /// How long this tool's calls have typically taken.
+    pub fn cost(&self) -> &CallCost {
+        &self.cost
     }
 
     pub fn name(&self) -> &str {

@@ -439,9 +439,8 @@ fn a_result_over_the_byte_limit_is_an_error_observation() {
     assert!(ep.call("get_book", &json!({"book_id": 2})).is_ok(), "a small result still fits");
 }
 
-#[test]
-fn an_interrupted_write_times_out_and_the_episode_keeps_its_state() {
-    let slow_write = r#"
+/// A write that never ends on its own (for deadline tests).
+const RESTOCK_FOREVER: &str = r#"
 [[tools]]
 name = "restock_forever"
 description = "A write that never ends (for deadline tests)."
@@ -449,7 +448,10 @@ writes = true
 result = "changes"
 sql = "UPDATE books SET stock = stock + 1 WHERE id IN (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c)"
 "#;
-    let env = env_with_tools(slow_write);
+
+#[test]
+fn an_interrupted_write_times_out_and_the_episode_keeps_its_state() {
+    let env = env_with_tools(RESTOCK_FOREVER);
     let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
     assert!(ep.call("order_book", &json!({"book_id": 1, "quantity": 2})).is_ok());
     let before = ep.state_digest().unwrap();
@@ -469,6 +471,34 @@ sql = "UPDATE books SET stock = stock + 1 WHERE id IN (WITH RECURSIVE c(x) AS (S
     let next = Episode::open(env.clone(), None).unwrap();
     assert_eq!(count(&next, "SELECT stock FROM books WHERE id = 1"), 12);
     assert_eq!(count(&next, "SELECT count(*) FROM orders"), 3);
+}
+
+#[test]
+fn a_call_given_up_at_its_budget_records_nothing_and_changes_nothing() {
+    let env = env_with_tools(RESTOCK_FOREVER);
+    let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    assert_eq!(ep.typical_call("order_book"), None, "nothing learnt before the first call");
+    assert!(ep.call("order_book", &json!({"book_id": 1, "quantity": 2})).is_ok());
+    let learnt = ep.typical_call("order_book").expect("learnt from the call");
+    assert!(learnt > std::time::Duration::ZERO && learnt < std::time::Duration::from_secs(1), "{learnt:?}");
+    let before = ep.state_digest().unwrap();
+    let t = std::time::Instant::now();
+    assert!(ep.try_call_within("restock_forever", &json!({}), std::time::Duration::from_millis(5)).is_none());
+    assert!(t.elapsed() < std::time::Duration::from_millis(150), "given up at its budget: {:?}", t.elapsed());
+    assert_eq!(ep.steps().len(), 1, "a call given up is not a step");
+    assert_eq!(ep.state_digest().unwrap(), before);
+    assert!(ep.failure().is_none());
+    // The same call with the spec's deadline shorter than the budget: a timeout the agent sees, as always.
+    let step = ep.try_call_within("restock_forever", &json!({}), std::time::Duration::from_secs(10)).unwrap();
+    assert_eq!(step.result, Err(ToolError::Timeout { tool: "restock_forever".into(), deadline_ms: 200 }));
+    assert_eq!(step.index, 2);
+    // A quick call within a budget is an ordinary step, numbered after the one given up never was.
+    let step =
+        ep.try_call_within("review_book", &json!({"book_id": 3, "stars": 4}), std::time::Duration::from_millis(50));
+    assert_eq!(step.map(|s| (s.index, s.is_ok())), Some((3, true)));
+    assert!(ep.typical_call("restock_forever").unwrap() >= std::time::Duration::from_millis(5), "slow calls count too");
+    let v = ep.finish("Ordered two copies of Dune.").unwrap().clone();
+    assert!(v.checks.iter().all(|c| c.passed), "{v:?}");
 }
 
 #[test]

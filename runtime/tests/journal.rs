@@ -172,3 +172,16 @@ fn the_duckdb_writer_runs_at_the_configured_nice_value() {
     drop(journal);
     assert!(!writers().contains(&7), "the writer thread outlived its journal: {:?}", writers());
 }
+
+#[test]
+fn a_journal_synced_to_disk_never_records_quickly() {
+    use agentworld_runtime::journal::{JournalOptions, SyncMode};
+    let dir = tempfile::tempdir().unwrap();
+    let quick = Journal::open_with(&dir.path().join("p.duckdb"), JournalOptions::default()).unwrap();
+    quick.record_environment(&env()).unwrap();
+    quick.flush().unwrap();
+    assert!(quick.records_quickly(), "the log in the page cache, an empty queue");
+    let options = JournalOptions { sync: SyncMode::Disk, ..JournalOptions::default() };
+    let synced = Journal::open_with(&dir.path().join("d.duckdb"), options).unwrap();
+    assert!(!synced.records_quickly(), "every record waits for fdatasync");
+}

@@ -10,7 +10,7 @@
 //! queue blocks producers: backpressure instead of unbounded memory.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -98,6 +98,10 @@ struct Inner {
     worker: Option<JoinHandle<()>>,
     path: PathBuf,
     written: Arc<AtomicU64>,
+    /// Batches sent to the writer and not yet taken off its queue, against the queue's capacity.
+    queued: Arc<AtomicUsize>,
+    capacity: usize,
+    sync: SyncMode,
     failed: Arc<Mutex<Option<String>>>,
     recovery: Recovery,
 }
@@ -156,8 +160,16 @@ impl Journal {
 
         let (tx, rx) = sync_channel::<Msg>(options.queue.max(1));
         let written = Arc::new(AtomicU64::new(0));
+        let queued = Arc::new(AtomicUsize::new(0));
         let failed = Arc::new(Mutex::new(None));
-        let writer = Writer { conn, rx, wal: wal.clone(), written: written.clone(), failed: failed.clone() };
+        let writer = Writer {
+            conn,
+            rx,
+            wal: wal.clone(),
+            written: written.clone(),
+            queued: queued.clone(),
+            failed: failed.clone(),
+        };
         let (linger, nice) = (options.linger, options.writer_nice);
         let worker = std::thread::Builder::new().name("agentworld-journal".into()).spawn(move || {
             lower_priority(nice);
@@ -170,6 +182,9 @@ impl Journal {
                 worker: Some(worker),
                 path: path.to_path_buf(),
                 written,
+                queued,
+                capacity: options.queue.max(1),
+                sync: options.sync,
                 failed,
                 recovery,
             }),
@@ -199,9 +214,17 @@ impl Journal {
         }
         let tx = self.inner.tx.as_ref().ok_or_else(|| EngineError::Journal("journal closed".into()))?;
         self.inner.wal.append(records, |seq, records| {
+            self.inner.queued.fetch_add(1, Ordering::Relaxed);
             tx.send(Msg::Records(seq, records)).map_err(|_| EngineError::Journal("journal writer stopped".into()))?;
             Ok(seq)
         })?
+    }
+
+    /// Whether [`Journal::record`] returns within microseconds now: the log is not synced to disk on every
+    /// append, and the DuckDB writer's queue is less than half full (a full one blocks producers). A caller
+    /// on a thread that must not block (an async executor) records there only when this holds.
+    pub fn records_quickly(&self) -> bool {
+        self.inner.sync == SyncMode::Process && self.inner.queued.load(Ordering::Relaxed) < self.inner.capacity / 2
     }
 
     /// Waits until everything recorded before this call is committed to DuckDB.
@@ -274,6 +297,7 @@ struct Writer {
     rx: Receiver<Msg>,
     wal: Arc<Wal>,
     written: Arc<AtomicU64>,
+    queued: Arc<AtomicUsize>,
     failed: Arc<Mutex<Option<String>>>,
 }
 
@@ -290,6 +314,7 @@ impl Writer {
             // at once (so the DuckDB work is spread over the linger, not done in one burst at its end).
             match self.rx.recv() {
                 Ok(Msg::Records(seq, r)) => {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
                     through = seq;
                     pending.extend(r);
                 }
@@ -346,6 +371,7 @@ impl Writer {
         while batch.len() < MAX_BATCH {
             match self.rx.try_recv() {
                 Ok(Msg::Records(seq, r)) => {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
                     *through = seq;
                     batch.extend(r);
                 }
