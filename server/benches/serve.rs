@@ -13,7 +13,8 @@
 //! another. Each scenario runs `AW_BENCH_REPS` times (default 3) for `AW_BENCH_SECS`
 //! seconds (default 5) after `AW_BENCH_WARMUP` seconds (default 3) of the same load, unmeasured (each of the
 //! server's episode connections prepares its statements on its first calls; with 10,000 sessions that first pass
-//! takes over a second of CPU); the table gives the median of the runs' calls/s and p50/p99 latency.
+//! takes over a second of CPU); the table gives the run of median calls/s (its p50 and p99), then every run's
+//! calls/s and p99 (in calls/s order).
 //! `AW_BENCH_SERVER_THREADS` and `AW_BENCH_CLIENT_THREADS` set the two runtimes' tokio threads (default: one per
 //! core each). `AGENTWORLD_*` variables configure the runtime as they do `agentworld serve`.
 //! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp-capacity,mcp-256@8k` runs those scenarios).
@@ -55,7 +56,7 @@ fn main() {
         b.enable_all().build().unwrap()
     };
     let server_rt = threads("AW_BENCH_SERVER_THREADS");
-    let addr = server_rt.block_on(async {
+    let (addr, runtime) = server_rt.block_on(async {
         let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
         let envs: Vec<Arc<Environment>> =
             Environment::load_all(&specs).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect();
@@ -67,10 +68,11 @@ fn main() {
         config.runtime.max_steps = 1_000_000;
         let runtime = Runtime::start(config, envs).await.unwrap();
         let awm = if std::env::var("AW_AWM_URL").is_ok() { Some(awm_host(dir.path())) } else { None };
-        let server = Server::bind_with(runtime, awm, ServerSettings { port: 0, ..Default::default() }).await.unwrap();
+        let server =
+            Server::bind_with(runtime.clone(), awm, ServerSettings { port: 0, ..Default::default() }).await.unwrap();
         let addr = server.local_addr();
         tokio::spawn(server.run(std::future::pending()));
-        addr
+        (addr, runtime)
     });
     let load_rt = threads("AW_BENCH_CLIENT_THREADS");
     let point = PlannedCall::parse(r#"get_product {"product_id": 3}"#).unwrap();
@@ -96,13 +98,13 @@ fn main() {
     if let Ok(awm) = std::env::var("AW_AWM_URL") {
         versus_awm(&load_rt, &awm, &mcp, &format!("{base}/mcp/content_platform_1"), secs);
         if only.as_deref() == Some("vs-awm") {
-            return;
+            return shut_down(load_rt, server_rt, runtime);
         }
     }
     println!(
-        "| scenario | clients | sessions | offered calls/s | calls/s (median) | p50 ms | p99 ms | errors | runs (calls/s) |"
+        "| scenario | clients | sessions | offered calls/s | calls/s (median) | p50 ms | p99 ms | errors | runs (calls/s) | runs (p99 ms) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (name, o) in scenarios {
         if only.as_deref().is_some_and(|list| !list.split(',').any(|s| s == name)) {
             continue;
@@ -113,15 +115,17 @@ fn main() {
         let m = &runs[runs.len() / 2];
         let errors: u64 = runs.iter().map(|r| r.errors).sum();
         let all: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.calls_per_s)).collect();
+        let tails: Vec<String> = runs.iter().map(|r| format!("{:.2}", r.latency.p99_us as f64 / 1000.0)).collect();
         println!(
-            "| {name} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {errors} | {} |",
+            "| {name} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {errors} | {} | {} |",
             o.clients,
             o.sessions,
             o.rate.map(|r| format!("{r:.0}")).unwrap_or_else(|| "max".into()),
             m.calls_per_s,
             m.latency.p50_us as f64 / 1000.0,
             m.latency.p99_us as f64 / 1000.0,
-            all.join(", ")
+            all.join(", "),
+            tails.join(", ")
         );
         for r in &runs {
             for e in &r.first_errors {
@@ -134,6 +138,15 @@ fn main() {
             }
         }
     }
+    shut_down(load_rt, server_rt, runtime);
+}
+
+/// An orderly end, as `agentworld serve` drains: episodes ended, actors stopped, the journal flushed before its
+/// files go. (Returning with the journal's DuckDB writer and the pool still running crashed the process at exit in
+/// about one run in ten: a segfault after the last row was printed.)
+fn shut_down(load_rt: tokio::runtime::Runtime, server_rt: tokio::runtime::Runtime, runtime: Runtime) {
+    drop(load_rt);
+    server_rt.block_on(runtime.shutdown()).expect("the runtime shuts down");
 }
 
 /// `AW_BENCH_TIMELINE=1`: the run's calls of at least 10 ms, grouped by the 100 ms of the window they were due in.
