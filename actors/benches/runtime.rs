@@ -277,6 +277,13 @@ fn main() {
     println!("  CPU {:.1} us per call (the whole process, all threads)", r.cpu_us_per_call);
     let open = m.op(agentworld_actors::Op::Open);
     println!("  opens p50 {} us p99 {} us; finishes {}", open.p50_us, open.p99_us, r.finished);
+    // (warm-up included: the metrics count from the runtime's start)
+    println!(
+        "  calls run on their actor's thread: {} of {} ({} of them moved on to a worker)",
+        m.calls_inline,
+        m.op(agentworld_actors::Op::Call).count,
+        m.calls_moved
+    );
     println!(
         "actor-layer overhead vs bare engine: {:.1}% (throughput ratio {:.2})",
         (1.0 - r.calls_per_s / bare) * 100.0,
