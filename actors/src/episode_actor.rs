@@ -461,9 +461,9 @@ async fn call(
             let give_up_after = (deadline.saturating_duration_since(Instant::now()) > cap).then_some(cap);
             run_call(&mut episode, info, &tool, &args, deadline, timeout, fault, journal, give_up_after)
         }));
+        state.shared.metrics.inline_call(matches!(out, Ok(None)));
         match out {
             Ok(Some(r)) => {
-                state.shared.metrics.inline_call(false);
                 let failed = episode.failure().map(str::to_string);
                 state.episode = Some(episode);
                 if let Some(cause) = failed {
@@ -472,9 +472,8 @@ async fn call(
                 return Some((r, reply));
             }
             // Not quick this time: rolled back, on to a worker with the rest of the deadline.
-            Ok(None) => state.shared.metrics.inline_call(true),
+            Ok(None) => {}
             Err(p) => {
-                state.shared.metrics.inline_call(false);
                 drop(episode);
                 let cause = format!("the tool call panicked: {}", panic_message(&*p));
                 end(state, EndStatus::InfraError, Some(cause.clone())).await;

@@ -220,12 +220,13 @@ impl Episode {
         let index = self.steps.len() + 1;
         let time = self.env.clock_ms() + index as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000;
         let empty = Map::new();
+        let known = self.env.tool(tool);
         let outcome = if let Some(reason) = &self.failed {
             Err(ToolError::EpisodeFailed { reason: reason.clone() })
         } else if self.answer.is_some() {
             Err(ToolError::EpisodeFinished)
         } else {
-            match (self.env.tool(tool), args) {
+            match (known, args) {
                 (None, _) => Err(ToolError::UnknownTool { tool: tool.to_string() }),
                 (Some(t), Value::Object(map)) => self.run(t, map, time, budget),
                 (Some(t), Value::Null) => self.run(t, &empty, time, budget),
@@ -241,12 +242,10 @@ impl Episode {
             Err(e) => (Err(e), false, None),
         };
         let took = started.elapsed();
-        let known = self.env.tool(tool);
         if let Some(t) = known {
             t.cost().observe(took);
         }
-        // (as in `run`: a budget applies only where it is shorter than the spec's deadline)
-        let budget_bound = budget.is_some_and(|b| (b.as_millis() as u64) < self.env.spec.limits.deadline_ms);
+        let budget_bound = self.binding_budget(budget).is_some();
         // SQLite rolls back a whole transaction when it interrupts a write inside it (and on some I/O or memory
         // errors): a pooled episode would silently be back at its initial state. Rebuild the state from the earlier
         // steps' changesets; if even that fails, the episode has failed (never scored).
@@ -284,13 +283,19 @@ impl Episode {
     ) -> Result<crate::tools::CallOutput, ToolError> {
         let limits = &self.env.spec.limits;
         let bound = tool.validate(args, limits)?;
-        match budget {
-            Some(b) if (b.as_millis() as u64) < limits.deadline_ms => {
-                let limits = crate::spec::Limits { deadline_ms: (b.as_millis() as u64).max(1), ..*limits };
+        match self.binding_budget(budget) {
+            Some(ms) => {
+                let limits = crate::spec::Limits { deadline_ms: ms.max(1), ..*limits };
                 clock::at(time, || tool.execute(&self.db, bound, &limits))
             }
-            _ => clock::at(time, || tool.execute(&self.db, bound, limits)),
+            None => clock::at(time, || tool.execute(&self.db, bound, limits)),
         }
+    }
+
+    /// A caller's budget in milliseconds where it is shorter than the spec's `deadline_ms` (and so is the deadline
+    /// the call runs under); `None` where the spec's own deadline applies.
+    fn binding_budget(&self, budget: Option<std::time::Duration>) -> Option<u64> {
+        budget.map(|b| b.as_millis() as u64).filter(|&ms| ms < self.env.spec.limits.deadline_ms)
     }
 
     /// Records a call that a runtime stopped at its deadline before the engine could complete it (it waited too

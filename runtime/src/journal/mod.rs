@@ -158,7 +158,8 @@ impl Journal {
         conn.execute_batch("CHECKPOINT")?;
         let wal = Arc::new(Wal::create(&dir, recovered.next_seq.max(last + 1), options.sync)?);
 
-        let (tx, rx) = sync_channel::<Msg>(options.queue.max(1));
+        let capacity = options.queue.max(1);
+        let (tx, rx) = sync_channel::<Msg>(capacity);
         let written = Arc::new(AtomicU64::new(0));
         let queued = Arc::new(AtomicUsize::new(0));
         let failed = Arc::new(Mutex::new(None));
@@ -183,7 +184,7 @@ impl Journal {
                 path: path.to_path_buf(),
                 written,
                 queued,
-                capacity: options.queue.max(1),
+                capacity,
                 sync: options.sync,
                 failed,
                 recovery,
@@ -313,11 +314,7 @@ impl Writer {
             // bounded queue does not fill and block producers) and appends what it took to the open transaction
             // at once (so the DuckDB work is spread over the linger, not done in one burst at its end).
             match self.rx.recv() {
-                Ok(Msg::Records(seq, r)) => {
-                    self.queued.fetch_sub(1, Ordering::Relaxed);
-                    through = seq;
-                    pending.extend(r);
-                }
+                Ok(Msg::Records(seq, r)) => self.took(seq, r, &mut pending, &mut through),
                 Ok(Msg::Flush(w)) => waiters.push(w),
                 Err(_) => open = false,
             }
@@ -361,6 +358,13 @@ impl Writer {
         }
     }
 
+    /// A batch taken off the queue: its records join `pending`, and the commit will cover the log through `seq`.
+    fn took(&self, seq: u64, records: Vec<Record>, pending: &mut Vec<Record>, through: &mut u64) {
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        *through = seq;
+        pending.extend(records);
+    }
+
     /// Takes everything queued (up to [`MAX_BATCH`] records); returns false once every producer is gone.
     fn drain(
         &self,
@@ -370,11 +374,7 @@ impl Writer {
     ) -> bool {
         while batch.len() < MAX_BATCH {
             match self.rx.try_recv() {
-                Ok(Msg::Records(seq, r)) => {
-                    self.queued.fetch_sub(1, Ordering::Relaxed);
-                    *through = seq;
-                    batch.extend(r);
-                }
+                Ok(Msg::Records(seq, r)) => self.took(seq, r, batch, through),
                 Ok(Msg::Flush(w)) => waiters.push(w),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return false,
