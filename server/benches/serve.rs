@@ -94,9 +94,11 @@ fn main() {
         ("mcp-capacity", opts(Interface::Mcp, &mcp, 64, 64, vec![point.clone()], secs)),
         ("mcp-256@8k", rated(opts(Interface::Mcp, &mcp, 256, 256, vec![point.clone()], secs), 8_000.0)),
         ("mcp-10k-sessions@8k", rated(opts(Interface::Mcp, &mcp, 1000, 10_000, vec![point.clone()], secs), 8_000.0)),
-        // How far below its capacity for that many sessions the rated run above is (not run by default).
-        ("mcp-10k-sessions-capacity", opts(Interface::Mcp, &mcp, 1000, 10_000, vec![point], secs)),
     ];
+    // Run only when named in `AW_BENCH_ONLY`: how far below its capacity for that many sessions the rated run
+    // above is.
+    let on_request: Vec<(&str, LoadOptions)> =
+        vec![("mcp-10k-sessions-capacity", opts(Interface::Mcp, &mcp, 1000, 10_000, vec![point], secs))];
     if let Ok(awm) = std::env::var("AW_AWM_URL") {
         versus_awm(&load_rt, &awm, &mcp, &format!("{base}/mcp/content_platform_1"), secs);
         if only.as_deref() == Some("vs-awm") {
@@ -107,11 +109,12 @@ fn main() {
         "| scenario | clients | sessions | offered calls/s | calls/s (median) | p50 ms | p99 ms | errors | runs (calls/s) | runs (p99 ms) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    for (name, o) in scenarios {
-        let listed = only.as_deref().map(|list| list.split(',').any(|s| s == name));
-        if listed == Some(false) || (listed.is_none() && name == "mcp-10k-sessions-capacity") {
-            continue;
-        }
+    let listed = |name: &str| only.as_deref().is_some_and(|list| list.split(',').any(|s| s == name));
+    let chosen = scenarios
+        .into_iter()
+        .filter(|(name, _)| only.is_none() || listed(name))
+        .chain(on_request.into_iter().filter(|(name, _)| listed(name)));
+    for (name, o) in chosen {
         let mut runs: Vec<LoadReport> =
             (0..reps.max(1)).map(|_| load_rt.block_on(loadgen::run(o.clone())).unwrap()).collect();
         runs.sort_by(|a, b| a.calls_per_s.total_cmp(&b.calls_per_s));
