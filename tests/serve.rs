@@ -254,6 +254,108 @@ async fn mcp_sessions_are_episodes_for_the_rmcp_client() {
     assert_eq!(ends, vec![vec!["Text(\"closed\")".to_string(), "Int(1)".to_string()]]);
 }
 
+const MCP_PROTOCOL: &str = "2025-06-18";
+const MCP_ACCEPT: &str = "application/json, text/event-stream";
+
+/// Opens an MCP session on `path` with raw requests; returns its session id and episode id.
+async fn mcp_open(c: &mut Conn, path: &str) -> (String, u64) {
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": MCP_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}});
+    let headers = [("Content-Type", "application/json"), ("Accept", MCP_ACCEPT)];
+    let r = c.request("POST", path, &headers, init.to_string().as_bytes()).await.unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let sid = r.header("mcp-session-id").unwrap().to_string();
+    let reply = rpc_reply(&r.body, 0).unwrap();
+    let instructions = reply["result"]["instructions"].as_str().unwrap();
+    let episode = instructions.rsplit("agentworld episode ").next().unwrap().trim_end_matches(')').parse().unwrap();
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", MCP_ACCEPT),
+        ("Mcp-Session-Id", sid.as_str()),
+        ("Mcp-Protocol-Version", MCP_PROTOCOL),
+    ];
+    let r = c.request("POST", path, &headers, note.to_string().as_bytes()).await.unwrap();
+    assert_eq!(r.status, 202);
+    (sid, episode)
+}
+
+/// One raw `tools/call`: the HTTP status and, on 200, the whole JSON-RPC reply.
+async fn mcp_call(c: &mut Conn, path: &str, sid: &str, id: u64, tool: &str, args: Value) -> (u16, Option<Value>) {
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}});
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", MCP_ACCEPT),
+        ("Mcp-Session-Id", sid),
+        ("Mcp-Protocol-Version", MCP_PROTOCOL),
+    ];
+    let r = c.request("POST", path, &headers, body.to_string().as_bytes()).await.unwrap();
+    (r.status, rpc_reply(&r.body, id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_mcp_calls_answer_as_rmcp_does_and_keep_their_session_alive() {
+    // The same calls through the session table's direct path and through rmcp's session worker
+    // (mcp_direct_calls = false) must get the same replies, byte for byte once parsed.
+    let dir = tempfile::tempdir().unwrap();
+    let idle_ms = 600;
+    let direct_cfg = dir.path().join("direct.toml");
+    std::fs::write(&direct_cfg, format!("[server]\nmcp_session_idle_ms = {idle_ms}\n")).unwrap();
+    let routed_cfg = dir.path().join("routed.toml");
+    std::fs::write(&routed_cfg, format!("[server]\nmcp_session_idle_ms = {idle_ms}\nmcp_direct_calls = false\n"))
+        .unwrap();
+    let direct = Served::start(dir.path(), &["--config", direct_cfg.to_str().unwrap()]);
+    let routed = Served::start(dir.path(), &["--config", routed_cfg.to_str().unwrap()]);
+    let env = shop();
+    let task = &env.tasks()[0];
+    let path = format!("/mcp/shop/{}", task.id());
+    let calls = [
+        ("get_product", json!({"product_id": 1})),
+        ("search_products", json!({"query": "a"})),
+        ("get_product", json!({"product_id": "not a number"})),
+        ("no_such_tool", json!({})),
+        ("finish_episode", json!({})),
+    ];
+    let mut replies = Vec::new();
+    for server in [&direct, &routed] {
+        let mut c = server.conn();
+        let (sid, _) = mcp_open(&mut c, &path).await;
+        let mut got = Vec::new();
+        for (i, (tool, args)) in calls.iter().enumerate() {
+            let (status, reply) = mcp_call(&mut c, &path, &sid, i as u64 + 1, tool, args.clone()).await;
+            assert_eq!(status, 200, "{tool}");
+            got.push(reply.unwrap_or_else(|| panic!("{tool}: no reply")));
+        }
+        replies.push(got);
+    }
+    assert_eq!(replies[0], replies[1]);
+    assert_eq!(replies[0][0]["result"]["isError"], json!(false), "{}", replies[0][0]);
+    assert!(replies[0][2]["result"]["content"][0]["text"].as_str().unwrap().contains("product_id"));
+    assert!(replies[0][3]["result"]["content"][0]["text"].as_str().unwrap().starts_with("unknown_tool"));
+    assert!(replies[0][4]["result"]["content"][0]["text"].as_str().unwrap().contains("'answer'"));
+
+    // Direct calls count as activity: a session called every idle/4 outlives its idle limit many times over...
+    let mut c = direct.conn();
+    let (sid, episode) = mcp_open(&mut c, &path).await;
+    let started = Instant::now();
+    let mut id = 100;
+    while started.elapsed() < Duration::from_millis(idle_ms * 3) {
+        id += 1;
+        let (status, reply) = mcp_call(&mut c, &path, &sid, id, "get_product", json!({"product_id": 1})).await;
+        assert_eq!(status, 200, "call {id} at {:?} after opening", started.elapsed());
+        assert_eq!(reply.unwrap()["result"]["isError"], json!(false));
+        tokio::time::sleep(Duration::from_millis(idle_ms / 4)).await;
+    }
+    let (_, t) = req(&mut c, "GET", &format!("/v1/episodes/{episode}"), None).await;
+    assert!(t["ended"].is_null(), "{t}");
+    // ...and once it goes quiet it is closed, with its episode.
+    tokio::time::sleep(Duration::from_millis(idle_ms * 3)).await;
+    let (status, _) = mcp_call(&mut c, &path, &sid, id + 1, "get_product", json!({"product_id": 1})).await;
+    assert_eq!(status, 404);
+    let (_, t) = req(&mut c, "GET", &format!("/v1/episodes/{episode}"), None).await;
+    assert_eq!(t["ended"], "closed", "{t}");
+}
+
 #[test]
 fn the_load_generator_drives_both_interfaces_without_errors() {
     let dir = tempfile::tempdir().unwrap();

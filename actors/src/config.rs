@@ -37,6 +37,8 @@
 //! max_argument_bytes = 16384 # tool arguments larger than this (as JSON) are refused (`invalid_arguments`)
 //! max_episodes_per_client = 0 # live episodes one client (X-Client-Id header, else its IP) may hold; 0 = no limit
 //! mcp_session_idle_ms = 600000 # an MCP session with no request for this long is closed (its episode closed)
+//! mcp_direct_calls = true    # a session's tools/call is answered on its request's task, not through rmcp's
+//!                            # per-session worker (3x the calls/s; a call cannot be cancelled mid-way)
 //! drain_timeout_ms = 10000   # on SIGTERM/SIGINT: time in-flight requests get to finish before the journal is flushed
 //! jobs_dir = "agentworld-jobs" # folder of managed train/rollout jobs (/v1/jobs); "" = no jobs
 //! ```
@@ -199,6 +201,9 @@ pub struct ServerSettings {
     pub max_argument_bytes: usize,
     pub max_episodes_per_client: usize,
     pub mcp_session_idle_ms: u64,
+    /// Answer a session's `tools/call` on the request's own task instead of routing it through rmcp's
+    /// per-session worker and service loop (see `agentworld_server::mcp::EpisodeSessions`).
+    pub mcp_direct_calls: bool,
     pub drain_timeout_ms: u64,
     pub jobs_dir: String,
 }
@@ -212,6 +217,7 @@ impl Default for ServerSettings {
             max_argument_bytes: 16 * 1024,
             max_episodes_per_client: 0,
             mcp_session_idle_ms: 600_000,
+            mcp_direct_calls: true,
             drain_timeout_ms: 10_000,
             jobs_dir: "agentworld-jobs".into(),
         }

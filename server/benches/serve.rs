@@ -16,7 +16,8 @@
 //! takes over a second of CPU); the table gives the run of median calls/s (its p50 and p99), then every run's
 //! calls/s and p99 (in calls/s order).
 //! `AW_BENCH_SERVER_THREADS` and `AW_BENCH_CLIENT_THREADS` set the two runtimes' tokio threads (default: one per
-//! core each). `AGENTWORLD_*` variables configure the runtime as they do `agentworld serve`.
+//! core each). `AGENTWORLD_*` variables configure the runtime and `[server]` (but its port) as they do
+//! `agentworld serve`: `AGENTWORLD_SERVER__MCP_DIRECT_CALLS=false` sends every MCP call through rmcp's session worker.
 //! Run: `cargo bench --workspace --bench serve` (`AW_BENCH_ONLY=mcp-capacity,mcp-256@8k` runs those scenarios).
 //!
 //! **Side by side with AWM** (`AW_AWM_URL=http://127.0.0.1:18001/mcp`, set by `scripts/bench-vs-awm.sh`, which
@@ -66,10 +67,12 @@ fn main() {
             config.journal.path = Some(dir.path().join("journal.duckdb"));
         }
         config.runtime.max_steps = 1_000_000;
+        // `[server]` too (AGENTWORLD_SERVER__MCP_DIRECT_CALLS=false for the A/B against rmcp's own routing).
+        let config_server = config.server.clone();
         let runtime = Runtime::start(config, envs).await.unwrap();
         let awm = if std::env::var("AW_AWM_URL").is_ok() { Some(awm_host(dir.path())) } else { None };
-        let server =
-            Server::bind_with(runtime.clone(), awm, ServerSettings { port: 0, ..Default::default() }).await.unwrap();
+        let settings = ServerSettings { port: 0, ..config_server };
+        let server = Server::bind_with(runtime.clone(), awm, settings).await.unwrap();
         let addr = server.local_addr();
         tokio::spawn(server.run(std::future::pending()));
         (addr, runtime)

@@ -12,10 +12,16 @@
 //! the episode and returns the verdict (reward and per-check detail) as JSON. Tool failures come back as
 //! `isError` results whose text names the error code and what was wrong. Closing the session (HTTP `DELETE`,
 //! or `mcp_session_idle_ms` without a request) closes an unfinished episode; its trajectory stays in the record.
+//!
+//! Sessions are kept by [`EpisodeSessions`], which answers a bound session's `tools/call` without the
+//! per-session task hops of rmcp's own session manager (see [`sessions`] for why and what that gives up).
+
+mod sessions;
+
+pub use sessions::EpisodeSessions;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
 
 use agentworld_actors::{RuntimeError, Status};
 use agentworld_runtime::EpisodeId;
@@ -26,7 +32,6 @@ use rmcp::model::{
     InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
@@ -34,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{check_arguments, client_id};
 use crate::state::AppState;
+use sessions::{SessionCell, SharedCell};
 
 /// The tool that ends an episode with an answer and returns its verdict.
 pub const FINISH_TOOL: &str = "finish_episode";
@@ -42,11 +48,8 @@ pub const FINISH_TOOL: &str = "finish_episode";
 pub fn service(
     app: Arc<AppState>,
     shutdown: CancellationToken,
-) -> StreamableHttpService<EpisodeServer, LocalSessionManager> {
-    let mut sessions = LocalSessionManager::default();
-    sessions.session_config.keep_alive = Some(Duration::from_millis(app.settings.mcp_session_idle_ms.max(1)));
-    // No SSE priming event before each reply: replies are one event on a stream that closes after it.
-    sessions.session_config.sse_retry = None;
+) -> StreamableHttpService<EpisodeServer, EpisodeSessions> {
+    let sessions = EpisodeSessions::new(app.clone());
     let mut config = StreamableHttpServerConfig::default()
         .with_cancellation_token(shutdown)
         .with_max_request_body_bytes(app.settings.max_body_bytes)
@@ -56,7 +59,7 @@ pub fn service(
         // Served beyond this machine: Host checks would refuse every real hostname.
         config = config.disable_allowed_hosts();
     }
-    StreamableHttpService::new(move || Ok(EpisodeServer::new(app.clone())), Arc::new(sessions), config)
+    StreamableHttpService::new(move || Ok(EpisodeServer::new(app.clone())), sessions, config)
 }
 
 fn is_loopback(bind: &str) -> bool {
@@ -125,21 +128,27 @@ struct Bound {
 /// One MCP session's handler. rmcp builds one per session (and one per stateless request).
 pub struct EpisodeServer {
     app: Arc<AppState>,
-    bound: Mutex<Option<Bound>>,
+    /// What the session plays: shared with the session table when there is a session (set at `initialize`),
+    /// the handler's own otherwise.
+    cell: OnceLock<Arc<SessionCell>>,
 }
 
 impl EpisodeServer {
     fn new(app: Arc<AppState>) -> EpisodeServer {
         app.counters.mcp_sessions_live.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        EpisodeServer { app, bound: Mutex::new(None) }
+        EpisodeServer { app, cell: OnceLock::new() }
+    }
+
+    fn cell(&self) -> &Arc<SessionCell> {
+        self.cell.get_or_init(Arc::default)
     }
 
     fn bound(&self) -> Option<Bound> {
-        self.bound.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.cell().bound()
     }
 
     fn set_bound(&self, b: Bound) {
-        *self.bound.lock().unwrap_or_else(|p| p.into_inner()) = Some(b);
+        self.cell().set_bound(b)
     }
 
     fn path(context: &RequestContext<RoleServer>) -> String {
@@ -241,38 +250,6 @@ impl EpisodeServer {
         ));
         tools
     }
-
-    async fn finish(&self, b: &Bound, args: Option<&serde_json::Map<String, Value>>) -> CallToolResult {
-        let Some(answer) = args.and_then(|a| a.get("answer")) else {
-            return error_result("invalid_arguments", format!("{FINISH_TOOL}: missing required argument 'answer'"));
-        };
-        let Some(answer) = answer.as_str() else {
-            return error_result("invalid_arguments", format!("{FINISH_TOOL}: 'answer' must be a string"));
-        };
-        if b.awm {
-            let Some(host) = self.app.awm.as_ref() else {
-                return error_result("unknown_episode", "no AWM host".into());
-            };
-            return match host.finish(b.id, answer).await {
-                Ok(done) => {
-                    self.set_bound(Bound { finished: true, ..b.clone() });
-                    self.app.ended(b.id);
-                    let body = json!({"episode": b.id, "steps": done.steps, "verdict": done.verdict});
-                    CallToolResult::success(vec![ContentBlock::text(pretty(&body))])
-                }
-                Err(e) => error_result(e.code(), e.to_string()),
-            };
-        }
-        match self.app.runtime.finish(b.id, answer).await {
-            Ok(done) => {
-                self.set_bound(Bound { finished: true, ..b.clone() });
-                self.app.ended(b.id);
-                let body = json!({"episode": b.id, "steps": done.steps, "verdict": done.verdict});
-                CallToolResult::success(vec![ContentBlock::text(pretty(&body))])
-            }
-            Err(e) => runtime_error(e),
-        }
-    }
 }
 
 /// The server's `instructions` at `initialize`: the task, and how to end the episode.
@@ -308,6 +285,10 @@ impl ServerHandler for EpisodeServer {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, McpError> {
+        if let Some(SharedCell(cell)) = context.extensions.get::<SharedCell>() {
+            // A session: what it plays lives in the session table's cell, where direct calls find it.
+            let _ = self.cell.set(cell.clone());
+        }
         let path = Self::path(&context);
         let target = target_of(&path).map_err(|m| McpError::invalid_params(m, None))?;
         let (b, instruction) = match target {
@@ -381,63 +362,107 @@ impl ServerHandler for EpisodeServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.app.counters.mcp_tool_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let b = match self.bind_for_call(&context).await {
             Ok(b) => b,
-            Err(m) => return Ok(error_result("no_episode", m).into()),
-        };
-        if request.name == FINISH_TOOL {
-            return Ok(self.finish(&b, request.arguments.as_ref()).await.into());
-        }
-        let args = request.arguments.map(Value::Object);
-        let args = match check_arguments(&self.app, &request.name, args) {
-            Ok(a) => a,
-            Err(m) => return Ok(error_result("invalid_arguments", m).into()),
-        };
-        if b.awm {
-            let Some(host) = self.app.awm.as_ref() else {
-                return Ok(error_result("unknown_episode", "no AWM host".into()).into());
-            };
-            return Ok(match host.call(b.id, &request.name, args).await {
-                // The observation exactly as AWM's MCP server words it.
-                Ok(r) if r.status == agentworld_awm::StepStatus::Ok => {
-                    CallToolResult::success(vec![ContentBlock::text(r.observation)])
-                }
-                Ok(r) if r.status == agentworld_awm::StepStatus::InfraError => {
-                    CallToolResult::error(vec![ContentBlock::text(format!(
-                        "infra_error: {} (infrastructure failure: this episode is failed and will not be scored)",
-                        r.observation
-                    ))])
-                }
-                Ok(r) => CallToolResult::error(vec![ContentBlock::text(r.observation)]),
-                Err(e) => error_result(e.code(), e.to_string()),
+            Err(m) => {
+                self.app.counters.mcp_tool_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(error_result("no_episode", m).into());
             }
-            .into());
-        }
-        let reply = match self.app.runtime.call(b.id, &request.name, args).await {
-            Ok(r) => r,
-            Err(e) => return Ok(runtime_error(e).into()),
         };
-        let result = match (reply.status, reply.result, reply.error) {
-            (Status::Ok, Some(v), _) => CallToolResult::success(vec![ContentBlock::text(pretty(&v.to_value()))]),
-            (Status::Ok, None, _) => CallToolResult::success(vec![ContentBlock::text("null")]),
-            (status, _, Some(e)) => {
-                let mut text = format!("{}: {}", e.code, e.message);
-                if status == Status::InfraError {
-                    text.push_str(" (infrastructure failure: this episode is failed and will not be scored)");
-                }
-                CallToolResult::error(vec![ContentBlock::text(text)])
+        Ok(call_bound(&self.app, self.cell(), b, request).await.into())
+    }
+}
+
+/// Runs `tools/call` on a bound episode: the session handler's path and the session table's direct path.
+async fn call_bound(app: &AppState, cell: &SessionCell, b: Bound, request: CallToolRequestParams) -> CallToolResult {
+    app.counters.mcp_tool_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if request.name == FINISH_TOOL {
+        return finish(app, cell, &b, request.arguments.as_ref()).await;
+    }
+    let args = request.arguments.map(Value::Object);
+    let args = match check_arguments(app, &request.name, args) {
+        Ok(a) => a,
+        Err(m) => return error_result("invalid_arguments", m),
+    };
+    if b.awm {
+        let Some(host) = app.awm.as_ref() else {
+            return error_result("unknown_episode", "no AWM host".into());
+        };
+        return match host.call(b.id, &request.name, args).await {
+            // The observation exactly as AWM's MCP server words it.
+            Ok(r) if r.status == agentworld_awm::StepStatus::Ok => {
+                CallToolResult::success(vec![ContentBlock::text(r.observation)])
             }
-            (status, _, None) => error_result(status.as_str(), "the call failed".into()),
+            Ok(r) if r.status == agentworld_awm::StepStatus::InfraError => {
+                CallToolResult::error(vec![ContentBlock::text(format!(
+                    "infra_error: {} (infrastructure failure: this episode is failed and will not be scored)",
+                    r.observation
+                ))])
+            }
+            Ok(r) => CallToolResult::error(vec![ContentBlock::text(r.observation)]),
+            Err(e) => error_result(e.code(), e.to_string()),
         };
-        Ok(result.into())
+    }
+    let reply = match app.runtime.call(b.id, &request.name, args).await {
+        Ok(r) => r,
+        Err(e) => return runtime_error(e),
+    };
+    match (reply.status, reply.result, reply.error) {
+        (Status::Ok, Some(v), _) => CallToolResult::success(vec![ContentBlock::text(pretty(&v.to_value()))]),
+        (Status::Ok, None, _) => CallToolResult::success(vec![ContentBlock::text("null")]),
+        (status, _, Some(e)) => {
+            let mut text = format!("{}: {}", e.code, e.message);
+            if status == Status::InfraError {
+                text.push_str(" (infrastructure failure: this episode is failed and will not be scored)");
+            }
+            CallToolResult::error(vec![ContentBlock::text(text)])
+        }
+        (status, _, None) => error_result(status.as_str(), "the call failed".into()),
+    }
+}
+
+/// Ends a bound episode with the `answer` argument and returns its verdict.
+async fn finish(
+    app: &AppState,
+    cell: &SessionCell,
+    b: &Bound,
+    args: Option<&serde_json::Map<String, Value>>,
+) -> CallToolResult {
+    let Some(answer) = args.and_then(|a| a.get("answer")) else {
+        return error_result("invalid_arguments", format!("{FINISH_TOOL}: missing required argument 'answer'"));
+    };
+    let Some(answer) = answer.as_str() else {
+        return error_result("invalid_arguments", format!("{FINISH_TOOL}: 'answer' must be a string"));
+    };
+    if b.awm {
+        let Some(host) = app.awm.as_ref() else {
+            return error_result("unknown_episode", "no AWM host".into());
+        };
+        return match host.finish(b.id, answer).await {
+            Ok(done) => {
+                cell.set_bound(Bound { finished: true, ..b.clone() });
+                app.ended(b.id);
+                let body = json!({"episode": b.id, "steps": done.steps, "verdict": done.verdict});
+                CallToolResult::success(vec![ContentBlock::text(pretty(&body))])
+            }
+            Err(e) => error_result(e.code(), e.to_string()),
+        };
+    }
+    match app.runtime.finish(b.id, answer).await {
+        Ok(done) => {
+            cell.set_bound(Bound { finished: true, ..b.clone() });
+            app.ended(b.id);
+            let body = json!({"episode": b.id, "steps": done.steps, "verdict": done.verdict});
+            CallToolResult::success(vec![ContentBlock::text(pretty(&body))])
+        }
+        Err(e) => runtime_error(e),
     }
 }
 
 impl Drop for EpisodeServer {
     fn drop(&mut self) {
         self.app.counters.mcp_sessions_live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(b) = self.bound.get_mut().ok().and_then(|b| b.take()) else { return };
+        let Some(b) = self.cell.get().and_then(|c| c.take_bound()) else { return };
         if !b.owned || b.finished {
             return;
         }
