@@ -38,7 +38,7 @@
 //! max_episodes_per_client = 0 # live episodes one client (X-Client-Id header, else its IP) may hold; 0 = no limit
 //! mcp_session_idle_ms = 600000 # an MCP session with no request for this long is closed (its episode closed)
 //! mcp_direct_calls = true    # a session's tools/call is answered on its request's task, not through rmcp's
-//!                            # per-session worker (3x the calls/s; a call cannot be cancelled mid-way)
+//!                            # per-session worker (1.3-2.3x the calls/s; a call cannot be cancelled mid-way)
 //! drain_timeout_ms = 10000   # on SIGTERM/SIGINT: time in-flight requests get to finish before the journal is flushed
 //! jobs_dir = "agentworld-jobs" # folder of managed train/rollout jobs (/v1/jobs); "" = no jobs
 //! ```

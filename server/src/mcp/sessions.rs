@@ -2,8 +2,9 @@
 //!
 //! Why: rmcp hands every request of a session to a per-session worker task, which hands it to the session's
 //! service loop, which spawns a task to run the handler; the reply travels back the same way. That is four
-//! hand-offs between tasks per call before the episode actor is even asked, and on 2 cores it held MCP to
-//! ~12k calls/s where the same calls over the HTTP API ran at ~40k. So a `tools/call` on a session whose
+//! hand-offs between tasks per call before the episode actor is even asked. On 2 cores that held MCP to
+//! 14-22k calls/s with 64 sessions (9-10k with 10,000), where the same calls over the HTTP API ran at ~40k;
+//! answered directly, 24-33k (14-17k). So a `tools/call` on a session whose
 //! episode is bound is answered here, by the code the handler runs ([`super::call_bound`]), and streamed back as
 //! the one event rmcp would have sent. Everything else (`initialize`, `tools/list`, notifications, `GET`
 //! streams, `DELETE`) goes through rmcp unchanged, as do all calls when `server.mcp_direct_calls` is off.
@@ -34,7 +35,7 @@ use crate::state::AppState;
 
 /// What one MCP session plays, shared by its rmcp handler and the direct path.
 #[derive(Debug, Default)]
-pub struct SessionCell {
+pub(super) struct SessionCell {
     bound: Mutex<Option<Bound>>,
     /// Milliseconds since the table's epoch at the last request.
     last_used_ms: AtomicU64,
@@ -60,7 +61,8 @@ impl SessionCell {
 #[derive(Debug, Clone)]
 pub(super) struct SharedCell(pub Arc<SessionCell>);
 
-/// The session manager `agentworld serve` uses (see the module documentation).
+/// The session manager `agentworld serve` uses (see the module documentation). [`super::service`] builds it;
+/// an application embedding the MCP service mounts that rather than building this itself.
 pub struct EpisodeSessions {
     inner: LocalSessionManager,
     app: Arc<AppState>,
@@ -93,15 +95,6 @@ impl EpisodeSessions {
             reaper: OnceLock::new(),
             me: me.clone(),
         })
-    }
-
-    /// Sessions open now.
-    pub fn len(&self) -> usize {
-        self.read().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<SessionId, Arc<SessionCell>>> {
@@ -170,16 +163,37 @@ impl EpisodeSessions {
             }
             other => return Err(other),
         };
-        cell.in_flight.fetch_add(1, Ordering::AcqRel);
-        let result = super::call_bound(&self.app, cell, bound, call.params).await;
-        cell.last_used_ms.store(self.now_ms(), Ordering::Relaxed);
-        cell.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let result = {
+            let _running = InFlight::start(self, cell);
+            super::call_bound(&self.app, cell, bound, call.params).await
+        };
         // As rmcp's handler does for the protocol versions that have sessions (all before 2026-07-28).
         let mut result = ServerResult::CallToolResult(result);
         result.strip_result_type_for_legacy_peer();
         result.strip_non_object_output_for_legacy_peer();
         let reply = ServerJsonRpcMessage::response(result, request_id);
         Ok(ServerSseMessage::from_message(reply))
+    }
+}
+
+/// A direct call running on a session: the reaper leaves the session alone until it ends, and its end counts as
+/// the session's last use. A guard, because the request's future may be dropped mid-call (the client hung up).
+struct InFlight<'a> {
+    sessions: &'a EpisodeSessions,
+    cell: &'a SessionCell,
+}
+
+impl<'a> InFlight<'a> {
+    fn start(sessions: &'a EpisodeSessions, cell: &'a SessionCell) -> InFlight<'a> {
+        cell.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight { sessions, cell }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.cell.last_used_ms.store(self.sessions.now_ms(), Ordering::Relaxed);
+        self.cell.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
