@@ -131,6 +131,18 @@ async fn http_api_plays_episodes_end_to_end_and_the_journal_agrees() {
     let m = c.request("GET", "/metrics", &[], b"").await.unwrap();
     let text = String::from_utf8_lossy(&m.body);
     assert!(text.contains("agentworld_http_requests_total"), "{text}");
+    // Every request before this one was timed (the count is taken before this request's own is recorded).
+    let timed: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("agentworld_http_request_latency_us_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request latency in {text}"));
+    let served: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("agentworld_http_requests_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert_eq!(timed, served, "{text}");
     assert!(m.header("x-request-id").is_some());
 
     // Stop, then check the record: the verdicts the API returned are the journal's.

@@ -57,7 +57,7 @@ fn main() {
         b.enable_all().build().unwrap()
     };
     let server_rt = threads("AW_BENCH_SERVER_THREADS");
-    let (addr, runtime) = server_rt.block_on(async {
+    let (addr, runtime, app) = server_rt.block_on(async {
         let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
         let envs: Vec<Arc<Environment>> =
             Environment::load_all(&specs).unwrap().into_iter().map(|(_, e)| Arc::new(e.unwrap())).collect();
@@ -74,8 +74,9 @@ fn main() {
         let settings = ServerSettings { port: 0, ..config_server };
         let server = Server::bind_with(runtime.clone(), awm, settings).await.unwrap();
         let addr = server.local_addr();
+        let app = server.state();
         tokio::spawn(server.run(std::future::pending()));
-        (addr, runtime)
+        (addr, runtime, app)
     });
     let load_rt = threads("AW_BENCH_CLIENT_THREADS");
     let point = PlannedCall::parse(r#"get_product {"product_id": 3}"#).unwrap();
@@ -145,6 +146,16 @@ fn main() {
             for r in &runs {
                 println!("{name}: {}", slow_timeline(r));
             }
+            // The server's side of the same requests (router to response head), to tell a stall in the
+            // handlers from one in the connections, the loopback path or the load generator.
+            let h = app.counters.http_latency.snapshot();
+            println!(
+                "{name}: server side, all requests since start: {} requests, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                h.count,
+                h.p50_us as f64 / 1000.0,
+                h.p99_us as f64 / 1000.0,
+                h.max_us as f64 / 1000.0
+            );
         }
     }
     shut_down(load_rt, server_rt, runtime);
@@ -158,7 +169,8 @@ fn shut_down(load_rt: tokio::runtime::Runtime, server_rt: tokio::runtime::Runtim
     server_rt.block_on(runtime.shutdown()).expect("the runtime shuts down");
 }
 
-/// `AW_BENCH_TIMELINE=1`: the run's calls of at least 10 ms, grouped by the 100 ms of the window they were due in.
+/// `AW_BENCH_TIMELINE=1`: the run's calls of at least 10 ms, grouped by the 100 ms of the window they were due in
+/// (after each scenario the bench also prints the server's own request latency, cumulative since it started).
 fn slow_timeline(r: &LoadReport) -> String {
     let mut by_slice: std::collections::BTreeMap<i64, (usize, f64)> = std::collections::BTreeMap::new();
     for c in &r.slow_calls {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -57,6 +58,18 @@ async fn metrics(State(app): State<Arc<AppState>>) -> Response {
             value.load(Ordering::Relaxed)
         ));
     }
+    let h = c.http_latency.snapshot();
+    text.push_str(
+        "# HELP agentworld_http_request_latency_us Time from a request reaching the router to its response head\n\
+         # TYPE agentworld_http_request_latency_us summary\n",
+    );
+    for (q, v) in [("0.5", h.p50_us), ("0.9", h.p90_us), ("0.99", h.p99_us), ("1", h.max_us)] {
+        text.push_str(&format!("agentworld_http_request_latency_us{{quantile=\"{q}\"}} {v}\n"));
+    }
+    text.push_str(&format!(
+        "agentworld_http_request_latency_us_sum {}\nagentworld_http_request_latency_us_count {}\n",
+        h.sum_us, h.count
+    ));
     let live = c.mcp_sessions_live.load(Ordering::Relaxed);
     text.push_str(&format!(
         "# HELP agentworld_mcp_sessions_live MCP session handlers alive\n# TYPE agentworld_mcp_sessions_live gauge\nagentworld_mcp_sessions_live {live}\n"
@@ -79,7 +92,9 @@ pub async fn request_id(State(app): State<Arc<AppState>>, req: Request, next: Ne
     let method = req.method().clone();
     // The URI is reference-counted: kept for the log line without copying the path.
     let uri = req.uri().clone();
+    let started = Instant::now();
     let mut resp = next.run(req).await;
+    app.counters.http_latency.record(started.elapsed());
     if method == axum::http::Method::DELETE && resp.status() == StatusCode::ACCEPTED && uri.path().starts_with("/mcp") {
         // rmcp answers a session's DELETE with 202; the official Python SDK expects 200 or 204 and warns otherwise.
         *resp.status_mut() = StatusCode::OK;

@@ -36,6 +36,9 @@ pub struct Counters {
     pub mcp_sessions_opened: AtomicU64,
     pub mcp_sessions_live: AtomicU64,
     pub mcp_tool_calls: AtomicU64,
+    /// From the request reaching the router to its response head being ready (for an MCP reply routed through
+    /// rmcp, the event stream is still to come then; a direct call's reply is ready).
+    pub http_latency: agentworld_actors::metrics::Histogram,
 }
 
 impl AppState {
