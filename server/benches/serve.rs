@@ -156,6 +156,17 @@ fn main() {
                 h.p99_us as f64 / 1000.0,
                 h.max_us as f64 / 1000.0
             );
+            // ...and of the episode actors' work on the calls (from the actor taking the message to its reply).
+            let m = runtime.metrics();
+            if let Some((_, c)) = m.ops.iter().find(|(op, _)| *op == "call") {
+                println!(
+                    "{name}: episode actors, all calls since start: {} calls, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                    c.count,
+                    c.p50_us as f64 / 1000.0,
+                    c.p99_us as f64 / 1000.0,
+                    c.max_us as f64 / 1000.0
+                );
+            }
         }
     }
     shut_down(load_rt, server_rt, runtime);
