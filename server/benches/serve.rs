@@ -31,6 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentworld_actors::metrics::HistogramSnapshot;
 use agentworld_actors::{Runtime, RuntimeConfig, ServerSettings};
 use agentworld_runtime::Environment;
 use agentworld_server::Server;
@@ -146,30 +147,25 @@ fn main() {
             for r in &runs {
                 println!("{name}: {}", slow_timeline(r));
             }
-            // The server's side of the same requests (router to response head), to tell a stall in the
-            // handlers from one in the connections, the loopback path or the load generator.
-            let h = app.counters.http_latency.snapshot();
+            // The server's side of the same requests (router to response head), and the episode actors' work on
+            // the calls (from the actor taking the message to its reply). Both cumulative since the server
+            // started, warm-up and episode opens included, so they bound the window's numbers rather than give them.
             println!(
-                "{name}: server side, all requests since start: {} requests, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-                h.count,
-                h.p50_us as f64 / 1000.0,
-                h.p99_us as f64 / 1000.0,
-                h.max_us as f64 / 1000.0
+                "{name}: server side, all requests since start: {}",
+                summary(&app.counters.http_latency.snapshot())
             );
-            // ...and of the episode actors' work on the calls (from the actor taking the message to its reply).
-            let m = runtime.metrics();
-            if let Some((_, c)) = m.ops.iter().find(|(op, _)| *op == "call") {
-                println!(
-                    "{name}: episode actors, all calls since start: {} calls, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-                    c.count,
-                    c.p50_us as f64 / 1000.0,
-                    c.p99_us as f64 / 1000.0,
-                    c.max_us as f64 / 1000.0
-                );
+            if let Some((_, calls)) = runtime.metrics().ops.iter().find(|(op, _)| *op == "call") {
+                println!("{name}: episode actors, all calls since start: {}", summary(calls));
             }
         }
     }
     shut_down(load_rt, server_rt, runtime);
+}
+
+/// A latency histogram in one line: how many, p50, p99 and max.
+fn summary(h: &HistogramSnapshot) -> String {
+    let ms = |us: u64| us as f64 / 1000.0;
+    format!("{} timed, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", h.count, ms(h.p50_us), ms(h.p99_us), ms(h.max_us))
 }
 
 /// An orderly end, as `agentworld serve` drains: episodes ended, actors stopped, the journal flushed before its
