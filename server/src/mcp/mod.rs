@@ -434,28 +434,29 @@ async fn finish(
     let Some(answer) = answer.as_str() else {
         return error_result("invalid_arguments", format!("{FINISH_TOOL}: 'answer' must be a string"));
     };
-    if b.awm {
+    // The verdict as JSON, from whichever host plays the episode.
+    let done = if b.awm {
         let Some(host) = app.awm.as_ref() else {
             return error_result("unknown_episode", "no AWM host".into());
         };
-        return match host.finish(b.id, answer).await {
-            Ok(done) => {
-                cell.set_bound(Bound { finished: true, ..b.clone() });
-                app.ended(b.id);
-                let body = json!({"episode": b.id, "steps": done.steps, "verdict": done.verdict});
-                CallToolResult::success(vec![ContentBlock::text(pretty(&body))])
-            }
-            Err(e) => error_result(e.code(), e.to_string()),
-        };
-    }
-    match app.runtime.finish(b.id, answer).await {
-        Ok(done) => {
+        host.finish(b.id, answer)
+            .await
+            .map(|d| json!({"episode": b.id, "steps": d.steps, "verdict": d.verdict}))
+            .map_err(|e| error_result(e.code(), e.to_string()))
+    } else {
+        app.runtime
+            .finish(b.id, answer)
+            .await
+            .map(|d| json!({"episode": b.id, "steps": d.steps, "verdict": d.verdict}))
+            .map_err(runtime_error)
+    };
+    match done {
+        Ok(body) => {
             cell.set_bound(Bound { finished: true, ..b.clone() });
             app.ended(b.id);
-            let body = json!({"episode": b.id, "steps": done.steps, "verdict": done.verdict});
             CallToolResult::success(vec![ContentBlock::text(pretty(&body))])
         }
-        Err(e) => runtime_error(e),
+        Err(failed) => failed,
     }
 }
 
