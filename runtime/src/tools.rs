@@ -47,8 +47,14 @@ impl CallCost {
     pub fn observe(&self, took: Duration) {
         let x = took.as_nanos().min(u128::from(u64::MAX - 1)) as u64;
         let old = self.ewma_ns.load(Ordering::Relaxed);
-        // Weight 1/8: one slow call moves the average by an eighth of its excess, a run of them takes over.
-        let new = if old == u64::MAX { x } else { old - old / 8 + x / 8 };
+        // Weight 1/8, and a call counts as at most twice the average: one call slowed by something else (its thread
+        // preempted mid-call on a busy machine) moves the average up by an eighth at most, and the next calls are
+        // not sent to workers for it; a run of slow calls still takes over (each raises it by up to 12.5%).
+        let new = match old {
+            u64::MAX => x,
+            _ if x >= old => old + (x - old).min(old.max(8_000)) / 8,
+            _ => old - (old - x) / 8,
+        };
         self.ewma_ns.store(new, Ordering::Relaxed);
     }
 
@@ -648,4 +654,36 @@ pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_slow_call_does_not_make_a_tool_typically_slow_but_a_run_of_them_does() {
+        let cost = CallCost::default();
+        assert_eq!(cost.typical(), None);
+        for _ in 0..20 {
+            cost.observe(Duration::from_micros(20));
+        }
+        assert_eq!(cost.typical(), Some(Duration::from_micros(20)));
+        // A call whose thread was preempted for 5 ms: the estimate moves by an eighth of twice itself at most.
+        cost.observe(Duration::from_millis(5));
+        assert_eq!(cost.typical(), Some(Duration::from_nanos(22_500)));
+        for _ in 0..30 {
+            cost.observe(Duration::from_micros(20));
+        }
+        assert!(cost.typical().unwrap() < Duration::from_micros(21));
+        // A tool that has become slow for good takes over within a few dozen calls.
+        for _ in 0..40 {
+            cost.observe(Duration::from_millis(5));
+        }
+        assert!(cost.typical().unwrap() > Duration::from_millis(1), "{:?}", cost.typical());
+        // And coming back down follows at once (by an eighth of the difference each call).
+        for _ in 0..60 {
+            cost.observe(Duration::from_micros(20));
+        }
+        assert!(cost.typical().unwrap() < Duration::from_micros(100), "{:?}", cost.typical());
+    }
 }
