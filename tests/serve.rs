@@ -394,6 +394,19 @@ fn the_load_generator_drives_both_interfaces_without_errors() {
         // 20 sessions, each replaced after 7 calls.
         assert!(r["open_latency"]["count"].as_u64().unwrap() > 20, "{r}");
     }
+    // Open loop: the offered rate is what is sent (not more: calls go out on their schedule, within a timer tick),
+    // and every call's lag behind its schedule is measured.
+    let out = Command::new(env!("CARGO_BIN_EXE_agentworld"))
+        .args(["loadgen", "http", &base, "--env", "shop", "--clients", "8", "--rate", "400", "--seconds", "1"])
+        .args(["--warmup", "0.2", "--json", "--call", r#"get_product {"product_id": 3}"#])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let calls = r["calls"].as_u64().unwrap();
+    assert!((320..=410).contains(&calls), "400 calls/s offered for 1 s: {r}");
+    assert_eq!(r["send_lag"]["count"].as_u64(), Some(calls), "{r}");
+    assert_eq!(r["latency"]["count"].as_u64(), Some(calls), "{r}");
     // Against a port where nothing listens, every failure is counted and the exit status says so.
     let out = Command::new(env!("CARGO_BIN_EXE_agentworld"))
         .args(["loadgen", "mcp", "http://127.0.0.1:9/mcp", "--clients", "2", "--seconds", "0.2", "--json"])

@@ -63,15 +63,58 @@ impl Histogram {
     }
 
     pub fn snapshot(&self) -> HistogramSnapshot {
-        let counts: Vec<u64> = self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
-        let count: u64 = counts.iter().sum();
+        let counts = self.counts();
+        HistogramSnapshot { max_us: self.max_us.load(Ordering::Relaxed), ..counts.summary() }
+    }
+
+    /// The bucket counts now; [`HistogramCounts::since`] gives what was recorded between two of them.
+    pub fn counts(&self) -> HistogramCounts {
+        HistogramCounts {
+            counts: self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+            sum_us: self.sum_us.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A histogram's bucket counts at one moment: the quantiles of a window (a benchmark's measured seconds) are
+/// those of the difference of two.
+///
+/// ```
+/// use agentworld_actors::metrics::Histogram;
+/// use std::time::Duration;
+///
+/// let h = Histogram::default();
+/// h.record(Duration::from_millis(900)); // warm-up
+/// let start = h.counts();
+/// for _ in 0..99 {
+///     h.record(Duration::from_micros(100));
+/// }
+/// let window = h.counts().since(&start);
+/// assert_eq!(window.count, 99);
+/// assert!(window.max_us < 1000);
+/// ```
+#[derive(Debug, Clone)]
+pub struct HistogramCounts {
+    counts: Vec<u64>,
+    sum_us: u64,
+}
+
+impl HistogramCounts {
+    /// What was recorded after `earlier` was taken. Its max is the upper bound of the highest bucket used.
+    pub fn since(&self, earlier: &HistogramCounts) -> HistogramSnapshot {
+        let counts = self.counts.iter().zip(&earlier.counts).map(|(a, b)| a.saturating_sub(*b)).collect();
+        HistogramCounts { counts, sum_us: self.sum_us.saturating_sub(earlier.sum_us) }.summary()
+    }
+
+    fn summary(&self) -> HistogramSnapshot {
+        let count: u64 = self.counts.iter().sum();
         let q = |p: f64| -> u64 {
             if count == 0 {
                 return 0;
             }
             let rank = ((p * count as f64).ceil() as u64).max(1);
             let mut seen = 0;
-            for (b, c) in counts.iter().enumerate() {
+            for (b, c) in self.counts.iter().enumerate() {
                 seen += c;
                 if seen >= rank {
                     return bucket_upper(b);
@@ -81,11 +124,11 @@ impl Histogram {
         };
         HistogramSnapshot {
             count,
-            sum_us: self.sum_us.load(Ordering::Relaxed),
+            sum_us: self.sum_us,
             p50_us: q(0.50),
             p90_us: q(0.90),
             p99_us: q(0.99),
-            max_us: self.max_us.load(Ordering::Relaxed),
+            max_us: self.counts.iter().rposition(|c| *c > 0).map_or(0, bucket_upper),
         }
     }
 }

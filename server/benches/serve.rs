@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentworld_actors::metrics::HistogramSnapshot;
+use agentworld_actors::metrics::{HistogramSnapshot, MetricsSnapshot};
 use agentworld_actors::{Runtime, RuntimeConfig, ServerSettings};
 use agentworld_runtime::Environment;
 use agentworld_server::Server;
@@ -49,15 +49,17 @@ fn main() {
     let reps = env_num("AW_BENCH_REPS", 3.0) as usize;
     let only = std::env::var("AW_BENCH_ONLY").ok();
     let dir = tempfile::tempdir().unwrap();
-    let threads = |var: &str| {
+    // Named apart, so a profile (`perf sched`, `perf record`) tells the server's threads from the load's.
+    let threads = |var: &str, name: &str| {
         let n = env_num(var, 0.0) as usize;
         let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.thread_name(name);
         if n > 0 {
             b.worker_threads(n);
         }
         b.enable_all().build().unwrap()
     };
-    let server_rt = threads("AW_BENCH_SERVER_THREADS");
+    let server_rt = threads("AW_BENCH_SERVER_THREADS", "bench-server");
     let (addr, runtime, app) = server_rt.block_on(async {
         let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs");
         let envs: Vec<Arc<Environment>> =
@@ -79,7 +81,7 @@ fn main() {
         tokio::spawn(server.run(std::future::pending()));
         (addr, runtime, app)
     });
-    let load_rt = threads("AW_BENCH_CLIENT_THREADS");
+    let load_rt = threads("AW_BENCH_CLIENT_THREADS", "bench-load");
     let point = PlannedCall::parse(r#"get_product {"product_id": 3}"#).unwrap();
     let mix = vec![
         point.clone(),
@@ -120,8 +122,32 @@ fn main() {
         .filter(|(name, _)| only.is_none() || listed(name))
         .chain(on_request.into_iter().filter(|(name, _)| listed(name)));
     for (name, o) in chosen {
-        let mut runs: Vec<LoadReport> =
-            (0..reps.max(1)).map(|_| load_rt.block_on(loadgen::run(o.clone())).unwrap()).collect();
+        let mut runs: Vec<LoadReport> = (0..reps.max(1))
+            .map(|_| {
+                let before = runtime.metrics();
+                // The server's request latency over the measured window only (no opens, warm-up or closes).
+                let (marks, mut window) = tokio::sync::watch::channel(false);
+                let state = app.clone();
+                let served = load_rt.spawn(async move {
+                    window.wait_for(|open| *open).await.ok()?;
+                    let start = state.counters.http_latency.counts();
+                    window.wait_for(|open| !*open).await.ok()?;
+                    Some(state.counters.http_latency.counts().since(&start))
+                });
+                let r = load_rt.block_on(loadgen::run(LoadOptions { window_marks: Some(marks), ..o.clone() })).unwrap();
+                let served = load_rt.block_on(served).ok().flatten().unwrap_or_default();
+                if env_num("AW_BENCH_TIMELINE", 0.0) != 0.0 {
+                    let p99 = r.latency.p99_us as f64 / 1000.0;
+                    println!("{name}: run with p99 {p99:.2} ms: {}", placement(&before, &runtime.metrics()));
+                    println!("{name}: calls sent after they were due by: {}", summary(&r.send_lag));
+                    println!("{name}: {}", slow_timeline(&r));
+                    // The server's side of the window's requests, router to response head: what it leaves of the
+                    // client's latency was spent outside handlers (socket buffers, scheduling, the load generator).
+                    println!("{name}: server side, the window's requests: {}", summary(&served));
+                }
+                r
+            })
+            .collect();
         runs.sort_by(|a, b| a.calls_per_s.total_cmp(&b.calls_per_s));
         let m = &runs[runs.len() / 2];
         let errors: u64 = runs.iter().map(|r| r.errors).sum();
@@ -144,22 +170,24 @@ fn main() {
             }
         }
         if env_num("AW_BENCH_TIMELINE", 0.0) != 0.0 {
-            for r in &runs {
-                println!("{name}: {}", slow_timeline(r));
-            }
-            // The server's side of the same requests (router to response head), and the episode actors' work on
-            // the calls (from the actor taking the message to its reply). Both cumulative since the server
-            // started, warm-up and episode opens included, so they bound the window's numbers rather than give them.
-            println!(
-                "{name}: server side, all requests since start: {}",
-                summary(&app.counters.http_latency.snapshot())
-            );
+            // The episode actors' work on the calls (from the actor taking the message to its reply), cumulative
+            // since the server started, warm-up and episode opens included: it bounds the window's number.
             if let Some((_, calls)) = runtime.metrics().ops.iter().find(|(op, _)| *op == "call") {
                 println!("{name}: episode actors, all calls since start: {}", summary(calls));
             }
         }
     }
     shut_down(load_rt, server_rt, runtime);
+}
+
+/// Where the calls between two snapshots ran: on their episode actor's thread, started there and moved to a
+/// worker (too slow that time), or on a worker from the start (the tool's typical call is too slow to run inline).
+fn placement(before: &MetricsSnapshot, after: &MetricsSnapshot) -> String {
+    let calls = |m: &MetricsSnapshot| m.ops.iter().find(|(op, _)| *op == "call").map_or(0, |(_, h)| h.count);
+    let total = calls(after) - calls(before);
+    let inline = after.calls_inline - before.calls_inline;
+    let moved = after.calls_moved - before.calls_moved;
+    format!("{total} calls: {} inline, {moved} moved to a worker, {} on a worker", inline - moved, total - inline)
 }
 
 /// A latency histogram in one line: how many, p50, p99 and max.
@@ -179,14 +207,18 @@ fn shut_down(load_rt: tokio::runtime::Runtime, server_rt: tokio::runtime::Runtim
 /// `AW_BENCH_TIMELINE=1`: the run's calls of at least 10 ms, grouped by the 100 ms of the window they were due in
 /// (after each scenario the bench also prints the server's own request latency, cumulative since it started).
 fn slow_timeline(r: &LoadReport) -> String {
-    let mut by_slice: std::collections::BTreeMap<i64, (usize, f64)> = std::collections::BTreeMap::new();
+    // Per slice: how many, the slowest, and the latest send (the load generator's own share of the delay).
+    let mut by_slice: std::collections::BTreeMap<i64, (usize, f64, f64)> = std::collections::BTreeMap::new();
     for c in &r.slow_calls {
         let e = by_slice.entry((c.at_ms / 100.0).floor() as i64).or_default();
         e.0 += 1;
         e.1 = e.1.max(c.latency_ms);
+        e.2 = e.2.max(c.sent_late_ms);
     }
-    let slices: Vec<String> =
-        by_slice.iter().map(|(s, (n, max))| format!("{:.1}s:{n}(max {max:.0}ms)", *s as f64 / 10.0)).collect();
+    let slices: Vec<String> = by_slice
+        .iter()
+        .map(|(s, (n, max, late))| format!("{:.1}s:{n}(max {max:.0}ms, sent late {late:.0}ms)", *s as f64 / 10.0))
+        .collect();
     format!("{} calls >= 10 ms in {} slices of 100 ms: {}", r.slow_calls.len(), by_slice.len(), slices.join(" "))
 }
 
@@ -281,5 +313,6 @@ fn opts(
         timeout: Duration::from_secs(30),
         rate: None,
         warmup: Duration::from_secs_f64(env_num("AW_BENCH_WARMUP", 3.0)),
+        window_marks: None,
     }
 }

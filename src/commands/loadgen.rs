@@ -67,6 +67,7 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         timeout: Duration::from_millis(args.timeout_ms),
         rate: args.rate,
         warmup: Duration::from_secs_f64(args.warmup.max(0.0)),
+        window_marks: None,
     };
     if let Some(r) = opts.rate
         && !(r.is_finite() && r > 0.0)
@@ -95,6 +96,13 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             "session opens {} (p50 {} us, p99 {} us); tool errors {}; errors {}",
             o.count, o.p50_us, o.p99_us, report.tool_errors, report.errors
         );
+        if report.rate.is_some() {
+            let lag = &report.send_lag;
+            println!(
+                "sent after they were due (the generator's own share of the latency): p50 {} us, p99 {} us, max {} us",
+                lag.p50_us, lag.p99_us, lag.max_us
+            );
+        }
         for e in &report.first_errors {
             println!("error: {e}");
         }

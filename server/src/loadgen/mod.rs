@@ -80,6 +80,9 @@ pub struct LoadOptions {
     pub rate: Option<f64>,
     /// Load run before the measured window, not counted.
     pub warmup: Duration,
+    /// Told `true` when the measured window starts and `false` when it ends (an embedding benchmark reads the
+    /// server's own counters over the same seconds).
+    pub window_marks: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 /// What a run measured.
@@ -97,6 +100,9 @@ pub struct LoadReport {
     pub calls_per_s: f64,
     /// Client-side latency of tool calls.
     pub latency: HistogramSnapshot,
+    /// How long after it was due each call was sent (open loop): the load generator's own delay (its timer's
+    /// millisecond ticks, its threads busy or not scheduled), part of `latency`. Zero in a closed loop.
+    pub send_lag: HistogramSnapshot,
     /// Client-side latency of opening a session (episode open, or MCP initialize + initialized).
     pub open_latency: HistogramSnapshot,
     /// Calls answered as the agent's mistake (`tool_error`, MCP `isError`).
@@ -120,18 +126,22 @@ pub struct SlowCall {
     /// When it was due (open loop) or sent, in milliseconds from the start of the measured window.
     pub at_ms: f64,
     pub latency_ms: f64,
+    /// How late the request was sent, after it was due: the load generator's own delay (its threads busy or
+    /// not scheduled), included in `latency_ms`. Zero in a closed loop.
+    pub sent_late_ms: f64,
 }
 
 #[derive(Default)]
 struct Tally {
     latency: Histogram,
+    send_lag: Histogram,
     open_latency: Histogram,
     calls: AtomicU64,
     tool_errors: AtomicU64,
     errors: AtomicU64,
     first_errors: std::sync::Mutex<Vec<String>>,
     /// (due or sent, latency) of calls of at least `SLOW_CALL`.
-    slow: std::sync::Mutex<Vec<(Instant, Duration)>>,
+    slow: std::sync::Mutex<Vec<(Instant, Duration, Duration)>>,
     /// The measured window: calls due (or sent) in it are counted, whenever they end.
     window: std::sync::OnceLock<(Instant, Instant)>,
 }
@@ -197,9 +207,15 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
     }
     let start = Instant::now();
     let _ = tally.window.set((start, start + opts.duration));
+    if let Some(marks) = &opts.window_marks {
+        marks.send_replace(true);
+    }
     let opened = tally.open_latency.snapshot();
     let (calls0, errors0) = (tally.calls.load(Ordering::Relaxed), tally.errors.load(Ordering::Relaxed));
     tokio::time::sleep(opts.duration).await;
+    if let Some(marks) = &opts.window_marks {
+        marks.send_replace(false);
+    }
     stop.store(true, Ordering::Relaxed);
     let seconds = start.elapsed().as_secs_f64();
     let calls = tally.calls.load(Ordering::Relaxed) - calls0;
@@ -214,9 +230,10 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
-        .map(|(at, took)| SlowCall {
+        .map(|(at, took, late)| SlowCall {
             at_ms: at.duration_since(start).as_secs_f64() * 1e3,
             latency_ms: took.as_secs_f64() * 1e3,
+            sent_late_ms: late.as_secs_f64() * 1e3,
         })
         .collect();
     Ok(LoadReport {
@@ -229,6 +246,7 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         calls,
         calls_per_s: calls as f64 / seconds,
         latency: tally.latency.snapshot(),
+        send_lag: tally.send_lag.snapshot(),
         open_latency: if opened.count > 0 { tally.open_latency.snapshot() } else { opened },
         tool_errors: tally.tool_errors.load(Ordering::Relaxed),
         errors: errors_in_window.max(tally.errors.load(Ordering::Relaxed)),
@@ -237,6 +255,9 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         slow_calls,
     })
 }
+
+/// The resolution of tokio's timer.
+const TIMER_TICK: Duration = Duration::from_millis(1);
 
 /// A session: an episode id (HTTP API) or an MCP session id, and how many calls it has made.
 struct Session {
@@ -342,20 +363,29 @@ impl Client {
         }
     }
 
+    /// Calls in turn on the client's sessions until `stop`: as fast as answers come, or (open loop) this
+    /// client's share of the rate, its calls evenly spaced and staggered against the other clients'.
     async fn drive(&mut self, live: &mut Vec<Session>, tally: &Tally, stop: &AtomicBool, index: usize) {
         let mut i = 0;
-        // Open loop: this client's share of the rate, its first call staggered so clients do not fire together.
         let interval =
             self.opts.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(self.opts.clients as f64 / r));
         let mut due =
             interval.map(|iv| tokio::time::Instant::now() + iv.mul_f64(index as f64 / self.opts.clients as f64));
         while !stop.load(Ordering::Relaxed) && !live.is_empty() {
-            if let (Some(at), Some(iv)) = (due.as_mut(), interval) {
-                tokio::time::sleep_until(*at).await;
-                *at += iv;
-                if stop.load(Ordering::Relaxed) {
-                    break;
+            // tokio's timer wakes on millisecond ticks, after the instant asked for: asking for the tick before the
+            // call is due sends it within about half a millisecond either side of when it is due, not up to a
+            // millisecond after (that lag was counted in every call's latency).
+            let at = match (due.as_mut(), interval) {
+                (Some(at), Some(iv)) => {
+                    tokio::time::sleep_until(at.checked_sub(TIMER_TICK).unwrap_or(*at)).await;
+                    let t = at.into_std();
+                    *at += iv;
+                    Some(t)
                 }
+                _ => None,
+            };
+            if stop.load(Ordering::Relaxed) {
+                break;
             }
             i = (i + 1) % live.len();
             if live[i].steps >= self.opts.steps_per_session.max(1) {
@@ -372,8 +402,11 @@ impl Client {
             }
             let call = self.opts.calls[self.next_call].clone();
             self.next_call = (self.next_call + 1) % self.opts.calls.len();
-            // Latency counts from when the call was due (open loop) or sent (closed loop).
-            let t = due.map(|at| (at - interval.unwrap_or_default()).into_std()).unwrap_or_else(Instant::now);
+            // Latency counts from when the call was sent, or from when it was due if it was sent late (open loop:
+            // a client held up by a slow answer must not hide the wait, coordinated omission).
+            let sent = Instant::now();
+            let t = at.map_or(sent, |due| due.min(sent));
+            let late = at.map_or(Duration::ZERO, |due| sent.saturating_duration_since(due));
             let outcome = self.call(&live[i].id, &call).await;
             live[i].steps += 1;
             match outcome {
@@ -383,10 +416,11 @@ impl Client {
                 Ok(is_tool_error) => {
                     let took = t.elapsed();
                     tally.latency.record(took);
+                    tally.send_lag.record(late);
                     if took >= SLOW_CALL {
                         let mut slow = tally.slow.lock().unwrap_or_else(|p| p.into_inner());
                         if slow.len() < 100_000 {
-                            slow.push((t, took));
+                            slow.push((t, took, late));
                         }
                     }
                     tally.calls.fetch_add(1, Ordering::Relaxed);
