@@ -143,6 +143,25 @@ pub struct HistogramSnapshot {
     pub max_us: u64,
 }
 
+impl HistogramSnapshot {
+    /// Writes this histogram as the series of a Prometheus summary `name`: quantiles 0.5, 0.9 and 0.99 (and 1, the
+    /// max, with `with_max`), then `_sum` and `_count`. `labels` (such as `op="call"`, or empty) go on every line.
+    pub fn write_prometheus(&self, out: &mut String, name: &str, labels: &str, with_max: bool) {
+        use std::fmt::Write;
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut quantiles = vec![("0.5", self.p50_us), ("0.9", self.p90_us), ("0.99", self.p99_us)];
+        if with_max {
+            quantiles.push(("1", self.max_us));
+        }
+        for (q, v) in quantiles {
+            let _ = writeln!(out, "{name}{{{labels}{sep}quantile=\"{q}\"}} {v}");
+        }
+        let labels = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(out, "{name}_sum{labels} {}", self.sum_us);
+        let _ = writeln!(out, "{name}_count{labels} {}", self.count);
+    }
+}
+
 /// Operations the runtime times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -291,11 +310,7 @@ impl MetricsSnapshot {
         let mut out = String::new();
         let _ = writeln!(out, "# TYPE agentworld_op_latency_us summary");
         for (op, h) in &self.ops {
-            for (q, v) in [("0.5", h.p50_us), ("0.9", h.p90_us), ("0.99", h.p99_us)] {
-                let _ = writeln!(out, "agentworld_op_latency_us{{op=\"{op}\",quantile=\"{q}\"}} {v}");
-            }
-            let _ = writeln!(out, "agentworld_op_latency_us_sum{{op=\"{op}\"}} {}", h.sum_us);
-            let _ = writeln!(out, "agentworld_op_latency_us_count{{op=\"{op}\"}} {}", h.count);
+            h.write_prometheus(&mut out, "agentworld_op_latency_us", &format!("op=\"{op}\""), false);
         }
         let _ = writeln!(out, "# TYPE agentworld_calls_total counter");
         for (s, c) in &self.calls_by_status {
@@ -363,5 +378,24 @@ mod tests {
         assert!(text.contains("agentworld_live_episodes 2"), "{text}");
         assert!(text.contains("agentworld_op_latency_us_count{op=\"call\"} 1"), "{text}");
         assert!(text.contains("agentworld_episodes_ended_total{status=\"reaped\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn a_summary_is_written_with_or_without_labels() {
+        let h = HistogramSnapshot { count: 2, sum_us: 50, p50_us: 10, p90_us: 40, p99_us: 40, max_us: 40 };
+        let mut out = String::new();
+        h.write_prometheus(&mut out, "x_us", "op=\"call\"", false);
+        assert_eq!(
+            out,
+            "x_us{op=\"call\",quantile=\"0.5\"} 10\nx_us{op=\"call\",quantile=\"0.9\"} 40\n\
+             x_us{op=\"call\",quantile=\"0.99\"} 40\nx_us_sum{op=\"call\"} 50\nx_us_count{op=\"call\"} 2\n"
+        );
+        let mut out = String::new();
+        h.write_prometheus(&mut out, "y_us", "", true);
+        assert_eq!(
+            out,
+            "y_us{quantile=\"0.5\"} 10\ny_us{quantile=\"0.9\"} 40\ny_us{quantile=\"0.99\"} 40\n\
+             y_us{quantile=\"1\"} 40\ny_us_sum 50\ny_us_count 2\n"
+        );
     }
 }

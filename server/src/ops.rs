@@ -58,18 +58,11 @@ async fn metrics(State(app): State<Arc<AppState>>) -> Response {
             value.load(Ordering::Relaxed)
         ));
     }
-    let h = c.http_latency.snapshot();
     text.push_str(
         "# HELP agentworld_http_request_latency_us Time from a request reaching the router to its response head\n\
          # TYPE agentworld_http_request_latency_us summary\n",
     );
-    for (q, v) in [("0.5", h.p50_us), ("0.9", h.p90_us), ("0.99", h.p99_us), ("1", h.max_us)] {
-        text.push_str(&format!("agentworld_http_request_latency_us{{quantile=\"{q}\"}} {v}\n"));
-    }
-    text.push_str(&format!(
-        "agentworld_http_request_latency_us_sum {}\nagentworld_http_request_latency_us_count {}\n",
-        h.sum_us, h.count
-    ));
+    c.http_latency.snapshot().write_prometheus(&mut text, "agentworld_http_request_latency_us", "", true);
     let live = c.mcp_sessions_live.load(Ordering::Relaxed);
     text.push_str(&format!(
         "# HELP agentworld_mcp_sessions_live MCP session handlers alive\n# TYPE agentworld_mcp_sessions_live gauge\nagentworld_mcp_sessions_live {live}\n"
