@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentworld_actors::metrics::{HistogramSnapshot, MetricsSnapshot};
+use agentworld_actors::metrics::{HistogramSnapshot, MetricsSnapshot, Op};
 use agentworld_actors::{Runtime, RuntimeConfig, ServerSettings};
 use agentworld_runtime::Environment;
 use agentworld_server::Server;
@@ -48,6 +48,7 @@ fn main() {
     let secs = env_num("AW_BENCH_SECS", 5.0);
     let reps = env_num("AW_BENCH_REPS", 3.0) as usize;
     let only = std::env::var("AW_BENCH_ONLY").ok();
+    let timeline = env_num("AW_BENCH_TIMELINE", 0.0) != 0.0;
     let dir = tempfile::tempdir().unwrap();
     // Named apart, so a profile (`perf sched`, `perf record`) tells the server's threads from the load's.
     let threads = |var: &str, name: &str| {
@@ -136,7 +137,7 @@ fn main() {
                 });
                 let r = load_rt.block_on(loadgen::run(LoadOptions { window_marks: Some(marks), ..o.clone() })).unwrap();
                 let served = load_rt.block_on(served).ok().flatten().unwrap_or_default();
-                if env_num("AW_BENCH_TIMELINE", 0.0) != 0.0 {
+                if timeline {
                     let p99 = r.latency.p99_us as f64 / 1000.0;
                     println!("{name}: run with p99 {p99:.2} ms: {}", placement(&before, &runtime.metrics()));
                     println!("{name}: calls sent after they were due by: {}", summary(&r.send_lag));
@@ -169,12 +170,10 @@ fn main() {
                 eprintln!("{name}: {e}");
             }
         }
-        if env_num("AW_BENCH_TIMELINE", 0.0) != 0.0 {
+        if timeline {
             // The episode actors' work on the calls (from the actor taking the message to its reply), cumulative
             // since the server started, warm-up and episode opens included: it bounds the window's number.
-            if let Some((_, calls)) = runtime.metrics().ops.iter().find(|(op, _)| *op == "call") {
-                println!("{name}: episode actors, all calls since start: {}", summary(calls));
-            }
+            println!("{name}: episode actors, all calls since start: {}", summary(&runtime.metrics().op(Op::Call)));
         }
     }
     shut_down(load_rt, server_rt, runtime);
@@ -183,8 +182,7 @@ fn main() {
 /// Where the calls between two snapshots ran: on their episode actor's thread, started there and moved to a
 /// worker (too slow that time), or on a worker from the start (the tool's typical call is too slow to run inline).
 fn placement(before: &MetricsSnapshot, after: &MetricsSnapshot) -> String {
-    let calls = |m: &MetricsSnapshot| m.ops.iter().find(|(op, _)| *op == "call").map_or(0, |(_, h)| h.count);
-    let total = calls(after) - calls(before);
+    let total = after.op(Op::Call).count - before.op(Op::Call).count;
     let inline = after.calls_inline - before.calls_inline;
     let moved = after.calls_moved - before.calls_moved;
     format!("{total} calls: {} inline, {moved} moved to a worker, {} on a worker", inline - moved, total - inline)
@@ -204,8 +202,7 @@ fn shut_down(load_rt: tokio::runtime::Runtime, server_rt: tokio::runtime::Runtim
     server_rt.block_on(runtime.shutdown()).expect("the runtime shuts down");
 }
 
-/// `AW_BENCH_TIMELINE=1`: the run's calls of at least 10 ms, grouped by the 100 ms of the window they were due in
-/// (after each scenario the bench also prints the server's own request latency, cumulative since it started).
+/// `AW_BENCH_TIMELINE=1`: the run's calls of at least 10 ms, grouped by the 100 ms of the window they were due in.
 fn slow_timeline(r: &LoadReport) -> String {
     // Per slice: how many, the slowest, and the latest send (the load generator's own share of the delay).
     let mut by_slice: std::collections::BTreeMap<i64, (usize, f64, f64)> = std::collections::BTreeMap::new();

@@ -123,7 +123,8 @@ pub const SLOW_CALL: Duration = Duration::from_millis(10);
 /// One call that took at least [`SLOW_CALL`].
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct SlowCall {
-    /// When it was due (open loop) or sent, in milliseconds from the start of the measured window.
+    /// When it was sent, or due if that was earlier (open loop), in milliseconds from the start of the measured
+    /// window.
     pub at_ms: f64,
     pub latency_ms: f64,
     /// How late the request was sent, after it was due: the load generator's own delay (its threads busy or
@@ -140,7 +141,7 @@ struct Tally {
     tool_errors: AtomicU64,
     errors: AtomicU64,
     first_errors: std::sync::Mutex<Vec<String>>,
-    /// (due or sent, latency) of calls of at least `SLOW_CALL`.
+    /// (sent or due, whichever came first; latency; how late it was sent) of calls of at least `SLOW_CALL`.
     slow: std::sync::Mutex<Vec<(Instant, Duration, Duration)>>,
     /// The measured window: calls due (or sent) in it are counted, whenever they end.
     window: std::sync::OnceLock<(Instant, Instant)>,
