@@ -221,6 +221,7 @@ impl Episode {
         let time = self.env.clock_ms() + index as i64 * i64::from(self.env.spec.env.tick_seconds) * 1000;
         let empty = Map::new();
         let known = self.env.tool(tool);
+        let meter = known.map(|t| t.cost().start());
         let outcome = if let Some(reason) = &self.failed {
             Err(ToolError::EpisodeFailed { reason: reason.clone() })
         } else if self.answer.is_some() {
@@ -242,8 +243,8 @@ impl Episode {
             Err(e) => (Err(e), false, None),
         };
         let took = started.elapsed();
-        if let Some(t) = known {
-            t.cost().observe(took);
+        if let (Some(t), Some(meter)) = (known, meter) {
+            t.cost().finish(meter, took);
         }
         let budget_bound = self.binding_budget(budget).is_some();
         // SQLite rolls back a whole transaction when it interrupts a write inside it (and on some I/O or memory

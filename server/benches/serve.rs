@@ -131,12 +131,12 @@ fn main() {
                 let state = app.clone();
                 let served = load_rt.spawn(async move {
                     window.wait_for(|open| *open).await.ok()?;
-                    let start = state.counters.http_latency.counts();
+                    let (start, cpu) = (state.counters.http_latency.counts(), cpu_by_thread());
                     window.wait_for(|open| !*open).await.ok()?;
-                    Some(state.counters.http_latency.counts().since(&start))
+                    Some((state.counters.http_latency.counts().since(&start), cpu_since(&cpu)))
                 });
                 let r = load_rt.block_on(loadgen::run(LoadOptions { window_marks: Some(marks), ..o.clone() })).unwrap();
-                let served = load_rt.block_on(served).ok().flatten().unwrap_or_default();
+                let (served, cpu) = load_rt.block_on(served).ok().flatten().unwrap_or_default();
                 if timeline {
                     let p99 = r.latency.p99_us as f64 / 1000.0;
                     println!("{name}: run with p99 {p99:.2} ms: {}", placement(&before, &runtime.metrics()));
@@ -145,6 +145,7 @@ fn main() {
                     // The server's side of the window's requests, router to response head: what it leaves of the
                     // client's latency was spent outside handlers (socket buffers, scheduling, the load generator).
                     println!("{name}: server side, the window's requests: {}", summary(&served));
+                    println!("{name}: CPU in the window, per call: {}", cpu_per_call(&cpu, r.calls));
                 }
                 r
             })
@@ -180,12 +181,47 @@ fn main() {
 }
 
 /// Where the calls between two snapshots ran: on their episode actor's thread, started there and moved to a
-/// worker (too slow that time), or on a worker from the start (the tool's typical call is too slow to run inline).
+/// worker (too slow that time), or on a worker from the start (the tool has no estimate yet or is typically too
+/// slow to run inline, or the journal's DuckDB writer is half a queue behind, where recording could block).
 fn placement(before: &MetricsSnapshot, after: &MetricsSnapshot) -> String {
     let total = after.op(Op::Call).count - before.op(Op::Call).count;
     let inline = after.calls_inline - before.calls_inline;
     let moved = after.calls_moved - before.calls_moved;
     format!("{total} calls: {} inline, {moved} moved to a worker, {} on a worker", inline - moved, total - inline)
+}
+
+/// CPU time each thread of this process has run so far (`/proc/self/task/*/schedstat`, nanoseconds), summed by
+/// thread name: the server's and the load's runtimes, the journal's writer, the call workers. Empty off Linux.
+fn cpu_by_thread() -> std::collections::BTreeMap<String, u64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let read = |file: &str| std::fs::read_to_string(task.path().join(file)).unwrap_or_default();
+        let ran: u64 = read("schedstat").split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        *by_name.entry(read("comm").trim().to_string()).or_insert(0) += ran;
+    }
+    by_name
+}
+
+/// The CPU time each thread name took since `before` (threads that ended in between are not counted).
+fn cpu_since(before: &std::collections::BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    cpu_by_thread()
+        .into_iter()
+        .map(|(name, ns)| {
+            let since = ns.saturating_sub(before.get(&name).copied().unwrap_or(0));
+            (name, since)
+        })
+        .filter(|(_, ns)| *ns > 0)
+        .collect()
+}
+
+/// `cpu_since` in microseconds per call of the window, largest first.
+fn cpu_per_call(cpu: &[(String, u64)], calls: u64) -> String {
+    let mut cpu = cpu.to_vec();
+    cpu.sort_by_key(|(_, ns)| std::cmp::Reverse(*ns));
+    let per = |ns: u64| ns as f64 / 1000.0 / calls.max(1) as f64;
+    let total: u64 = cpu.iter().map(|(_, ns)| ns).sum();
+    let parts: Vec<String> = cpu.iter().map(|(name, ns)| format!("{name} {:.1} us", per(*ns))).collect();
+    format!("{:.1} us in all: {}", per(total), parts.join(", "))
 }
 
 /// A latency histogram in one line: how many, p50, p99 and max.
