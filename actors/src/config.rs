@@ -20,7 +20,8 @@
 //! path = "agentworld.duckdb" # the record; unset = no record
 //! sync = "process"           # "process": survives kill -9; "disk": fdatasync, survives power loss
 //! linger_ms = 1000           # DuckDB group-commit window (the log is written first)
-//! queue = 16384              # batches queued for DuckDB before producers wait
+//! queue = 16384              # batches queued for DuckDB; past that the writer reads them back from the log
+//! max_backlog = 1048576      # log frames DuckDB may lag behind before producers wait (backpressure)
 //! memory_limit_mb = 1024     # DuckDB's buffer pool; below ~1 GiB a busy journal slows down once it fills
 //! writer_nice = 19           # the DuckDB writer thread's nice value (Linux): it takes CPU serving leaves idle
 //!
@@ -138,6 +139,7 @@ pub struct JournalSettings {
     pub sync: SyncMode,
     pub linger_ms: u64,
     pub queue: usize,
+    pub max_backlog: u64,
     pub memory_limit_mb: u64,
     pub writer_nice: i32,
 }
@@ -150,6 +152,7 @@ impl Default for JournalSettings {
             sync: d.sync,
             linger_ms: d.linger.as_millis() as u64,
             queue: d.queue,
+            max_backlog: d.max_backlog,
             memory_limit_mb: d.memory_limit_mb,
             writer_nice: d.writer_nice,
         }
@@ -162,6 +165,7 @@ impl JournalSettings {
             sync: self.sync,
             linger: Duration::from_millis(self.linger_ms),
             queue: self.queue,
+            max_backlog: self.max_backlog,
             memory_limit_mb: self.memory_limit_mb,
             writer_nice: self.writer_nice,
         }

@@ -3,9 +3,9 @@
 //! A call of a tool known to take microseconds (`RuntimeSettings::inline_below`) runs on the actor's own thread:
 //! handing it to a worker and back would cost two thread wake-ups, more than the call. Such a call is interrupted
 //! after `inline_cap` (about a millisecond) and, rolled back, moved on to a worker, so an executor thread is
-//! never held longer than that; it also stays on a worker when the journal could block (a full queue, or a log
-//! synced to disk). Every other call moves the episode to a pool worker, so the async executors stay free while
-//! statements run. The worker journals the step, hands the episode back through a one-shot
+//! never held longer than that; it also stays on a worker when the journal could block (DuckDB half its backlog
+//! limit behind, or a log synced to disk). Every other call moves the episode to a pool worker, so the async
+//! executors stay free while statements run. The worker journals the step, hands the episode back through a one-shot
 //! channel and then replies to the client itself; the actor takes the episode back when its next message needs
 //! it, which for a client that waits for each reply means at once, without a wake-up or a timer per call. Each
 //! call has a deadline (queueing included), enforced on the worker by SQLite's progress handler. If the actor

@@ -244,7 +244,7 @@ impl Episode {
         };
         let took = started.elapsed();
         if let (Some(t), Some(meter)) = (known, meter) {
-            t.cost().finish(meter, took);
+            t.cost().finish(meter, took, matches!(result, Err(ToolError::Timeout { .. })));
         }
         let budget_bound = self.binding_budget(budget).is_some();
         // SQLite rolls back a whole transaction when it interrupts a write inside it (and on some I/O or memory

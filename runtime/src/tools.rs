@@ -74,9 +74,13 @@ impl CallCost {
     }
 
     /// Ends a measurement [`CallCost::start`] began: the call's CPU time joins the estimate (its wall-clock time
-    /// `took` where the platform has no thread CPU clock); an unsampled call changes nothing.
-    pub fn finish(&self, meter: CostMeter, took: Duration) {
-        if meter.sampled {
+    /// `took` where the platform has no thread CPU clock); an unsampled call changes nothing. A call that ran out
+    /// of time (`timed_out`: interrupted at a deadline or a budget) always counts, with its wall-clock time: it
+    /// never finished, and on a busy machine its CPU time understates how long it needs.
+    pub fn finish(&self, meter: CostMeter, took: Duration, timed_out: bool) {
+        if timed_out {
+            self.observe(took);
+        } else if meter.sampled {
             let cpu = meter.cpu.zip(thread_cpu_time()).map(|(a, b)| b.saturating_sub(a));
             self.observe(cpu.unwrap_or(took));
         }
@@ -731,13 +735,16 @@ mod tests {
     fn every_call_is_measured_until_there_is_an_estimate_then_one_in_cost_sample() {
         let cost = CallCost::default();
         assert!((0..3).all(|_| cost.start().sampled), "a tool without an estimate measures every call");
-        cost.finish(cost.start(), Duration::from_millis(1));
+        cost.finish(cost.start(), Duration::from_millis(1), false);
         let estimate = cost.typical().expect("measured once");
         let sampled = (0..COST_SAMPLE * 8).filter(|_| cost.start().sampled).count();
         assert_eq!(sampled, 8);
         let unsampled = std::iter::repeat_with(|| cost.start()).find(|m| !m.sampled).expect("most calls are not");
-        cost.finish(unsampled, Duration::from_secs(1));
+        cost.finish(unsampled, Duration::from_secs(1), false);
         assert_eq!(cost.typical(), Some(estimate), "an unsampled call leaves the estimate alone");
+        let unsampled = std::iter::repeat_with(|| cost.start()).find(|m| !m.sampled).expect("most calls are not");
+        cost.finish(unsampled, Duration::from_secs(1), true);
+        assert!(cost.typical() > Some(estimate), "a call that ran out of time always counts");
     }
 
     #[test]

@@ -108,6 +108,108 @@ fn recording_keeps_up_with_many_episodes() {
     assert_eq!(journal.written(), 1 + 200 * 5);
 }
 
+/// Episodes recorded from two threads into a journal whose DuckDB writer has a queue of one batch: nearly every
+/// record overflows it, stays in the write-ahead log only, and the writer reads it back from there.
+fn record_through_an_overflowing_queue(journal: &Journal, env: &Arc<Environment>) -> Vec<u64> {
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..2)
+            .map(|t| {
+                s.spawn(move || {
+                    (0..150)
+                        .map(|i| {
+                            let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+                            ep.call("order_book", &json!({"book_id": 1 + (i + t) % 5, "quantity": 1}));
+                            ep.finish("ok").unwrap();
+                            journal.record_episode(&ep, None).unwrap();
+                            ep.id()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads.into_iter().flat_map(|t| t.join().unwrap()).collect()
+    })
+}
+
+/// (episodes, steps, ends) in the DuckDB file, and the number of distinct episodes among the steps.
+fn counts(path: &std::path::Path) -> (i64, i64, i64, i64) {
+    let conn = duckdb::Connection::open(path).unwrap();
+    let q = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    (
+        q("SELECT count(*) FROM episodes"),
+        q("SELECT count(*) FROM steps"),
+        q("SELECT count(*) FROM episode_ends"),
+        q("SELECT count(DISTINCT episode_id) FROM steps"),
+    )
+}
+
+#[test]
+fn a_writer_a_whole_queue_behind_reads_the_rest_back_from_the_log_in_order_and_loses_nothing() {
+    use agentworld_runtime::journal::JournalOptions;
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.duckdb");
+    let options = JournalOptions { queue: 1, linger: std::time::Duration::from_millis(5), ..JournalOptions::default() };
+    let journal = Journal::open_with(&path, options.clone()).unwrap();
+    journal.record_environment(&env).unwrap();
+    let ids = record_through_an_overflowing_queue(&journal, &env);
+    journal.flush().unwrap();
+    assert!(journal.frames_read_back() > 0, "the queue of one never overflowed");
+    // 1 environment + 300 x (open + 1 step + verdict + end), each exactly once.
+    assert_eq!(journal.written(), 1 + 300 * 4, "{} frames read back", journal.frames_read_back());
+    drop(journal);
+    assert_eq!(counts(&path), (300, 300, 300, 300));
+    let journal = Journal::open_with(&path, options.clone()).unwrap();
+    assert_eq!(journal.recovery().replayed_frames, 0, "the flush and the shutdown left nothing to replay");
+    assert_eq!(journal.recovery().interrupted, 0);
+
+    // Without a flush, dropping the journal still commits what overflowed before the writer stops.
+    let more = record_through_an_overflowing_queue(&journal, &env);
+    drop(journal);
+    assert_eq!(counts(&path), (600, 600, 600, 600));
+    let journal = Journal::open_with(&path, options).unwrap();
+    assert_eq!(journal.recovery().replayed_frames, 0);
+    drop(journal);
+    let conn = duckdb::Connection::open(&path).unwrap();
+    let recorded: Vec<u64> = conn
+        .prepare("SELECT episode_id FROM episodes ORDER BY episode_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut expected: Vec<u64> = ids.into_iter().chain(more).collect();
+    expected.sort_unstable();
+    assert_eq!(recorded, expected);
+}
+
+#[test]
+fn producers_wait_only_for_a_writer_max_backlog_frames_behind() {
+    use agentworld_runtime::journal::JournalOptions;
+    use std::time::{Duration, Instant};
+    let env = env();
+    let dir = tempfile::tempdir().unwrap();
+    // Each commit waits out a 100 ms linger, so DuckDB lags by everything recorded within one.
+    let options = JournalOptions { max_backlog: 8, linger: Duration::from_millis(100), ..JournalOptions::default() };
+    let journal = Journal::open_with(&dir.path().join("b.duckdb"), options).unwrap();
+    journal.record_environment(&env).unwrap();
+    journal.flush().unwrap();
+    assert_eq!(journal.backlog(), 0);
+    let started = Instant::now();
+    let mut most = 0;
+    for _ in 0..40 {
+        let mut ep = Episode::open(env.clone(), Some("order-dune")).unwrap();
+        ep.finish("ok").unwrap();
+        journal.record_episode(&ep, None).unwrap(); // one log frame
+        most = most.max(journal.backlog());
+    }
+    assert!(most <= 8, "DuckDB fell {most} frames behind");
+    assert!(started.elapsed() >= Duration::from_millis(300), "40 frames, 8 per commit: at least four lingers");
+    journal.flush().unwrap();
+    assert_eq!(journal.backlog(), 0);
+    assert_eq!(journal.written(), 1 + 40 * 3);
+}
+
 #[test]
 fn reopening_a_journal_ends_episodes_left_open_as_interrupted() {
     let env = env();
@@ -180,7 +282,7 @@ fn a_journal_synced_to_disk_never_records_quickly() {
     let quick = Journal::open_with(&dir.path().join("p.duckdb"), JournalOptions::default()).unwrap();
     quick.record_environment(&env()).unwrap();
     quick.flush().unwrap();
-    assert!(quick.records_quickly(), "the log in the page cache, an empty queue");
+    assert!(quick.records_quickly(), "the log in the page cache; DuckDB is never waited for");
     let options = JournalOptions { sync: SyncMode::Disk, ..JournalOptions::default() };
     let synced = Journal::open_with(&dir.path().join("d.duckdb"), options).unwrap();
     assert!(!synced.records_quickly(), "every record waits for fdatasync");

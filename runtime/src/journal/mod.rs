@@ -6,12 +6,16 @@
 //! thread owns the DuckDB connection and appends what arrived within a linger (1 s by default: DuckDB's cost per
 //! record halves in large transactions) in one transaction with DuckDB appenders (group commit), moving
 //! `journal_state.wal_seq` in the same transaction; `flush` commits at once. Opening a journal
-//! replays log frames DuckDB had not committed and marks every episode that never ended `interrupted`. A full
-//! queue blocks producers: backpressure instead of unbounded memory.
+//! replays log frames DuckDB had not committed and marks every episode that never ended `interrupted`.
+//!
+//! Producers never wait for DuckDB: records reach the writer through a bounded queue, and when the writer falls a
+//! whole queue behind (a slow commit, a checkpoint, its thread starved of CPU) producers stop queueing and the
+//! writer reads those frames back from the log once it has emptied the queue. Memory stays bounded by the queue;
+//! the log on disk holds the backlog.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -26,7 +30,7 @@ pub use wal::SyncMode;
 use crate::env::Environment;
 use crate::episode::{Episode, Step};
 use crate::error::{EngineError, EngineResult};
-use wal::Wal;
+use wal::{LogReader, Wal};
 
 /// Most records in one DuckDB transaction.
 const MAX_BATCH: usize = 50_000;
@@ -41,8 +45,12 @@ pub struct JournalOptions {
     /// How long the DuckDB writer gathers records before committing them in one transaction (the record in
     /// DuckDB lags by up to this much; the write-ahead log does not).
     pub linger: Duration,
-    /// Batches queued for DuckDB before producers block.
+    /// Batches queued for DuckDB; past that, producers leave their records in the write-ahead log and the writer
+    /// reads them back from there.
     pub queue: usize,
+    /// Log frames DuckDB may lag behind before [`Journal::record`] waits for it (backpressure: the log on disk
+    /// holds the backlog, and a writer that never catches up must not fill the disk).
+    pub max_backlog: u64,
     /// DuckDB's memory limit (its buffer pool otherwise grows with the record, up to most of the machine).
     pub memory_limit_mb: u64,
     /// Nice value of the DuckDB writer thread (Linux; 0 leaves it as is). The record in DuckDB is background
@@ -60,9 +68,12 @@ impl Default for JournalOptions {
             // `flush` and shutdown commit at once.
             linger: Duration::from_millis(1000),
             queue: 16_384,
+            // About 70 s of calls at 15,000 calls/s, a few hundred MB of log.
+            max_backlog: 1 << 20,
             memory_limit_mb: 1024,
             // Measured (BENCHMARKS.md, service): http-1000@15k p99 5.1-10.2 ms at nice 19 against 8.2-82 ms at 0,
-            // in alternating runs; a full queue still blocks producers, so the record never falls behind unbounded.
+            // in alternating runs; `max_backlog` still holds producers back, so the record never falls behind
+            // unbounded.
             writer_nice: 19,
         }
     }
@@ -98,9 +109,14 @@ struct Inner {
     worker: Option<JoinHandle<()>>,
     path: PathBuf,
     written: Arc<AtomicU64>,
-    /// Batches sent to the writer and not yet taken off its queue, against the queue's capacity.
-    queued: Arc<AtomicUsize>,
-    capacity: usize,
+    /// The first frame not queued while the writer is a whole queue behind; 0 when it is not ([`Overflow`]).
+    overflow_from: Arc<AtomicU64>,
+    /// Frames the writer has read back from the log after an overflow.
+    read_back: Arc<AtomicU64>,
+    /// The last frame appended to the log, and the last one DuckDB has committed.
+    appended: AtomicU64,
+    committed: Arc<AtomicU64>,
+    max_backlog: u64,
     sync: SyncMode,
     failed: Arc<Mutex<Option<String>>>,
     recovery: Recovery,
@@ -161,20 +177,27 @@ impl Journal {
         let capacity = options.queue.max(1);
         let (tx, rx) = sync_channel::<Msg>(capacity);
         let written = Arc::new(AtomicU64::new(0));
-        let queued = Arc::new(AtomicUsize::new(0));
         let failed = Arc::new(Mutex::new(None));
+        let (overflow_from, read_back) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let overflow = Overflow {
+            from: overflow_from.clone(),
+            reader: LogReader::new(&dir, 0),
+            wal: wal.clone(),
+            read_back: read_back.clone(),
+        };
+        let committed = Arc::new(AtomicU64::new(last.max(recovered.next_seq.saturating_sub(1))));
         let writer = Writer {
             conn,
             rx,
             wal: wal.clone(),
             written: written.clone(),
-            queued: queued.clone(),
+            committed: committed.clone(),
             failed: failed.clone(),
         };
         let (linger, nice) = (options.linger, options.writer_nice);
         let worker = std::thread::Builder::new().name("agentworld-journal".into()).spawn(move || {
             lower_priority(nice);
-            writer.run(linger)
+            writer.run(linger, overflow)
         })?;
         Ok(Journal {
             inner: Arc::new(Inner {
@@ -183,8 +206,11 @@ impl Journal {
                 worker: Some(worker),
                 path: path.to_path_buf(),
                 written,
-                queued,
-                capacity,
+                overflow_from,
+                read_back,
+                appended: AtomicU64::new(committed.load(Ordering::Relaxed)),
+                committed,
+                max_backlog: options.max_backlog.max(1),
                 sync: options.sync,
                 failed,
                 recovery,
@@ -207,25 +233,55 @@ impl Journal {
     }
 
     /// Makes `records` durable (see [`SyncMode`]) and queues them for DuckDB; returns their log sequence
-    /// number. Blocks while the DuckDB writer is a full queue behind. Once a DuckDB write has failed every
-    /// call fails: the log keeps everything for the next open, nothing is skipped.
+    /// number. While the writer is a full queue behind, the records stay in the log only and the writer reads
+    /// them back from there; only a writer [`JournalOptions::max_backlog`] frames behind makes this wait. Once a
+    /// DuckDB write has failed every call fails: the log keeps everything for the next open, nothing is skipped.
     pub fn record(&self, records: Vec<Record>) -> EngineResult<u64> {
-        if let Some(e) = self.inner.failed.lock().ok().and_then(|f| f.clone()) {
-            return Err(EngineError::Journal(e));
+        loop {
+            if let Some(e) = self.inner.failed.lock().ok().and_then(|f| f.clone()) {
+                return Err(EngineError::Journal(e));
+            }
+            if self.backlog() < self.inner.max_backlog {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
         let tx = self.inner.tx.as_ref().ok_or_else(|| EngineError::Journal("journal closed".into()))?;
+        let overflow = &self.inner.overflow_from;
+        // Under the log's lock, in sequence order (see `Overflow`).
         self.inner.wal.append(records, |seq, records| {
-            self.inner.queued.fetch_add(1, Ordering::Relaxed);
-            tx.send(Msg::Records(seq, records)).map_err(|_| EngineError::Journal("journal writer stopped".into()))?;
-            Ok(seq)
+            self.inner.appended.store(seq, Ordering::Relaxed);
+            if overflow.load(Ordering::Acquire) != 0 {
+                return Ok(seq); // the writer reads it back from the log, after the frames before it
+            }
+            match tx.try_send(Msg::Records(seq, records)) {
+                Ok(()) => Ok(seq),
+                Err(TrySendError::Full(_)) => {
+                    overflow.store(seq, Ordering::Release);
+                    Ok(seq)
+                }
+                Err(TrySendError::Disconnected(_)) => Err(EngineError::Journal("journal writer stopped".into())),
+            }
         })?
     }
 
     /// Whether [`Journal::record`] returns within microseconds now: the log is not synced to disk on every
-    /// append, and the DuckDB writer's queue is less than half full (a full one blocks producers). A caller
-    /// on a thread that must not block (an async executor) records there only when this holds.
+    /// append, and DuckDB lags less than half of [`JournalOptions::max_backlog`] behind (past all of it, recording
+    /// waits). A caller on a thread that must not block (an async executor) records there only when this holds.
     pub fn records_quickly(&self) -> bool {
-        self.inner.sync == SyncMode::Process && self.inner.queued.load(Ordering::Relaxed) < self.inner.capacity / 2
+        self.inner.sync == SyncMode::Process && self.backlog() < self.inner.max_backlog / 2
+    }
+
+    /// Log frames not yet committed to DuckDB.
+    pub fn backlog(&self) -> u64 {
+        let appended = self.inner.appended.load(Ordering::Relaxed);
+        appended.saturating_sub(self.inner.committed.load(Ordering::Relaxed))
+    }
+
+    /// Log frames the DuckDB writer has read back from the write-ahead log because they overflowed its queue
+    /// (it had fallen a whole queue behind).
+    pub fn frames_read_back(&self) -> u64 {
+        self.inner.read_back.load(Ordering::Relaxed)
     }
 
     /// Waits until everything recorded before this call is committed to DuckDB.
@@ -298,29 +354,53 @@ struct Writer {
     rx: Receiver<Msg>,
     wal: Arc<Wal>,
     written: Arc<AtomicU64>,
-    queued: Arc<AtomicUsize>,
+    /// The last log frame committed (for [`Journal::backlog`]).
+    committed: Arc<AtomicU64>,
     failed: Arc<Mutex<Option<String>>>,
 }
 
+/// What [`Writer::drain`] saw.
+struct Drained {
+    /// Some producer is left.
+    open: bool,
+    /// The queue was empty at the end (not stopped by the batch limit).
+    emptied: bool,
+}
+
 impl Writer {
-    fn run(self, linger: Duration) {
+    fn run(self, linger: Duration, mut overflow: Overflow) {
         let mut pending: Vec<Record> = Vec::new();
         let mut waiters: Vec<SyncSender<Result<(), String>>> = Vec::new();
         let mut through = 0;
         let mut open = true;
         while open {
             // Block for the first message, then gather for the linger: one commit carries many records. The
-            // writer sleeps in slices rather than waking per message, empties the queue after each slice (so the
-            // bounded queue does not fill and block producers) and appends what it took to the open transaction
-            // at once (so the DuckDB work is spread over the linger, not done in one burst at its end).
-            match self.rx.recv() {
-                Ok(Msg::Records(seq, r)) => self.took(seq, r, &mut pending, &mut through),
-                Ok(Msg::Flush(w)) => waiters.push(w),
-                Err(_) => open = false,
+            // writer sleeps in slices rather than waking per message, empties the queue after each slice and
+            // appends what it took to the open transaction at once (so the DuckDB work is spread over the linger,
+            // not done in one burst at its end). After an overflow it reads the log instead of waiting.
+            let mut emptied = false;
+            if overflow.active() && !self.has_failed() {
+                let d = self.drain(&mut pending, &mut waiters, &mut through);
+                (open, emptied) = (d.open, d.emptied);
+            } else {
+                match self.rx.recv() {
+                    Ok(Msg::Records(seq, r)) => took(seq, r, &mut pending, &mut through),
+                    Ok(Msg::Flush(w)) => waiters.push(w),
+                    Err(_) => open = false,
+                }
             }
             let started = std::time::Instant::now();
             let mut txn: Option<Result<duck::Txn<'_>, String>> = None;
             loop {
+                let appended = txn.as_ref().map_or(0, |t| t.as_ref().map_or(MAX_BATCH, |t| t.records()));
+                // Frames that overflowed the queue come after everything queued before them: read them back
+                // only once the queue is empty.
+                if emptied && overflow.active() && !self.has_failed() {
+                    let room = MAX_BATCH.saturating_sub(appended + pending.len());
+                    if let Err(e) = overflow.read(&mut pending, &mut through, room) {
+                        self.fail(e);
+                    }
+                }
                 if !pending.is_empty() {
                     self.append(&mut txn, std::mem::take(&mut pending));
                 }
@@ -330,7 +410,19 @@ impl Writer {
                     break;
                 }
                 std::thread::sleep(linger.saturating_sub(started.elapsed()).min(LINGER_SLICE));
-                open &= self.drain(&mut pending, &mut waiters, &mut through);
+                let d = self.drain(&mut pending, &mut waiters, &mut through);
+                (open, emptied) = (open && d.open, d.emptied);
+            }
+            // A flush, or the end: everything written to the log so far goes into this commit.
+            while (!waiters.is_empty() || !open) && overflow.active() && !self.has_failed() {
+                let d = self.drain(&mut pending, &mut waiters, &mut through);
+                open &= d.open;
+                if d.emptied
+                    && let Err(e) = overflow.read(&mut pending, &mut through, MAX_BATCH)
+                {
+                    self.fail(e);
+                }
+                self.append(&mut txn, std::mem::take(&mut pending));
             }
             // Every break follows an append, so nothing drained is left out of the commit.
             let result = self.commit(txn, through);
@@ -339,6 +431,23 @@ impl Writer {
             }
         }
         let _ = self.conn.execute_batch("CHECKPOINT");
+    }
+
+    fn has_failed(&self) -> bool {
+        self.failed.lock().map_or(true, |f| f.is_some())
+    }
+
+    /// Records a failure (the first one is kept): every later `record` fails, and nothing more is committed, so
+    /// the log keeps everything from the failed frames on for the next open. Returns the failure kept.
+    fn fail(&self, e: String) -> String {
+        match self.failed.lock() {
+            Ok(mut f) => f
+                .get_or_insert_with(|| {
+                    format!("writing to DuckDB failed (kept in the write-ahead log for the next open): {e}")
+                })
+                .clone(),
+            Err(_) => e,
+        }
     }
 
     /// Appends `records` to the open transaction (beginning one if none is open). A failure is kept in `txn`
@@ -358,29 +467,22 @@ impl Writer {
         }
     }
 
-    /// A batch taken off the queue: its records join `pending`, and the commit will cover the log through `seq`.
-    fn took(&self, seq: u64, records: Vec<Record>, pending: &mut Vec<Record>, through: &mut u64) {
-        self.queued.fetch_sub(1, Ordering::Relaxed);
-        *through = seq;
-        pending.extend(records);
-    }
-
-    /// Takes everything queued (up to [`MAX_BATCH`] records); returns false once every producer is gone.
+    /// Takes everything queued (up to [`MAX_BATCH`] records).
     fn drain(
         &self,
         batch: &mut Vec<Record>,
         waiters: &mut Vec<SyncSender<Result<(), String>>>,
         through: &mut u64,
-    ) -> bool {
+    ) -> Drained {
         while batch.len() < MAX_BATCH {
             match self.rx.try_recv() {
-                Ok(Msg::Records(seq, r)) => self.took(seq, r, batch, through),
+                Ok(Msg::Records(seq, r)) => took(seq, r, batch, through),
                 Ok(Msg::Flush(w)) => waiters.push(w),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => return false,
+                Err(TryRecvError::Empty) => return Drained { open: true, emptied: true },
+                Err(TryRecvError::Disconnected) => return Drained { open: false, emptied: true },
             }
         }
-        true
+        Drained { open: true, emptied: false }
     }
 
     /// Commits the transaction `append` filled (moving `journal_state` to `through`), or records its failure.
@@ -396,20 +498,104 @@ impl Writer {
         match done {
             Ok(n) => {
                 self.written.fetch_add(n, Ordering::Relaxed);
+                self.committed.fetch_max(through, Ordering::Relaxed);
                 self.wal.release_through(through);
                 Ok(())
             }
-            Err(e) => {
-                let e = match self.failed.lock() {
-                    Ok(mut f) => f
-                        .get_or_insert_with(|| {
-                            format!("writing to DuckDB failed (kept in the write-ahead log for the next open): {e}")
-                        })
-                        .clone(),
-                    Err(_) => e,
-                };
-                Err(e)
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+}
+
+/// A batch taken off the queue or read back from the log: its records join `pending`, and the commit will cover
+/// the log through `seq`.
+fn took(seq: u64, records: Vec<Record>, pending: &mut Vec<Record>, through: &mut u64) {
+    *through = seq;
+    pending.extend(records);
+}
+
+/// Frames producers wrote to the log but could not queue, because the queue was full (the DuckDB writer had
+/// fallen behind): the writer reads them back from the log, in order, once it has emptied the queue. Producers
+/// never wait for DuckDB, and memory stays bounded by the queue; the log holds the rest.
+struct Overflow {
+    /// The first frame not queued; 0 while producers queue. Set by a producer and cleared by the writer, both
+    /// under the log's lock, so every frame is either queued or read back, never both or neither.
+    from: Arc<AtomicU64>,
+    reader: LogReader,
+    wal: Arc<Wal>,
+    /// Frames read back so far.
+    read_back: Arc<AtomicU64>,
+}
+
+impl Overflow {
+    fn active(&self) -> bool {
+        self.from.load(Ordering::Acquire) != 0
+    }
+
+    /// Reads overflowed frames into `pending`, up to `budget` records (at least one frame), and ends the overflow
+    /// once it has read everything in the log. Call it with the queue emptied: queued frames come first.
+    fn read(&mut self, pending: &mut Vec<Record>, through: &mut u64, budget: usize) -> Result<(), String> {
+        let from = self.from.load(Ordering::Acquire);
+        if from == 0 {
+            return Ok(());
+        }
+        if self.reader.next_seq() < from {
+            self.reader.seek(from);
+        }
+        let mut budget = budget.max(1);
+        // Producers go on appending while it reads: it tries to end the overflow between two appends a few
+        // times, holding their lock only to compare sequence numbers...
+        for _ in 0..8 {
+            let frames = self.reader.read(budget).map_err(|e| e.to_string())?;
+            let n = self.take(frames, pending, through);
+            if n >= budget {
+                return Ok(()); // more after this commit
+            }
+            budget -= n;
+            let (next, from) = (self.reader.next_seq(), &self.from);
+            let caught_up = self
+                .wal
+                .locked(|log_next| {
+                    let done = log_next == next;
+                    if done {
+                        from.store(0, Ordering::Release);
+                    }
+                    done
+                })
+                .map_err(|e| e.to_string())?;
+            if caught_up {
+                return Ok(());
             }
         }
+        // ... and otherwise reads the last few frames with appends held off.
+        let (reader, from) = (&mut self.reader, &self.from);
+        let frames = self
+            .wal
+            .locked(|log_next| -> Result<Vec<(u64, Vec<Record>)>, String> {
+                let mut frames = Vec::new();
+                while reader.next_seq() < log_next {
+                    let got = reader.read(usize::MAX).map_err(|e| e.to_string())?;
+                    if got.is_empty() {
+                        return Err(format!("frame {} was written to the log but cannot be read", reader.next_seq()));
+                    }
+                    frames.extend(got);
+                }
+                from.store(0, Ordering::Release);
+                Ok(frames)
+            })
+            .map_err(|e| e.to_string())??;
+        self.take(frames, pending, through);
+        Ok(())
+    }
+
+    /// Returns the number of records taken.
+    fn take(&self, frames: Vec<(u64, Vec<Record>)>, pending: &mut Vec<Record>, through: &mut u64) -> usize {
+        self.read_back.fetch_add(frames.len() as u64, Ordering::Relaxed);
+        let mut n = 0;
+        for (seq, records) in frames {
+            n += records.len();
+            took(seq, records, pending, through);
+        }
+        n
     }
 }

@@ -12,7 +12,7 @@
 //! encoding a step record as JSON cost more than running a cheap tool call (`BENCHMARKS.md`, actor runtime).
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -40,6 +40,8 @@ pub enum SyncMode {
 pub(crate) struct Wal {
     dir: PathBuf,
     sync: SyncMode,
+    /// [`SEGMENT_BYTES`] (smaller in tests, to rotate often).
+    segment_bytes: u64,
     state: Mutex<State>,
     /// Closed segments and the last sequence number each holds (its own lock: the journal writer releases
     /// segments while producers may be holding `state`).
@@ -147,6 +149,7 @@ impl Wal {
         Ok(Wal {
             dir: dir.to_path_buf(),
             sync,
+            segment_bytes: SEGMENT_BYTES,
             state: Mutex::new(State { file, path, bytes: 0, next_seq, buf: Vec::new() }),
             closed: Mutex::new(Vec::new()),
         })
@@ -175,7 +178,7 @@ impl Wal {
         }
         st.bytes += st.buf.len() as u64;
         st.next_seq += 1;
-        if st.bytes >= SEGMENT_BYTES {
+        if st.bytes >= self.segment_bytes {
             let next = segment_path(&self.dir, st.next_seq);
             st.file = open_segment(&next)?;
             st.bytes = 0;
@@ -188,6 +191,13 @@ impl Wal {
             st.buf = Vec::new();
         }
         Ok(then(seq, records))
+    }
+
+    /// Runs `f` with appends held off, passing the sequence number the next frame will get: every frame before
+    /// it is whole in the log.
+    pub(crate) fn locked<T>(&self, f: impl FnOnce(u64) -> T) -> EngineResult<T> {
+        let st = self.state.lock().map_err(|_| EngineError::Journal("write-ahead log lock poisoned".into()))?;
+        Ok(f(st.next_seq))
     }
 
     /// Drops closed segments whose every frame DuckDB has committed. The files are removed after the lock is
@@ -206,6 +216,153 @@ impl Wal {
         for path in done {
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+/// Reads the log back in order from a given sequence number on, while producers go on appending: the journal's
+/// DuckDB writer catches up from here when its queue overflowed (every frame is in the log; the queue only saves
+/// reading it back).
+pub(crate) struct LogReader {
+    dir: PathBuf,
+    /// The segment being read.
+    segment: Option<Segment>,
+    /// The sequence number of the next frame to return.
+    next: u64,
+}
+
+struct Segment {
+    path: PathBuf,
+    file: BufReader<File>,
+    /// Offset of the next frame.
+    at: u64,
+    /// Where `file` stands (`None` after a short read: seek before reading again).
+    pos: Option<u64>,
+}
+
+impl Segment {
+    fn open(path: &Path) -> EngineResult<Segment> {
+        let file = BufReader::with_capacity(READ_BUFFER, File::open(path)?);
+        Ok(Segment { path: path.to_path_buf(), file, at: 0, pos: Some(0) })
+    }
+
+    /// The frame at `at`, not moving past it. A short frame, or one whose checksum does not match yet, is
+    /// [`Frame::End`]: while producers append, the last frame may be only partly visible.
+    fn frame(&mut self) -> EngineResult<Frame> {
+        if self.pos != Some(self.at) {
+            self.file.seek(SeekFrom::Start(self.at))?;
+        }
+        self.pos = None;
+        let mut header = [0u8; HEADER];
+        if !read_all(&mut self.file, &mut header)? {
+            return Ok(Frame::End);
+        }
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let mut body = vec![0u8; 8 + len];
+        body[..8].copy_from_slice(&header[8..16]);
+        if !read_all(&mut self.file, &mut body[8..])? || checksum(&body) != crc {
+            return Ok(Frame::End);
+        }
+        self.pos = Some(self.at + (HEADER + len) as u64);
+        let seq = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
+        let records = decode(&body[8..])
+            .map_err(|e| EngineError::Journal(format!("write-ahead log frame {seq} does not decode: {e}")))?;
+        Ok(Frame::Whole { seq, records })
+    }
+}
+
+/// What [`Segment::frame`] found.
+enum Frame {
+    Whole {
+        seq: u64,
+        records: Vec<Record>,
+    },
+    /// Nothing, or only part of a frame, is there yet: the end of what is written (a producer may be writing it).
+    End,
+}
+
+/// Read-back buffer: many frames per system call when the writer is far behind.
+const READ_BUFFER: usize = 256 << 10;
+
+impl LogReader {
+    pub(crate) fn new(dir: &Path, next: u64) -> LogReader {
+        LogReader { dir: dir.to_path_buf(), segment: None, next }
+    }
+
+    /// The sequence number of the next frame [`LogReader::read`] returns.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next
+    }
+
+    /// Goes on from `seq` instead.
+    pub(crate) fn seek(&mut self, seq: u64) {
+        if seq != self.next {
+            self.segment = None;
+            self.next = seq;
+        }
+    }
+
+    /// Whole frames from [`LogReader::next_seq`] on, until they hold `max_records` records (at least one frame)
+    /// or the end of what is written so far. A frame still being written ends the read; it is read next time.
+    pub(crate) fn read(&mut self, max_records: usize) -> EngineResult<Vec<(u64, Vec<Record>)>> {
+        let mut frames = Vec::new();
+        let mut records = 0;
+        while records < max_records.max(1) {
+            if self.segment.is_none() {
+                match self.segment_holding_next()? {
+                    Some(path) => self.segment = Some(Segment::open(&path)?),
+                    None => break,
+                }
+            }
+            let Some(segment) = self.segment.as_mut() else { break };
+            match segment.frame()? {
+                Frame::Whole { seq, records: r } => {
+                    segment.at = segment.pos.unwrap_or(segment.at);
+                    if seq < self.next {
+                        continue; // before the wanted frame, in a segment opened mid-way
+                    }
+                    if seq > self.next {
+                        return Err(EngineError::Journal(format!(
+                            "{}: the write-ahead log skips from frame {} to {seq}",
+                            self.dir.display(),
+                            self.next
+                        )));
+                    }
+                    self.next += 1;
+                    records += r.len();
+                    frames.push((seq, r));
+                }
+                Frame::End => {
+                    // A producer opens the next segment only after the last frame of this one is written, so once
+                    // that segment exists this one is complete: look here once more (the frame may have come in
+                    // since), then move on.
+                    let following = segment_path(&self.dir, self.next);
+                    if following == segment.path || !following.exists() {
+                        break; // (an empty segment is the one the next frame goes to)
+                    }
+                    if matches!(segment.frame()?, Frame::End) {
+                        self.segment = Some(Segment::open(&following)?);
+                    }
+                    // (a frame found: `pos` is past it but `at` is not, so the loop reads it again from `at`)
+                }
+            }
+        }
+        Ok(frames)
+    }
+
+    /// The last segment starting at or before the next frame.
+    fn segment_holding_next(&self) -> EngineResult<Option<PathBuf>> {
+        let first = |p: &PathBuf| p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok());
+        Ok(segments(&self.dir)?.into_iter().rfind(|p| first(p).is_some_and(|f| f <= self.next)))
+    }
+}
+
+/// Fills `buf`; false when the file ends first.
+fn read_all(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    match file.read_exact(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -238,6 +395,48 @@ mod tests {
         assert_eq!(rec.frames[1].1, vec![ended(1), ended(101)]);
         assert_eq!(rec.next_seq, 10);
         assert_eq!(rec.torn_bytes, 7);
+    }
+
+    #[test]
+    fn the_log_reads_back_from_any_frame_across_segments_while_it_is_appended_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::create(dir.path(), 1, SyncMode::Process).unwrap();
+        wal.segment_bytes = 60; // a new segment every other frame
+        let append = |i: u64| wal.append(vec![ended(i), ended(i + 1000)], |s, _| s).unwrap();
+        for i in 1..=10 {
+            assert_eq!(append(i), i);
+        }
+        assert!(segments(dir.path()).unwrap().len() > 3, "the test needs rotations");
+        let mut reader = LogReader::new(dir.path(), 4);
+        assert_eq!(
+            reader.read(1).unwrap(),
+            vec![(4, vec![ended(4), ended(1004)])],
+            "a budget of one record: one frame"
+        );
+        let rest = reader.read(usize::MAX).unwrap();
+        assert_eq!(rest.iter().map(|f| f.0).collect::<Vec<_>>(), (5..=10).collect::<Vec<_>>());
+        assert_eq!(rest[5].1, vec![ended(10), ended(1010)]);
+        assert!(reader.read(usize::MAX).unwrap().is_empty(), "nothing new yet");
+        assert_eq!(reader.next_seq(), 11);
+
+        // A frame only partly visible (a producer in the middle of its write) is read once it is whole.
+        assert_eq!(append(11), 11);
+        let written = |p: &PathBuf| std::fs::metadata(p).unwrap().len() > 0;
+        let live = segments(dir.path()).unwrap().into_iter().rfind(written).unwrap();
+        let bytes = std::fs::read(&live).unwrap();
+        let cut = bytes.len() - 5;
+        OpenOptions::new().write(true).open(&live).unwrap().set_len(cut as u64).unwrap();
+        assert!(reader.read(usize::MAX).unwrap().is_empty());
+        OpenOptions::new().append(true).open(&live).unwrap().write_all(&bytes[cut..]).unwrap();
+        assert_eq!(reader.read(usize::MAX).unwrap(), vec![(11, vec![ended(11), ended(1011)])]);
+
+        // Frames written through the next rotations keep coming, in order.
+        for i in 12..=30 {
+            append(i);
+        }
+        let later = reader.read(usize::MAX).unwrap();
+        assert_eq!(later.iter().map(|f| f.0).collect::<Vec<_>>(), (12..=30).collect::<Vec<_>>());
+        assert_eq!(wal.locked(|next| next).unwrap(), 31);
     }
 
     #[test]
