@@ -219,11 +219,13 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
     }
     stop.store(true, Ordering::Relaxed);
     let seconds = start.elapsed().as_secs_f64();
-    let calls = tally.calls.load(Ordering::Relaxed) - calls0;
     let errors_in_window = tally.errors.load(Ordering::Relaxed) - errors0;
     for t in tasks {
         let _ = t.await;
     }
+    // Read once every client has stopped: a call due in the window and still in flight at its end counts (its
+    // latency is recorded when it ends, too).
+    let calls = tally.calls.load(Ordering::Relaxed) - calls0;
     let first_errors = tally.first_errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
     // Only calls in the window are listed, so each was due at or after `start`.
     let slow_calls = tally
