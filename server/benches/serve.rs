@@ -182,7 +182,7 @@ fn main() {
 
 /// Where the calls between two snapshots ran: on their episode actor's thread, started there and moved to a
 /// worker (too slow that time), or on a worker from the start (the tool has no estimate yet or is typically too
-/// slow to run inline, or the journal's DuckDB writer is half a queue behind, where recording could block).
+/// slow to run inline, or DuckDB lags half its `journal.max_backlog` behind, where recording could block).
 fn placement(before: &MetricsSnapshot, after: &MetricsSnapshot) -> String {
     let total = after.op(Op::Call).count - before.op(Op::Call).count;
     let inline = after.calls_inline - before.calls_inline;
@@ -202,22 +202,23 @@ fn cpu_by_thread() -> std::collections::BTreeMap<String, u64> {
     by_name
 }
 
-/// The CPU time each thread name took since `before` (threads that ended in between are not counted).
+/// The CPU time each thread name took since `before`, largest first (threads that ended in between are not
+/// counted).
 fn cpu_since(before: &std::collections::BTreeMap<String, u64>) -> Vec<(String, u64)> {
-    cpu_by_thread()
+    let mut since: Vec<(String, u64)> = cpu_by_thread()
         .into_iter()
         .map(|(name, ns)| {
             let since = ns.saturating_sub(before.get(&name).copied().unwrap_or(0));
             (name, since)
         })
         .filter(|(_, ns)| *ns > 0)
-        .collect()
+        .collect();
+    since.sort_by_key(|(_, ns)| std::cmp::Reverse(*ns));
+    since
 }
 
-/// `cpu_since` in microseconds per call of the window, largest first.
+/// `cpu_since` in microseconds per call of the window.
 fn cpu_per_call(cpu: &[(String, u64)], calls: u64) -> String {
-    let mut cpu = cpu.to_vec();
-    cpu.sort_by_key(|(_, ns)| std::cmp::Reverse(*ns));
     let per = |ns: u64| ns as f64 / 1000.0 / calls.max(1) as f64;
     let total: u64 = cpu.iter().map(|(_, ns)| ns).sum();
     let parts: Vec<String> = cpu.iter().map(|(name, ns)| format!("{name} {:.1} us", per(*ns))).collect();

@@ -172,7 +172,9 @@ impl Journal {
         recovery.interrupted = duck::mark_interrupted(&conn, "the process stopped before the episode ended")
             .map_err(EngineError::Journal)?;
         conn.execute_batch("CHECKPOINT")?;
-        let wal = Arc::new(Wal::create(&dir, recovered.next_seq.max(last + 1), options.sync)?);
+        // Every frame before the log's first is in DuckDB now.
+        let first_seq = recovered.next_seq.max(last + 1);
+        let wal = Arc::new(Wal::create(&dir, first_seq, options.sync)?);
 
         let capacity = options.queue.max(1);
         let (tx, rx) = sync_channel::<Msg>(capacity);
@@ -185,7 +187,7 @@ impl Journal {
             wal: wal.clone(),
             read_back: read_back.clone(),
         };
-        let committed = Arc::new(AtomicU64::new(last.max(recovered.next_seq.saturating_sub(1))));
+        let committed = Arc::new(AtomicU64::new(first_seq - 1));
         let writer = Writer {
             conn,
             rx,

@@ -79,6 +79,18 @@ fn checksum(bytes: &[u8]) -> u32 {
     }
 }
 
+/// A frame's header: the payload's length, the checksum of `seq ++ payload`, and the sequence number.
+fn header(bytes: &[u8]) -> (usize, u32, u64) {
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
+    let seq = u64::from_le_bytes(bytes[8..HEADER].try_into().unwrap_or_default());
+    (u32_at(0) as usize, u32_at(4), seq)
+}
+
+/// Decodes a frame's payload in either format; the error names the segment and the frame.
+fn decode_frame(path: &Path, seq: u64, payload: &[u8]) -> EngineResult<Vec<Record>> {
+    decode(payload).map_err(|e| EngineError::Journal(format!("{}: frame {seq} does not decode: {e}", path.display())))
+}
+
 /// Decodes a frame's payload in either format.
 fn decode(payload: &[u8]) -> Result<Vec<Record>, String> {
     match payload.split_first() {
@@ -116,17 +128,12 @@ impl Wal {
             File::open(&path)?.read_to_end(&mut data)?;
             let mut at = 0;
             while at + HEADER <= data.len() {
-                let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap_or_default()) as usize;
-                let crc = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap_or_default());
+                let (len, crc, seq) = header(&data[at..at + HEADER]);
                 let end = at + HEADER + len;
                 if end > data.len() || checksum(&data[at + 8..end]) != crc {
                     break;
                 }
-                let seq = u64::from_le_bytes(data[at + 8..at + 16].try_into().unwrap_or_default());
-                let records = decode(&data[at + HEADER..end]).map_err(|e| {
-                    EngineError::Journal(format!("{}: frame {seq} does not decode: {e}", path.display()))
-                })?;
-                frames.push((seq, records));
+                frames.push((seq, decode_frame(&path, seq, &data[at + HEADER..end])?));
                 next_seq = next_seq.max(seq + 1);
                 at = end;
             }
@@ -252,22 +259,17 @@ impl Segment {
             self.file.seek(SeekFrom::Start(self.at))?;
         }
         self.pos = None;
-        let mut header = [0u8; HEADER];
-        if !read_all(&mut self.file, &mut header)? {
+        let mut frame = vec![0u8; HEADER];
+        if !read_all(&mut self.file, &mut frame)? {
             return Ok(Frame::End);
         }
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        let mut body = vec![0u8; 8 + len];
-        body[..8].copy_from_slice(&header[8..16]);
-        if !read_all(&mut self.file, &mut body[8..])? || checksum(&body) != crc {
+        let (len, crc, seq) = header(&frame);
+        frame.resize(HEADER + len, 0);
+        if !read_all(&mut self.file, &mut frame[HEADER..])? || checksum(&frame[8..]) != crc {
             return Ok(Frame::End);
         }
-        self.pos = Some(self.at + (HEADER + len) as u64);
-        let seq = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
-        let records = decode(&body[8..])
-            .map_err(|e| EngineError::Journal(format!("write-ahead log frame {seq} does not decode: {e}")))?;
-        Ok(Frame::Whole { seq, records })
+        self.pos = Some(self.at + frame.len() as u64);
+        Ok(Frame::Whole { seq, records: decode_frame(&self.path, seq, &frame[HEADER..])? })
     }
 }
 
