@@ -4,7 +4,9 @@
 #   bash kernels/gpu-check.sh build   here (no GPU or CUDA toolkit needed): builds the CUDA-enabled test and bench
 #                                     binaries (release) and copies them to kernels/target/gpu-bin/ (git-ignored),
 #                                     printing their paths and sizes.
-#   bash kernels/gpu-check.sh run     on the GPU machine (no Rust needed): runs every test binary, then the bench.
+#   bash kernels/gpu-check.sh run     on the GPU machine (no Rust needed): runs every test binary, then the bench,
+#                                     then (when Nsight Compute is installed) the bench again under ncu for each
+#                                     kernel's GPU duration (ncu-durations.csv; kernels/ncu-durations.py sums it up).
 #                                     Output goes to stdout and, when $OUT is set, to $OUT/gpu-check.log.
 #
 # Before spending device time, `python3 kernels/nvrtc-check.py --wheels DIR` compiles every kernel family with NVRTC
@@ -86,6 +88,21 @@ run() {
         if [ -e "$bin/bench-kernels" ]; then
             echo "== bench"
             AW_BENCH_ITERS="${AW_BENCH_ITERS:-30}" "$bin/bench-kernels" --bench || status=1
+            # Each kernel's own GPU duration, when Nsight Compute is there: the bench's event times also hold the
+            # host's launch latency and, at large sizes, the clock ramp after the uploads' idle spell.
+            local ncu
+            ncu="$(command -v ncu || find /usr/local /opt -name ncu -type f 2>/dev/null | head -1)"
+            if [ -n "$ncu" ]; then
+                local csv="${OUT:-/tmp}/ncu-durations.csv"
+                echo "== GPU durations (ncu, natural clocks) into $csv"
+                AW_BENCH_CPU=0 AW_BENCH_ITERS=6 "$ncu" --clock-control none --csv --page raw \
+                    --metrics gpu__time_duration.sum "$bin/bench-kernels" --bench >"$csv" 2>/dev/null || status=1
+                if command -v python3 >/dev/null; then
+                    python3 "$here/ncu-durations.py" "$csv" || true
+                else
+                    echo "summarise it with: python3 kernels/ncu-durations.py $csv"
+                fi
+            fi
         fi
         echo "== gpu-check exit status $status"
         exit "$status"

@@ -6,7 +6,10 @@ catches compile errors and register spills before any device time is spent (`ker
 Needs NVIDIA's NVRTC and nvcc wheels from PyPI (once, about 130 MB):
 
     python3 -m pip download --no-deps --only-binary=:all: nvidia-cuda-nvrtc==13.0.88 nvidia-cuda-nvcc==13.0.88 -d /tmp/nv
-    python3 kernels/nvrtc-check.py --wheels /tmp/nv [--arch sm_90]
+    python3 kernels/nvrtc-check.py --wheels /tmp/nv [--arch sm_90] [--dump DIR]
+
+With `--dump DIR` it also writes each family's PTX and cubin to DIR, and its SASS when the nvdisasm wheel is in the
+same folder (`nvidia-cuda-nvdisasm==13.2.51`: the oldest release on PyPI; it reads sm_90 cubins from ptxas 13.0).
 
 Each family is compiled exactly as `src/cuda/mod.rs` does: `common.cuh` in front, a `#line` directive, the
 family's virtual architecture (compute_80 for `policy_tc`, NVRTC's default otherwise). `--arch` picks the real GPU
@@ -40,6 +43,15 @@ def unpack(wheels: str, dest: str) -> tuple[str, str]:
     return sorted(nvrtc)[0], ptxas[0]
 
 
+def find_nvdisasm(dest: str):
+    """nvdisasm from an optional nvidia-cuda-nvdisasm wheel among the unpacked ones, or None."""
+    found = glob.glob(os.path.join(dest, "**", "bin", "nvdisasm"), recursive=True)
+    if not found:
+        return None
+    os.chmod(found[0], 0o755)
+    return found[0]
+
+
 def compile_family(lib, family: str, arch, common: bytes) -> tuple[bool, str, bytes]:
     name = f"{family}.cu"
     with open(os.path.join(CUDA, name), "rb") as f:
@@ -67,6 +79,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wheels", required=True, help="folder holding the nvidia-cuda-nvrtc and nvidia-cuda-nvcc wheels")
     ap.add_argument("--arch", default="sm_90", help="real architecture for ptxas's report (default sm_90)")
+    ap.add_argument("--dump", metavar="DIR", help="also write each family's .ptx and .cubin there, and its .sass "
+                    "when an nvidia-cuda-nvdisasm wheel is among the wheels (to read load batching and registers)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         nvrtc, ptxas = unpack(a.wheels, tmp)
@@ -88,12 +102,21 @@ def main() -> int:
             path = os.path.join(tmp, f"{family}.ptx")
             with open(path, "wb") as f:
                 f.write(ptx)
-            out = subprocess.run([ptxas, f"-arch={a.arch}", "-v", path, "-o", os.devnull],
+            cubin = os.path.join(a.dump, f"{family}.cubin") if a.dump else os.devnull
+            if a.dump:
+                os.makedirs(a.dump, exist_ok=True)
+                with open(os.path.join(a.dump, f"{family}.ptx"), "wb") as f:
+                    f.write(ptx)
+            out = subprocess.run([ptxas, f"-arch={a.arch}", "-v", path, "-o", cubin],
                                  capture_output=True, text=True)
             if out.returncode != 0:
                 print(out.stderr.rstrip())
                 failed = True
                 continue
+            nvdisasm = find_nvdisasm(tmp) if a.dump else None
+            if nvdisasm:
+                with open(os.path.join(a.dump, f"{family}.sass"), "w") as f:
+                    subprocess.run([nvdisasm, "-c", "-g", cubin], stdout=f, check=False)
             kernel, spill = None, ""
             for line in out.stderr.splitlines():
                 if "Compiling entry function" in line:

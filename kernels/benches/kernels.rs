@@ -10,9 +10,11 @@
 //! launches, median over the iterations) and the floor beside it: the larger of the bytes the operation must move
 //! at the device's peak DRAM bandwidth, its FP32 FLOPs at peak, and the measured time of an empty kernel. For the
 //! memory-bound operations it also gives the measured time of a device-to-device copy that moves as many bytes
-//! (the practical floor at that size: launch, DRAM latency and achievable bandwidth included).
+//! (the practical floor at that size: launch, DRAM latency and achievable bandwidth included), and the ratio to
+//! "launch+work": the empty kernel's time plus the bytes at peak bandwidth (or the FLOPs at peak), the least one
+//! launch timed on its own can take, since its fixed cost and its data movement do not overlap.
 //! `AW_BENCH_ITERS` overrides the iteration count (default 50); `AW_BENCH_NO_TENSOR_CORES=1` runs the GPU rows with
-//! the FP32 SIMT policy kernels instead of the tensor-core ones.
+//! the FP32 SIMT policy kernels instead of the tensor-core ones; `AW_BENCH_CPU=0` leaves out the CPU rows.
 
 use std::time::Instant;
 
@@ -207,8 +209,9 @@ fn run(backend: &Backend, x: &Inputs, iters: usize, probe: Option<&dyn Probe>) {
 fn main() {
     let iters = std::env::var("AW_BENCH_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
     let x = inputs(ISSUE);
-    let cpu = Backend::cpu();
-    run(&cpu, &x, iters, None);
+    if std::env::var("AW_BENCH_CPU").map_or(true, |v| v != "0") {
+        run(&Backend::cpu(), &x, iters, None);
+    }
     #[cfg(feature = "cuda")]
     cuda::run_cuda(&x, iters);
 }
@@ -248,14 +251,19 @@ mod cuda {
             } else {
                 String::new()
             };
+            // one launch timed alone pays its fixed cost and then moves its bytes: the two add up
+            let serial = self.launch + fb.max(ff);
             format!(
-                "  | kernel {:8.1} us (p99 {:8.1}), floor {:8.1} us ({what:<9}; bw {:7.1}, fp32 {:7.1}), {:4.2}x floor{copy}",
+                "  | kernel {:8.1} us (p99 {:8.1}), floor {:8.1} us ({what:<9}; bw {:7.1}, fp32 {:7.1}), {:4.2}x floor, \
+                 {:4.2}x launch+work ({:6.1} us){copy}",
                 kernel.median * 1e6,
                 kernel.p99 * 1e6,
                 floor * 1e6,
                 fb * 1e6,
                 ff * 1e6,
-                kernel.median / floor
+                kernel.median / floor,
+                kernel.median / serial,
+                serial * 1e6
             )
         }
     }

@@ -81,6 +81,8 @@ const SEG_R: usize = 4;
 /// may hold together (`GRP_TILE`).
 const GRP_GROUPS: usize = 64;
 const GRP_TILE: u32 = 2048;
+/// Loads each thread of `group_adv_tiled` issues at once (`GRP_BATCH`); its staging holds whole batches.
+const GRP_BATCH: u32 = 16;
 
 /// PTX of every family, compiled once per process.
 static PTX: OnceLock<std::result::Result<Vec<String>, (&'static str, String)>> = OnceLock::new();
@@ -115,6 +117,7 @@ fn drv<T>(r: std::result::Result<T, cudarc::driver::DriverError>) -> Result<T> {
 struct Functions {
     group_adv: CudaFunction,
     group_adv_tiled: CudaFunction,
+    group_adv_tiled_masked: CudaFunction,
     gae: CudaFunction,
     broadcast: CudaFunction,
     forward: CudaFunction,
@@ -228,6 +231,7 @@ impl CudaBackend {
         let f = Functions {
             group_adv: load(0, "group_adv")?,
             group_adv_tiled: load(0, "group_adv_tiled")?,
+            group_adv_tiled_masked: load(0, "group_adv_tiled_masked")?,
             gae: load(0, "gae")?,
             broadcast: load(0, "broadcast_steps")?,
             forward: load(1, "policy_forward")?,
@@ -311,6 +315,17 @@ impl CudaBackend {
         if data.is_empty() { drv(self.stream.alloc_zeros::<T>(1)) } else { drv(self.stream.clone_htod(data)) }
     }
 
+    /// A device buffer of `n` elements (at least one) left uninitialised, for outputs a kernel writes in full:
+    /// zeroing them would add a memset, a full write pass over the buffer, to every call (128 MB per output at 32M
+    /// elements).
+    ///
+    /// # Safety
+    /// Every element must be written by the launches of the call before anything reads it.
+    unsafe fn uninit<T: DeviceRepr>(&self, n: usize) -> Result<CudaSlice<T>> {
+        // SAFETY: forwarded to the caller; no element is read before a kernel has written it.
+        drv(unsafe { self.stream.alloc::<T>(n.max(1)) })
+    }
+
     fn zeros<T: DeviceRepr + ValidAsZeroBits>(&self, n: usize) -> Result<CudaSlice<T>> {
         drv(self.stream.alloc_zeros::<T>(n.max(1)))
     }
@@ -329,7 +344,12 @@ impl CudaBackend {
         drv(self.ctx.new_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT)))
     }
 
+    /// Records the start event on a drained stream. An upload from pageable memory returns before its last chunk
+    /// has reached the device, and a start event queued behind that chunk put its transfer inside the kernel time
+    /// (20-40 us at 32M elements against the kernel's own GPU time under Nsight Compute). The launch floor is
+    /// measured from a drained stream too, so the two compare.
     fn start_timer(&self) -> Result<CudaEvent> {
+        drv(self.stream.synchronize())?;
         let e = self.event()?;
         drv(e.record(&self.stream))?;
         Ok(e)
@@ -406,11 +426,18 @@ impl CudaBackend {
         longest.div_ceil(SEG_R).clamp(1, 32).next_power_of_two() as u32
     }
 
-    /// Whether every block of GRP_GROUPS consecutive groups holds at most GRP_TILE members (`group_adv_tiled`'s
-    /// condition).
-    fn fits_tiles(offsets: &[u32]) -> bool {
+    /// The staging capacity `group_adv_tiled` needs, in members: the most that any block of GRP_GROUPS consecutive
+    /// groups holds, rounded up to whole load batches (GRP_BATCH x GRP_GROUPS); `None` when that exceeds GRP_TILE
+    /// (the segmented kernel's case).
+    fn tile_capacity(offsets: &[u32]) -> Option<u32> {
         let segments = offsets.len().saturating_sub(1);
-        (0..segments).step_by(GRP_GROUPS).all(|s0| offsets[(s0 + GRP_GROUPS).min(segments)] - offsets[s0] <= GRP_TILE)
+        let most = (0..segments)
+            .step_by(GRP_GROUPS)
+            .map(|s0| offsets[(s0 + GRP_GROUPS).min(segments)] - offsets[s0])
+            .max()
+            .unwrap_or(0);
+        let cap = most.max(1).next_multiple_of(GRP_BATCH * GRP_GROUPS as u32);
+        (cap <= GRP_TILE).then_some(cap)
     }
 
     /// A launch with one warp per row (per state), four warps per block.
@@ -458,26 +485,36 @@ impl CudaBackend {
         }
         // staged through shared memory when every block's groups fit its tile (GRPO's usual 8-64 rollouts per
         // task), else segmented across lanes
-        let tiled = Self::fits_tiles(offsets);
+        let cap = Self::tile_capacity(offsets);
         let d_r = self.up(rewards)?;
         let d_o = self.up(offsets)?;
         let d_v = self.up(&valid.map(Self::mask_bytes).unwrap_or_default())?;
-        let mut d_out = self.zeros::<f32>(rewards.len())?;
-        let mut d_counts = self.zeros::<u32>(groups)?;
+        // SAFETY: either kernel writes every member's advantage and every group's count (offsets are validated:
+        // they start at 0, never decrease and end at rewards.len())
+        let mut d_out = unsafe { self.uninit::<f32>(rewards.len()) }?;
+        let mut d_counts = unsafe { self.uninit::<u32>(groups) }?;
         let (g32, has_valid) = (to_u32("groups", groups)?, i32::from(valid.is_some()));
         let (scale, unbiased) = (i32::from(cfg.scale_by_std), i32::from(cfg.unbiased_std));
         let t = self.start_timer()?;
-        if tiled {
+        if let Some(cap) = cap {
+            // GRP_SKEW(cap) staged floats, twice with the mask
+            let staged = (cap + cap / 32) * 4 * (1 + u32::from(valid.is_some()));
             let lc = LaunchConfig {
                 grid_dim: (grid_for(groups, GRP_GROUPS as u32)?, 1, 1),
                 block_dim: (GRP_GROUPS as u32, 1, 1),
-                shared_mem_bytes: 0,
+                shared_mem_bytes: staged,
             };
-            let mut l = self.stream.launch_builder(&self.f.group_adv_tiled);
-            l.arg(&d_r).arg(&d_o).arg(&d_v).arg(&has_valid).arg(&g32).arg(&op).arg(&scale).arg(&unbiased);
-            l.arg(&cfg.eps).arg(&mut d_out).arg(&mut d_counts);
-            // SAFETY: matches `group_adv_tiled` in advantage.cu, launched with GRP_GROUPS threads per block; every
-            // block's groups hold at most GRP_TILE members (checked above), offsets are validated.
+            let f = if valid.is_some() { &self.f.group_adv_tiled_masked } else { &self.f.group_adv_tiled };
+            let mut l = self.stream.launch_builder(f);
+            l.arg(&d_r).arg(&d_o);
+            if valid.is_some() {
+                l.arg(&d_v);
+            }
+            l.arg(&g32).arg(&cap).arg(&op).arg(&scale).arg(&unbiased).arg(&cfg.eps).arg(&mut d_out).arg(&mut d_counts);
+            // SAFETY: matches `group_adv_tiled` / `group_adv_tiled_masked` (the one taking `valid`) in
+            // advantage.cu, launched with GRP_GROUPS threads per block and the dynamic shared memory they index
+            // (GRP_SKEW(cap) floats per staging array); every block's groups hold at most `cap` members, a whole
+            // number of load batches (tile_capacity); offsets are validated.
             drv(unsafe { l.launch(lc) })?;
         } else {
             let lanes = Self::segment_lanes(offsets);
@@ -551,8 +588,9 @@ impl CudaBackend {
         let d_v = self.up(values)?;
         let d_o = self.up(offsets)?;
         let d_b = self.up(bootstrap.unwrap_or(&[]))?;
-        let mut d_a = self.zeros::<f32>(rewards.len())?;
-        let mut d_ret = self.zeros::<f32>(rewards.len())?;
+        // SAFETY: `gae` writes both outputs at every step of every episode, and the validated offsets cover every step
+        let mut d_a = unsafe { self.uninit::<f32>(rewards.len()) }?;
+        let mut d_ret = unsafe { self.uninit::<f32>(rewards.len()) }?;
         let (e32, has_b) = (to_u32("episodes", episodes)?, i32::from(bootstrap.is_some()));
         let gl = cfg.gamma * cfg.lambda;
         let lc = LaunchConfig {
@@ -589,19 +627,21 @@ impl CudaBackend {
         let d_a = self.up(episode_adv)?;
         let d_o = self.up(step_offsets)?;
         let d_f = self.up(&Self::mask_bytes(format_error))?;
-        let mut d_out = self.zeros::<f32>(out.len())?;
-        let (e32, lanes) = (to_u32("episodes", episodes)?, Self::segment_lanes(step_offsets));
-        let lanes32 = lanes as i32;
+        // SAFETY: `broadcast_steps` writes every step of every episode, and the validated offsets cover every step
+        let mut d_out = unsafe { self.uninit::<f32>(out.len()) }?;
+        let e32 = to_u32("episodes", episodes)?;
         let block = 256u32;
+        // one warp per 32 episodes
         let lc = LaunchConfig {
-            grid_dim: (grid_for(episodes * lanes as usize, block)?, 1, 1),
+            grid_dim: (grid_for(episodes.div_ceil(32) * 32, block)?, 1, 1),
             block_dim: (block, 1, 1),
             shared_mem_bytes: 0,
         };
         let t = self.start_timer()?;
         let mut l = self.stream.launch_builder(&self.f.broadcast);
-        l.arg(&d_a).arg(&d_o).arg(&e32).arg(&lanes32).arg(&d_f).arg(&cfg.format_error_value).arg(&mut d_out);
-        // SAFETY: matches `broadcast_steps` in advantage.cu; offsets are validated (every index < out.len()).
+        l.arg(&d_a).arg(&d_o).arg(&e32).arg(&d_f).arg(&cfg.format_error_value).arg(&mut d_out);
+        // SAFETY: matches `broadcast_steps` in advantage.cu; offsets are validated (every index < out.len()), and
+        // out is not empty here, so the clamped flag index end - 1 is in bounds.
         drv(unsafe { l.launch(lc) })?;
         self.stop_timer(t)?;
         self.down(&d_out, out)
@@ -623,14 +663,9 @@ impl CudaBackend {
         let (n32, d32, h32) = (to_u32("rows", n)?, to_i32("dim", d)?, to_i32("hidden", p.hp)?);
         let vec = i32::from(d % 8 == 0);
         let has_hid = i32::from(hid.is_some());
-        let mut spare;
-        let hid = match hid {
-            Some(h) => h,
-            None => {
-                spare = self.zeros::<f32>(1)?;
-                &mut spare
-            }
-        };
+        // without activations the kernels never touch `hid`: null stands in, so no allocation and memset sit
+        // between the caller's start event and the launch (they cost ~7 us of idle GPU per call, measured)
+        let null = 0u64;
         if let (Some(tc), Some(f)) = (&p.tc, &self.f.forward_tc) {
             let dp32 = to_i32("padded dim", tc.dp)?;
             let lc = LaunchConfig {
@@ -640,7 +675,11 @@ impl CudaBackend {
             };
             let mut l = self.stream.launch_builder(f);
             l.arg(&x.x).arg(&x.mask).arg(&tc.hi).arg(&tc.lo).arg(&dp32).arg(&p.b1).arg(&p.w2).arg(&n32).arg(&d32);
-            l.arg(&h32).arg(&vec).arg(scores).arg(&has_hid).arg(hid);
+            l.arg(&h32).arg(&vec).arg(scores).arg(&has_hid);
+            match hid {
+                Some(h) => l.arg(h),
+                None => l.arg(&null),
+            };
             // SAFETY: matches `policy_forward_tc` in policy_tc.cu, launched with TC_THREADS threads per block on a
             // device of compute capability 8.0+ (the module is loaded only there); the W1 halves hold Hp·Dp
             // halves with Dp a multiple of 8 (aligned 16-byte loads), the other buffers as for `policy_forward`.
@@ -653,7 +692,11 @@ impl CudaBackend {
         };
         let mut l = self.stream.launch_builder(&self.f.forward);
         l.arg(&x.x).arg(&x.mask).arg(&p.w1).arg(&p.b1).arg(&p.w2).arg(&n32).arg(&d32).arg(&h32).arg(&vec);
-        l.arg(scores).arg(&has_hid).arg(hid);
+        l.arg(scores).arg(&has_hid);
+        match hid {
+            Some(h) => l.arg(h),
+            None => l.arg(&null),
+        };
         // SAFETY: matches `policy_forward` in policy.cu, launched with FT threads per block; X holds N·D halves
         // (vec only when D % 8 == 0, so its 16-byte loads are aligned), params are padded to Hp (a multiple of HC),
         // scores hold N floats and hid N·Hp floats whenever has_hid is set.
@@ -739,7 +782,8 @@ impl CudaBackend {
         let d_adv = self.up(advantages)?;
         let chunks = n.div_ceil(GRAD_ROWS_PER_CHUNK);
         let mut d_s = self.zeros::<f32>(n)?;
-        let mut d_h = self.zeros::<f32>(n * hp)?;
+        // SAFETY: the forward pass writes all Hp activations of every row (both kernels, every hidden chunk)
+        let mut d_h = unsafe { self.uninit::<f32>(n * hp) }?;
         let mut d_g = self.zeros::<f32>(n)?;
         let mut d_loss = self.zeros::<f32>(b)?;
         // per chunk of rows: dW1 (D·Hp), db1 (Hp), dw2 (Hp); one reduction over the chunks gives all three
@@ -759,8 +803,9 @@ impl CudaBackend {
             block_dim: (w1_threads, 1, 1),
             shared_mem_bytes: 0,
         };
+        // 32 columns per block of 8 warps (RR_COLS, RR_WARPS in policy.cu)
         let red_lc =
-            LaunchConfig { grid_dim: (grid_for(cols, 256)?, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+            LaunchConfig { grid_dim: (grid_for(cols, 32)?, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let t = self.start_timer()?;
         self.launch_forward(&p, &x, batch, &mut d_s, Some(&mut d_h))?;
         let mut l = self.stream.launch_builder(&self.f.grad_rows);
@@ -778,7 +823,8 @@ impl CudaBackend {
         drv(unsafe { l.launch(w1_lc) })?;
         let mut l = self.stream.launch_builder(&self.f.reduce_rows);
         l.arg(&d_part).arg(&chunks32).arg(&cols32).arg(&mut d_sum);
-        // SAFETY: matches `reduce_rows`; reads chunks·cols floats, writes cols.
+        // SAFETY: matches `reduce_rows`, launched with RR_WARPS * 32 threads per block and one block per RR_COLS
+        // columns; reads chunks·cols floats, writes cols.
         drv(unsafe { l.launch(red_lc) })?;
         self.stop_timer(t)?;
         let mut sum = vec![0.0f32; cols];
