@@ -442,6 +442,32 @@ mod tests {
     }
 
     #[test]
+    fn a_gap_in_the_sequence_is_an_error_that_names_it() {
+        // Frames 1 and 2, then frame 5 in the same segment (3 and 4 lost): reading on from frame 1 returns 1 and 2
+        // and then fails, naming where the log skips, instead of handing frame 5 over as if it were frame 3.
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::create(dir.path(), 1, SyncMode::Process).unwrap();
+        for i in 1..=2 {
+            wal.append(vec![ended(i)], |_, _| ()).unwrap();
+        }
+        drop(wal);
+        let other = tempfile::tempdir().unwrap();
+        let later = Wal::create(other.path(), 5, SyncMode::Process).unwrap();
+        later.append(vec![ended(5)], |_, _| ()).unwrap();
+        drop(later);
+        let frame5 = std::fs::read(segments(other.path()).unwrap().pop().unwrap()).unwrap();
+        let seg = segments(dir.path()).unwrap().pop().unwrap();
+        OpenOptions::new().append(true).open(&seg).unwrap().write_all(&frame5).unwrap();
+
+        let mut reader = LogReader::new(dir.path(), 1);
+        let first = reader.read(2).unwrap();
+        assert_eq!(first, vec![(1, vec![ended(1)]), (2, vec![ended(2)])]);
+        let err = reader.read(usize::MAX).unwrap_err().to_string();
+        assert!(err.contains("skips from frame 3 to 5"), "{err}");
+        assert_eq!(reader.next_seq(), 3, "nothing past the gap was taken");
+    }
+
+    #[test]
     fn frames_in_the_earlier_json_format_are_still_read() {
         // A log left by a version that wrote JSON payloads with FNV-1a checksums, then crashed.
         let dir = tempfile::tempdir().unwrap();
