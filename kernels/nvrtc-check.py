@@ -91,6 +91,10 @@ def main() -> int:
         with open(os.path.join(CUDA, "common.cuh"), "rb") as f:
             common = f.read()
         failed = False
+        out_dir = a.dump or tmp  # where each family's PTX (and, with --dump, its cubin and SASS) is written
+        if a.dump:
+            os.makedirs(a.dump, exist_ok=True)
+        nvdisasm = find_nvdisasm(tmp) if a.dump else None
         for family, arch in FAMILIES:
             ok, log, ptx = compile_family(lib, family, arch, common)
             print(f"== {family}.cu ({arch or 'NVRTC default'}): {'compiled' if ok else 'FAILED'}")
@@ -99,21 +103,16 @@ def main() -> int:
             if not ok:
                 failed = True
                 continue
-            path = os.path.join(tmp, f"{family}.ptx")
+            path = os.path.join(out_dir, f"{family}.ptx")
             with open(path, "wb") as f:
                 f.write(ptx)
             cubin = os.path.join(a.dump, f"{family}.cubin") if a.dump else os.devnull
-            if a.dump:
-                os.makedirs(a.dump, exist_ok=True)
-                with open(os.path.join(a.dump, f"{family}.ptx"), "wb") as f:
-                    f.write(ptx)
             out = subprocess.run([ptxas, f"-arch={a.arch}", "-v", path, "-o", cubin],
                                  capture_output=True, text=True)
             if out.returncode != 0:
                 print(out.stderr.rstrip())
                 failed = True
                 continue
-            nvdisasm = find_nvdisasm(tmp) if a.dump else None
             if nvdisasm:
                 with open(os.path.join(a.dump, f"{family}.sass"), "w") as f:
                     subprocess.run([nvdisasm, "-c", "-g", cubin], stdout=f, check=False)

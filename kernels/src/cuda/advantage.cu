@@ -132,11 +132,11 @@ extern "C" __global__ void group_adv(const float* __restrict__ rewards, const un
 
 // GRPO (op 0) or RLOO (op 1), staged: a block owns GRP_GROUPS consecutive groups, one per thread, whose members
 // (at most `cap` of them together: cap is a multiple of GRP_BATCH * GRP_GROUPS, at most GRP_TILE; the host checks
-// and sizes the dynamic shared memory to match)
-// are loaded into shared memory with coalesced, batched loads; each thread then reduces its own group
-// sequentially, in the CPU's order and with its roundings (so the results are bit-identical to the CPU's), and the
-// block writes the advantages back coalesced. Indices are skewed like GAE's so threads walking equal-length groups
-// do not share banks. The host uses group_adv (above) when a block's groups do not fit.
+// and sizes the dynamic shared memory to match) are loaded into shared memory with coalesced, batched loads; each
+// thread then reduces its own group sequentially, in the CPU's order and with its roundings (so the results are
+// bit-identical to the CPU's), and the block writes the advantages back coalesced. Indices are skewed like GAE's so
+// threads walking equal-length groups do not share banks. The host uses group_adv (above) when a block's groups do
+// not fit.
 //
 // Occupancy is the lever here: each block alternates a memory phase with a serial arithmetic phase, so DRAM stays
 // busy only when many blocks are resident. Shared memory is sized to the members the blocks really hold (4.2 KB for
