@@ -24,6 +24,7 @@
 //! max_backlog = 1048576      # log frames DuckDB may lag behind before producers wait (backpressure)
 //! memory_limit_mb = 1024     # DuckDB's buffer pool; below ~1 GiB a busy journal slows down once it fills
 //! writer_nice = 19           # the DuckDB writer thread's nice value (Linux): it takes CPU serving leaves idle
+//! checkpoint_threshold_mb = 64  # DuckDB's own log size that triggers a checkpoint (DuckDB's default: 16)
 //!
 //! [restart]
 //! max_restarts = 5           # restarts of one environment actor within `window_ms` before giving up
@@ -142,6 +143,7 @@ pub struct JournalSettings {
     pub max_backlog: u64,
     pub memory_limit_mb: u64,
     pub writer_nice: i32,
+    pub checkpoint_threshold_mb: u64,
 }
 
 impl Default for JournalSettings {
@@ -155,6 +157,7 @@ impl Default for JournalSettings {
             max_backlog: d.max_backlog,
             memory_limit_mb: d.memory_limit_mb,
             writer_nice: d.writer_nice,
+            checkpoint_threshold_mb: d.checkpoint_threshold_mb,
         }
     }
 }
@@ -168,6 +171,7 @@ impl JournalSettings {
             max_backlog: self.max_backlog,
             memory_limit_mb: self.memory_limit_mb,
             writer_nice: self.writer_nice,
+            checkpoint_threshold_mb: self.checkpoint_threshold_mb,
         }
     }
 }

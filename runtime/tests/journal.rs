@@ -287,3 +287,32 @@ fn a_journal_synced_to_disk_never_records_quickly() {
     let synced = Journal::open_with(&dir.path().join("d.duckdb"), options).unwrap();
     assert!(!synced.records_quickly(), "every record waits for fdatasync");
 }
+
+#[test]
+fn duckdb_checkpoints_its_own_log_at_the_configured_threshold() {
+    use agentworld_runtime::journal::JournalOptions;
+    let env = env();
+    let mut sample = Episode::open(env.clone(), Some("order-dune")).unwrap();
+    for i in 0..20 {
+        sample.call("search_books", &json!({"query": if i % 2 == 0 { "Dune" } else { "the" }}));
+    }
+    // DuckDB's log after the same ~5 MB of records, under a 1 MB threshold and under one far above them.
+    let wal_after = |mb: u64| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.duckdb");
+        let options = JournalOptions { checkpoint_threshold_mb: mb, ..JournalOptions::default() };
+        let journal = Journal::open_with(&path, options).unwrap();
+        journal.record_environment(&env).unwrap();
+        for _ in 0..1_500 {
+            journal.record_episode(&sample, None).unwrap();
+        }
+        journal.flush().unwrap();
+        let wal = std::fs::metadata(path.with_extension("duckdb.wal")).map(|m| m.len()).unwrap_or(0);
+        (wal, journal.written())
+    };
+    let (small, written_small) = wal_after(1);
+    let (large, written_large) = wal_after(1024);
+    assert_eq!(written_small, written_large, "both journals committed every record");
+    assert!(large > 4 << 20, "under 1 GB nothing is checkpointed yet: DuckDB's log holds {large} bytes");
+    assert!(small < 2 << 20, "past 1 MB DuckDB checkpoints: its log holds {small} bytes (against {large})");
+}

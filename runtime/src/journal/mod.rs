@@ -38,6 +38,9 @@ const MAX_BATCH: usize = 50_000;
 /// How long the writer sleeps at a time while a linger gathers records (it empties the queue in between).
 const LINGER_SLICE: Duration = Duration::from_millis(20);
 
+/// Default [`JournalOptions::checkpoint_threshold_mb`] (DuckDB's own default is 16 MB).
+const CHECKPOINT_THRESHOLD_MB: u64 = 64;
+
 /// How a journal writes.
 #[derive(Debug, Clone)]
 pub struct JournalOptions {
@@ -57,6 +60,11 @@ pub struct JournalOptions {
     /// work (the write-ahead log already made every record durable), so it should take the CPU that serving
     /// leaves idle rather than stall calls: each group commit is ~0.1-0.25 s of one core.
     pub writer_nice: i32,
+    /// DuckDB's `checkpoint_threshold`: the size its own write-ahead log reaches before DuckDB checkpoints it into
+    /// the database file. Each checkpoint recompresses the tables' last, partly filled row groups, so a small
+    /// threshold redoes that work many times per row group and the writer's cost per record grows with the
+    /// record; it also bounds how much DuckDB replays when it opens after a crash.
+    pub checkpoint_threshold_mb: u64,
 }
 
 impl Default for JournalOptions {
@@ -75,6 +83,7 @@ impl Default for JournalOptions {
             // in alternating runs; `max_backlog` still holds producers back, so the record never falls behind
             // unbounded.
             writer_nice: 19,
+            checkpoint_threshold_mb: CHECKPOINT_THRESHOLD_MB,
         }
     }
 }
@@ -148,7 +157,8 @@ impl Journal {
         let config = duckdb::Config::default()
             .threads(1)?
             .with("async_threads", "0")?
-            .max_memory(&format!("{}MB", options.memory_limit_mb.max(16)))?;
+            .max_memory(&format!("{}MB", options.memory_limit_mb.max(16)))?
+            .with("checkpoint_threshold", format!("{}MB", options.checkpoint_threshold_mb.max(1)))?;
         let conn = duckdb::Connection::open_with_flags(path, config)?;
         conn.execute_batch(duck::SCHEMA)?;
         let dir = wal_dir(path);
