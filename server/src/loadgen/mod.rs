@@ -180,12 +180,15 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
     let opts = Arc::new(opts);
     let mut tasks = Vec::new();
     let ready = Arc::new(tokio::sync::Barrier::new(opts.clients + 1));
+    // The HTTP API's request bodies, encoded once: the load generator shares the cores with the server it measures.
+    let http_bodies: Arc<[Vec<u8>]> =
+        opts.calls.iter().map(|c| json!({"tool": c.tool, "arguments": c.arguments}).to_string().into_bytes()).collect();
     for c in 0..opts.clients {
         let n = sessions / opts.clients + usize::from(c < sessions % opts.clients);
         let (opts, tally, stop, ready) = (opts.clone(), tally.clone(), stop.clone(), ready.clone());
-        let (addr, path) = (addr.clone(), path.clone());
+        let (addr, path, bodies) = (addr.clone(), path.clone(), http_bodies.clone());
         tasks.push(tokio::spawn(async move {
-            let mut client = Client::new(&opts, &addr, &path, c);
+            let mut client = Client::new(&opts, &addr, &path, c, bodies);
             let mut live = Vec::with_capacity(n);
             for _ in 0..n {
                 match client.open(&tally).await {
@@ -275,13 +278,15 @@ struct Client {
     client_id: String,
     next_call: usize,
     rpc_id: u64,
+    /// The HTTP body of each of `opts.calls`, in order.
+    http_bodies: Arc<[Vec<u8>]>,
 }
 
 const MCP_PROTOCOL: &str = "2025-06-18";
 const ACCEPT: &str = "application/json, text/event-stream";
 
 impl Client {
-    fn new(opts: &Arc<LoadOptions>, addr: &str, path: &str, index: usize) -> Client {
+    fn new(opts: &Arc<LoadOptions>, addr: &str, path: &str, index: usize, http_bodies: Arc<[Vec<u8>]>) -> Client {
         Client {
             conn: Conn::new(addr, opts.timeout),
             opts: opts.clone(),
@@ -289,6 +294,7 @@ impl Client {
             client_id: format!("loadgen-{index}"),
             next_call: index % opts.calls.len(),
             rpc_id: 0,
+            http_bodies,
         }
     }
 
@@ -403,14 +409,14 @@ impl Client {
                     }
                 }
             }
-            let call = self.opts.calls[self.next_call].clone();
+            let call = self.next_call;
             self.next_call = (self.next_call + 1) % self.opts.calls.len();
             // Latency counts from when the call was sent, or from when it was due if it was sent late (open loop:
             // a client held up by a slow answer must not hide the wait, coordinated omission).
             let sent = Instant::now();
             let t = at.map_or(sent, |due| due.min(sent));
             let late = at.map_or(Duration::ZERO, |due| sent.saturating_duration_since(due));
-            let outcome = self.call(&live[i].id, &call).await;
+            let outcome = self.call(&live[i].id, call).await;
             live[i].steps += 1;
             match outcome {
                 // Warm-up calls, and calls due after the window (slowed by other clients closing their sessions),
@@ -431,20 +437,20 @@ impl Client {
                         tally.tool_errors.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                Err(e) => tally.error(format!("{}: {e}", call.tool)),
+                Err(e) => tally.error(format!("{}: {e}", self.opts.calls[call].tool)),
             }
         }
     }
 
-    /// One tool call; `Ok(true)` when it was answered as a tool error.
-    async fn call(&mut self, session: &str, call: &PlannedCall) -> Result<bool, String> {
+    /// Call `k` of `opts.calls`; `Ok(true)` when it was answered as a tool error.
+    async fn call(&mut self, session: &str, k: usize) -> Result<bool, String> {
+        let call = &self.opts.calls[k];
         match self.opts.interface {
             Interface::Http => {
                 let path = format!("{}/v1/episodes/{session}/calls", self.path);
-                let body = json!({"tool": call.tool, "arguments": call.arguments}).to_string();
                 let r = self
                     .conn
-                    .request("POST", &path, &[("Content-Type", "application/json")], body.as_bytes())
+                    .request("POST", &path, &[("Content-Type", "application/json")], &self.http_bodies[k])
                     .await
                     .map_err(|e| e.to_string())?;
                 if r.status != 200 {
