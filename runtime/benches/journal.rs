@@ -8,7 +8,9 @@
 //!
 //! Run: `cargo bench --workspace --bench journal`. `AW_BENCH_RECORDS` (default 3,000,000 per threshold),
 //! `AW_BENCH_CHECKPOINT_MB` (a comma list, default `16,64,256,1024`), `AW_BENCH_SLICE` (records per slice,
-//! default 250,000), `AW_BENCH_VERBOSE=1` (every slice).
+//! default 250,000), `AW_BENCH_VERBOSE=1` (every slice). A second table: for each threshold, a child process fills
+//! DuckDB's own log nearly as full as it gets under it and aborts, and the time to open the journal after that crash (DuckDB replays its
+//! log, the journal checkpoints) is measured.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,7 +39,66 @@ fn writer_cpu_ns() -> u64 {
     ns
 }
 
+/// The child side of the restart measurement: records until DuckDB's own log is nearly as full as it gets under
+/// a `mb` MB threshold (everything committed, nothing checkpointed yet), then aborts, as a crash would, with no
+/// checkpoint on the way out.
+fn crash_with_full_duckdb_log(env: &Arc<Environment>, path: &std::path::Path, mb: u64) -> ! {
+    let options = JournalOptions { checkpoint_threshold_mb: mb, ..JournalOptions::default() };
+    let journal = Journal::open_with(path, options).expect("journal");
+    journal.record_environment(env).expect("record environment");
+    let wal = path.with_extension("duckdb.wal");
+    let mut ep = Episode::open(env.clone(), Some("yoga-mat-rating")).expect("an episode of shop");
+    // DuckDB checkpoints when its log passes the threshold at a commit; the log's size just before its first
+    // shrink is the most it holds, and the child stops once it is back near that.
+    let (mut last, mut peak) = (0u64, 0u64);
+    for turn in 0u64..20_000_000 {
+        let step = ep.call("get_product", &json!({ "product_id": 1 + turn % 40 })).clone();
+        journal.record_step(&ep, &step).expect("record step");
+        if ep.steps().len() >= STEPS_PER_EPISODE {
+            ep = Episode::open(env.clone(), Some("yoga-mat-rating")).expect("an episode of shop");
+        }
+        if turn % 2_000 == 0 {
+            journal.flush().expect("flush");
+            let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+            if size < last {
+                peak = peak.max(last);
+            }
+            if peak > 0 && size >= peak / 10 * 9 {
+                break;
+            }
+            last = size;
+        }
+    }
+    journal.flush().expect("flush");
+    std::process::abort()
+}
+
+/// How long opening a journal takes after a crash left DuckDB's log `mb` MB full: DuckDB replays it, then the
+/// journal checkpoints. Returns the log's size at the crash and the time to open.
+fn reopen_after_crash(mb: u64) -> (u64, f64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("crash.duckdb");
+    let status = std::process::Command::new(std::env::current_exe().expect("this bench's path"))
+        .env("AW_BENCH_CRASH", format!("{mb}:{}", path.display()))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run the crashing child");
+    assert!(!status.success(), "the child was to abort");
+    let size = std::fs::metadata(path.with_extension("duckdb.wal")).map(|m| m.len()).unwrap_or(0);
+    let t = Instant::now();
+    let journal = Journal::open(&path).expect("reopen after the crash");
+    let took = t.elapsed().as_secs_f64();
+    drop(journal);
+    (size, took)
+}
+
 fn main() {
+    let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs/shop.toml");
+    let env = Arc::new(Environment::load(&specs).expect("bundled shop spec"));
+    if let Ok(crash) = std::env::var("AW_BENCH_CRASH") {
+        let (mb, path) = crash.split_once(':').expect("MB:PATH");
+        crash_with_full_duckdb_log(&env, path.as_ref(), mb.parse().expect("MB"));
+    }
     let total = env_num("AW_BENCH_RECORDS", 3_000_000);
     let thresholds: Vec<u64> = std::env::var("AW_BENCH_CHECKPOINT_MB")
         .unwrap_or_else(|_| "16,64,256,1024".into())
@@ -45,15 +106,13 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let slice = env_num("AW_BENCH_SLICE", 250_000).max(1);
-    let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../envspecs/shop.toml");
-    let env = Arc::new(Environment::load(&specs).expect("bundled shop spec"));
     let task = Some("yoga-mat-rating");
 
     println!(
         "| checkpoint threshold | records | records/s, first slice | records/s, last slice | slowest slice | writer CPU per record: mean (slices) | DuckDB file |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for mb in thresholds {
+    for &mb in &thresholds {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("sustained.duckdb");
         let options = JournalOptions { checkpoint_threshold_mb: mb, writer_nice: 0, ..JournalOptions::default() };
@@ -107,5 +166,15 @@ fn main() {
             "| {mb} MB | {written} | {first:.0} | {last:.0} | {slowest:.0} | {mean:.2} us ({lo:.2}-{hi:.2}) | {:.0} MB |",
             size as f64 / 1e6
         );
+    }
+
+    println!();
+    println!(
+        "| checkpoint threshold | DuckDB's log at the crash | journal open after the crash (replay + checkpoint) |"
+    );
+    println!("|---|---|---|");
+    for &mb in &thresholds {
+        let (size, took) = reopen_after_crash(mb);
+        println!("| {mb} MB | {:.1} MB | {:.2} s |", size as f64 / 1e6, took);
     }
 }
