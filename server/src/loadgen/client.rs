@@ -45,7 +45,8 @@ pub struct Response {
 }
 
 impl Response {
-    /// The value of header `name` (any case), trimmed; the first one when it repeats.
+    /// The value of header `name` (any case), trimmed; the first one when it repeats (a repeated
+    /// `Content-Length` must agree, or the response is refused).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.head.lines().skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
@@ -181,7 +182,13 @@ async fn read_response(stream: &mut BufReader<TcpStream>) -> Result<(Response, b
         if let Some((k, v)) = l.split_once(':') {
             let (k, v) = (k.trim(), v.trim());
             if k.eq_ignore_ascii_case("content-length") {
-                length = v.parse::<usize>().ok();
+                // A length that does not parse, or two that disagree, leave the body's end unknown (RFC 9112,
+                // 6.3): refused, rather than framed by one of them and the connection read out of step.
+                let n: usize = v.parse().map_err(|_| bad(format!("bad Content-Length {v:?}")))?;
+                if let Some(first) = length.filter(|&first| first != n) {
+                    return Err(bad(format!("conflicting Content-Length headers: {first} and {n}")));
+                }
+                length = Some(n);
             } else if k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
                 chunked = true;
             } else if k.eq_ignore_ascii_case("connection") {
@@ -277,6 +284,40 @@ mod tests {
         assert_eq!((r.status, r.body.as_slice()), (404, &b"abcde"[..]));
         assert_eq!(r.header("connection"), Some("close"));
         assert!(conn.stream.is_none(), "Connection: close drops the connection");
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_response_whose_length_is_unknown_is_refused_with_the_reason() {
+        for (head, want) in [
+            ("content-length: 5\r\nContent-Length: 6", "conflicting Content-Length headers: 5 and 6"),
+            ("Content-Length: five", "bad Content-Length \"five\""),
+        ] {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap().to_string();
+            let reply = format!("HTTP/1.1 200 OK\r\n{head}\r\n\r\nhello!");
+            let server = tokio::spawn(async move {
+                let (mut s, _) = listener.accept().await.unwrap();
+                read_request(&mut s).await;
+                s.write_all(reply.as_bytes()).await.unwrap();
+            });
+            let mut conn = Conn::new(&addr, Duration::from_secs(5));
+            let e = conn.request("GET", "/x", &[], b"").await.unwrap_err();
+            assert!(e.to_string().contains(want), "{head:?}: {e}");
+            assert!(conn.stream.is_none(), "the connection is dropped, not read out of step");
+            server.await.unwrap();
+        }
+        // Repeated but equal lengths are one length.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            read_request(&mut s).await;
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello").await.unwrap();
+        });
+        let mut conn = Conn::new(&addr, Duration::from_secs(5));
+        let r = conn.request("GET", "/x", &[], b"").await.unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
         server.await.unwrap();
     }
 }
