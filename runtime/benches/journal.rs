@@ -21,6 +21,8 @@ use agentworld_runtime::{Environment, Episode, Journal};
 use serde_json::json;
 
 const LIVE: usize = 1_000;
+/// The `shop` task every episode opens.
+const TASK: Option<&str> = Some("yoga-mat-rating");
 const STEPS_PER_EPISODE: usize = 20;
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -47,7 +49,7 @@ fn crash_with_full_duckdb_log(env: &Arc<Environment>, path: &std::path::Path, mb
     let journal = Journal::open_with(path, options).expect("journal");
     journal.record_environment(env).expect("record environment");
     let wal = path.with_extension("duckdb.wal");
-    let mut ep = Episode::open(env.clone(), Some("yoga-mat-rating")).expect("an episode of shop");
+    let mut ep = Episode::open(env.clone(), TASK).expect("an episode of shop");
     // DuckDB checkpoints when its log passes the threshold at a commit; the log's size just before its first
     // shrink is the most it holds, and the child stops once it is back near that.
     let (mut last, mut peak) = (0u64, 0u64);
@@ -55,7 +57,7 @@ fn crash_with_full_duckdb_log(env: &Arc<Environment>, path: &std::path::Path, mb
         let step = ep.call("get_product", &json!({ "product_id": 1 + turn % 40 })).clone();
         journal.record_step(&ep, &step).expect("record step");
         if ep.steps().len() >= STEPS_PER_EPISODE {
-            ep = Episode::open(env.clone(), Some("yoga-mat-rating")).expect("an episode of shop");
+            ep = Episode::open(env.clone(), TASK).expect("an episode of shop");
         }
         if turn % 2_000 == 0 {
             journal.flush().expect("flush");
@@ -106,7 +108,6 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let slice = env_num("AW_BENCH_SLICE", 250_000).max(1);
-    let task = Some("yoga-mat-rating");
 
     println!(
         "| checkpoint threshold | records | records/s, first slice | records/s, last slice | slowest slice | writer CPU per record: mean (slices) | DuckDB file |"
@@ -119,7 +120,7 @@ fn main() {
         let journal = Journal::open_with(&path, options).expect("journal");
         journal.record_environment(&env).expect("record environment");
         let open = |journal: &Journal| {
-            let ep = Episode::open(env.clone(), task).expect("an episode of shop");
+            let ep = Episode::open(env.clone(), TASK).expect("an episode of shop");
             journal.record_opened(&ep, None).expect("record opened");
             ep
         };

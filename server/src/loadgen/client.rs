@@ -49,10 +49,17 @@ impl Response {
     /// `Content-Length` must agree, or the response is refused).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.head.lines().skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+            let (k, v) = name_value(l)?;
+            k.eq_ignore_ascii_case(name).then_some(v)
         })
     }
+}
+
+/// A header line's name and value, trimmed (`None` for a line without a colon). Framing and
+/// [`Response::header`] both read lines through it, so they agree on what a header is.
+fn name_value(line: &str) -> Option<(&str, &str)> {
+    let (k, v) = line.split_once(':')?;
+    Some((k.trim(), v.trim()))
 }
 
 /// One keep-alive connection to `addr`, reopened when the server closes it.
@@ -179,8 +186,7 @@ async fn read_response(stream: &mut BufReader<TcpStream>) -> Result<(Response, b
             head.truncate(start);
             break;
         }
-        if let Some((k, v)) = l.split_once(':') {
-            let (k, v) = (k.trim(), v.trim());
+        if let Some((k, v)) = name_value(l) {
             if k.eq_ignore_ascii_case("content-length") {
                 // A length that does not parse, or two that disagree, leave the body's end unknown (RFC 9112,
                 // 6.3): refused, rather than framed by one of them and the connection read out of step.
@@ -287,20 +293,25 @@ mod tests {
         server.await.unwrap();
     }
 
+    /// A server on a free port that answers one request with `reply`; returns its address and its task.
+    async fn reply_once(reply: Vec<u8>) -> (String, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            read_request(&mut s).await;
+            s.write_all(&reply).await.unwrap();
+        });
+        (addr, server)
+    }
+
     #[tokio::test]
     async fn a_response_whose_length_is_unknown_is_refused_with_the_reason() {
         for (head, want) in [
             ("content-length: 5\r\nContent-Length: 6", "conflicting Content-Length headers: 5 and 6"),
             ("Content-Length: five", "bad Content-Length \"five\""),
         ] {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap().to_string();
-            let reply = format!("HTTP/1.1 200 OK\r\n{head}\r\n\r\nhello!");
-            let server = tokio::spawn(async move {
-                let (mut s, _) = listener.accept().await.unwrap();
-                read_request(&mut s).await;
-                s.write_all(reply.as_bytes()).await.unwrap();
-            });
+            let (addr, server) = reply_once(format!("HTTP/1.1 200 OK\r\n{head}\r\n\r\nhello!").into_bytes()).await;
             let mut conn = Conn::new(&addr, Duration::from_secs(5));
             let e = conn.request("GET", "/x", &[], b"").await.unwrap_err();
             assert!(e.to_string().contains(want), "{head:?}: {e}");
@@ -308,13 +319,8 @@ mod tests {
             server.await.unwrap();
         }
         // Repeated but equal lengths are one length.
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let server = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            read_request(&mut s).await;
-            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello").await.unwrap();
-        });
+        let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello".to_vec();
+        let (addr, server) = reply_once(reply).await;
         let mut conn = Conn::new(&addr, Duration::from_secs(5));
         let r = conn.request("GET", "/x", &[], b"").await.unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
